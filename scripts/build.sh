@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+#===- scripts/build.sh - Install what is missing, configure and build -----===#
+#
+# Usage: bash scripts/build.sh
+#
+# Installs the Debian packages Mnemo needs (only those missing), configures
+# the build in ./build (override with MNEMO_BUILD_DIR) and builds everything
+# with ninja. Safe to rerun: each step is skipped when already done.
+#
+#===----------------------------------------------------------------------===#
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${MNEMO_BUILD_DIR:-$root/build}
+jobs=${MNEMO_JOBS:-2}
+
+packages=(
+  cmake ninja-build g++ python3
+  clang-19 lld-19 llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
+  libgtest-dev
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "mnemo: installing ${missing[*]}" >&2
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+llvm=/usr/lib/llvm-19
+if [ ! -f "$build/build.ninja" ]; then
+  cmake -G Ninja -S "$root" -B "$build" \
+    -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_C_COMPILER="$llvm/bin/clang" \
+    -DCMAKE_CXX_COMPILER="$llvm/bin/clang++" \
+    -DLLVM_USE_LINKER=lld \
+    -DMLIR_DIR="$llvm/lib/cmake/mlir" \
+    -DLLVM_EXTERNAL_LIT="$llvm/build/utils/lit/lit.py"
+fi
+ninja -C "$build" -j "$jobs"

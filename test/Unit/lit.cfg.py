@@ -1,0 +1,13 @@
+# -*- Python -*-
+# lit configuration that runs every gtest case of Mnemo's unit tests as one
+# lit test.
+
+import os
+
+import lit.formats
+
+config.name = "Mnemo-Unit"
+config.suffixes = []
+config.test_exec_root = os.path.join(config.mnemo_obj_root, "test", "Unit")
+config.test_source_root = config.test_exec_root
+config.test_format = lit.formats.GoogleTest(".", "Tests")

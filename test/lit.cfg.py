@@ -1,0 +1,34 @@
+# -*- Python -*-
+# lit configuration of Mnemo's FileCheck suite.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "Mnemo"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.mnemo_obj_root, "test")
+config.excludes = [
+    "Inputs",
+    "CMakeLists.txt",
+    "README.md",
+    "lit.cfg.py",
+    "lit.site.cfg.py",
+]
+
+# Captured FileCheck variables do not leak across CHECK-LABELs.
+config.environment["FILECHECK_OPTS"] = "--enable-var-scope --dump-input=fail"
+
+llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+# `not` and `count` at the start of a pipeline are found through PATH.
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+config.substitutions.append(("%mnemo_src_root", config.mnemo_src_root))
+
+tool_dirs = [config.mnemo_tools_dir, config.llvm_tools_dir]
+tools = ["mnemo-opt"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
