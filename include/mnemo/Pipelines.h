@@ -9,6 +9,10 @@
 #ifndef MNEMO_PIPELINES_H
 #define MNEMO_PIPELINES_H
 
+#include "mlir/Pass/PassOptions.h"
+
+#include <string>
+
 namespace mlir {
 class OpPassManager;
 namespace mnemo {
@@ -16,6 +20,66 @@ namespace mnemo {
 /// `mnemo-optimize`: target-independent rewrites of mnemo IR: sibling lookup
 /// fusion, canonicalization and CSE.
 void buildOptimizePipeline(OpPassManager &pm);
+
+/// Options of the CPU pipeline. The defaults describe this project's
+/// reference machine (AVX2, 32 KiB L1d, 512 KiB L2 per core).
+struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
+  Option<int64_t> threads{*this, "threads",
+                          llvm::cl::desc("threads the kernels are tiled for"),
+                          llvm::cl::init(1)};
+  Option<int64_t> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("f32 lanes per vector (8: AVX2, 16: AVX-512)"),
+      llvm::cl::init(8)};
+  Option<int64_t> l1CacheBytes{*this, "l1-cache-bytes",
+                               llvm::cl::desc("L1 data cache per core"),
+                               llvm::cl::init(32 * 1024)};
+  Option<int64_t> l2CacheBytes{*this, "l2-cache-bytes",
+                               llvm::cl::desc("L2 cache per core"),
+                               llvm::cl::init(512 * 1024)};
+  Option<int64_t> tokenTile{*this, "token-tile",
+                            llvm::cl::desc("force the token tile (0: choose)"),
+                            llvm::cl::init(0)};
+  Option<int64_t> columnTile{
+      *this, "column-tile", llvm::cl::desc("force the column tile (0: choose)"),
+      llvm::cl::init(0)};
+  Option<int64_t> tablesPerPass{
+      *this, "tables-per-pass",
+      llvm::cl::desc("force the tables per pass (0: choose)"),
+      llvm::cl::init(0)};
+  Option<int64_t> prefetch{
+      *this, "prefetch",
+      llvm::cl::desc("force the prefetch distance (-1: choose, 0: none)"),
+      llvm::cl::init(-1)};
+  Option<std::string> parallel{
+      *this, "parallel",
+      llvm::cl::desc("parallel loop of Memory Layers: auto, tokens, columns"),
+      llvm::cl::init("auto")};
+  Option<bool> hoistWeights{
+      *this, "hoist-weights",
+      llvm::cl::desc("move weight preparation into a load-time function"),
+      llvm::cl::init(true)};
+  Option<bool> fuse{*this, "fuse",
+                    llvm::cl::desc("fuse sibling lookups and fold norms"),
+                    llvm::cl::init(true)};
+};
+
+/// `mnemo-lower-to-loops`: mnemo IR on tensors to tiled, vectorized loops on
+/// buffers (scf, vector, memref, OpenMP-ready scf.parallel). The first half
+/// of `mnemo-lower-to-llvm`; what it prints is what `mnemoc compile --emit
+/// loops` shows.
+void buildLowerToLoopsPipeline(OpPassManager &pm,
+                               const CPUPipelineOptions &options);
+
+/// The second half of `mnemo-lower-to-llvm`: loops on buffers (the output of
+/// `mnemo-lower-to-loops`) to the LLVM dialect, with OpenMP threads.
+void buildLoopsToLLVMPipeline(OpPassManager &pm,
+                              const CPUPipelineOptions &options);
+
+/// `mnemo-lower-to-llvm`: mnemo IR on tensors to the LLVM dialect for the
+/// CPU, ready for the JIT or for translation to an object file.
+void buildLowerToLLVMPipeline(OpPassManager &pm,
+                              const CPUPipelineOptions &options);
 
 /// Registers the pipelines above with their `mnemo-opt` names.
 void registerPipelines();

@@ -7,6 +7,28 @@
 #include "mnemo/Pipelines.h"
 
 #include "Mnemo/Transforms/Passes.h"
+#include "mnemo/Conversion/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/SCFToOpenMP/SCFToOpenMP.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -20,10 +42,112 @@ void mnemo::buildOptimizePipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
+void mnemo::buildLowerToLoopsPipeline(OpPassManager &pm,
+                                      const CPUPipelineOptions &options) {
+  // Target-independent rewrites on mnemo ops.
+  if (options.fuse) {
+    buildOptimizePipeline(pm);
+    pm.addPass(createFoldNormsPass());
+  }
+
+  // Tiling decisions, the table layout they imply, and weight preparation
+  // split off into a load-time function.
+  TileLookupsPassOptions tiling;
+  tiling.threads = options.threads;
+  tiling.vectorWidth = options.vectorWidth;
+  tiling.l1CacheBytes = options.l1CacheBytes;
+  tiling.l2CacheBytes = options.l2CacheBytes;
+  tiling.tokenTile = options.tokenTile;
+  tiling.columnTile = options.columnTile;
+  tiling.tablesPerPass = options.tablesPerPass;
+  tiling.prefetch = options.prefetch;
+  tiling.parallel = options.parallel;
+  pm.addPass(createTileLookupsPass(tiling));
+  pm.addPass(createPackTablesPass());
+  if (options.hoistWeights)
+    pm.addPass(createHoistWeightOpsPass());
+  pm.addPass(createCanonicalizerPass());
+
+  // Code generation of the mnemo ops.
+  pm.addNestedPass<func::FuncOp>(
+      createLowerLookupsPass(LowerLookupsPassOptions{options.vectorWidth}));
+  pm.addPass(createLowerNormsPass());
+  pm.addPass(createDecomposeConcatPass());
+
+  // Buffers: function arguments and results become memrefs with identity
+  // layouts, results become caller-provided out-parameters written in place.
+  // Copies become linalg.copy, lowered to loops below, rather than
+  // memref.copy, which calls into a runtime library for strided buffers.
+  auto linalgCopy = [](OpBuilder &b, Location loc, Value from,
+                       Value to) -> LogicalResult {
+    b.create<linalg::CopyOp>(loc, from, to);
+    return success();
+  };
+  bufferization::OneShotBufferizationOptions buffers;
+  buffers.memCpyFn = linalgCopy;
+  buffers.bufferizeFunctionBoundaries = true;
+  buffers.setFunctionBoundaryTypeConversion(
+      bufferization::LayoutMapOption::IdentityLayoutMap);
+  pm.addPass(bufferization::createOneShotBufferizePass(buffers));
+  bufferization::BufferResultsToOutParamsOpts outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.memCpyFn = linalgCopy;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addNestedPass<func::FuncOp>(createForwardResultAllocsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createConvertLinalgToLoopsPass());
+}
+
+void mnemo::buildLoopsToLLVMPipeline(OpPassManager &pm,
+                                     const CPUPipelineOptions &options) {
+  // Parallel loops run on OpenMP threads.
+  pm.addPass(createConvertSCFToOpenMPPass());
+
+  // Everything else to the LLVM dialect. Memrefs are lowered before
+  // structured control flow: scf-to-openmp wraps parallel iterations in
+  // memref.alloca_scope, whose region must stay a single block until it is
+  // lowered to stacksave/stackrestore.
+  pm.addPass(createApproximateMathPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  vectorToLLVM.reassociateFPReductions = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertSCFToCFPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mnemo::buildLowerToLLVMPipeline(OpPassManager &pm,
+                                     const CPUPipelineOptions &options) {
+  buildLowerToLoopsPipeline(pm, options);
+  buildLoopsToLLVMPipeline(pm, options);
+}
+
 void mnemo::registerPipelines() {
   PassPipelineRegistration<>(
       "mnemo-optimize",
       "Target-independent mnemo rewrites: lookup fusion, canonicalization, "
       "CSE",
       [](OpPassManager &pm) { buildOptimizePipeline(pm); });
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "mnemo-lower-to-loops",
+      "Lower mnemo IR to tiled vector loops on buffers (CPU)",
+      buildLowerToLoopsPipeline);
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "mnemo-lower-to-llvm",
+      "Lower mnemo IR to the LLVM dialect for the CPU (OpenMP threads)",
+      buildLowerToLLVMPipeline);
 }

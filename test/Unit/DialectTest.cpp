@@ -96,10 +96,9 @@ TEST_F(MnemoDialectTest, VerifierRejectsWidthMismatchFromBuilder) {
                                                ArrayRef<int64_t>{5, 10}, f32);
   auto tables = builder.create<tensor::EmptyOp>(
       builder.getUnknownLoc(), ArrayRef<int64_t>{4, 4, 6}, f32);
-  builder.create<HashLookupOp>(
-      builder.getUnknownLoc(), RankedTensorType::get({5, 6}, f32), input,
-      tables, /*bias=*/Value(), WeightingAttr::get(&context, Weighting::prob),
-      builder.getF32FloatAttr(1.0f));
+  builder.create<HashLookupOp>(builder.getUnknownLoc(),
+                               RankedTensorType::get({5, 6}, f32), input,
+                               tables, /*bias=*/Value(), Weighting::prob);
 
   std::string message;
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {

@@ -64,4 +64,66 @@ def Mnemo_MemsizerScaleAttr : EnumAttr<Mnemo_Dialect, Mnemo_MemsizerScale,
   let assemblyFormat = "`<` $value `>`";
 }
 
+//===----------------------------------------------------------------------===//
+// Normalization fused into a Memory Layer
+//===----------------------------------------------------------------------===//
+
+def Mnemo_NormRms : I32EnumAttrCase<"rms_norm", 0>;
+def Mnemo_NormLayer : I32EnumAttrCase<"layer_norm", 1>;
+
+def Mnemo_NormKind : I32EnumAttr<"NormKind",
+    "a row normalization folded into the input of a Memory Layer",
+    [Mnemo_NormRms, Mnemo_NormLayer]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::mlir::mnemo";
+}
+
+def Mnemo_NormKindAttr : EnumAttr<Mnemo_Dialect, Mnemo_NormKind, "norm"> {
+  let summary = "normalization of a Memory Layer's input";
+  let assemblyFormat = "$value";
+}
+
+//===----------------------------------------------------------------------===//
+// Memory Layer tiling
+//===----------------------------------------------------------------------===//
+
+def Mnemo_LookupParallelTokens : I32EnumAttrCase<"tokens", 0>;
+def Mnemo_LookupParallelColumns : I32EnumAttrCase<"columns", 1>;
+
+def Mnemo_LookupParallel : I32EnumAttr<"LookupParallel",
+    "the loop of a Memory Layer that is spread across threads",
+    [Mnemo_LookupParallelTokens, Mnemo_LookupParallelColumns]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::mlir::mnemo";
+}
+
+def Mnemo_LookupTilingAttr : AttrDef<Mnemo_Dialect, "LookupTiling"> {
+  let mnemonic = "lookup_tiling";
+  let summary = "how a Memory Layer is tiled for the cache hierarchy";
+  let description = [{
+    Chosen by `-mnemo-tile-lookups` and consumed by the CPU lowering:
+
+    * `tokens`: tokens per tile (the rows whose buckets and weights are
+      computed together and whose accumulators stay in cache); 0 means all
+      tokens of the thread in one tile.
+    * `columns`: output columns per tile, the width of one table slice
+      `[2^tau, columns]`; tables are packed to `[h / columns, K, 2^tau,
+      columns]` so that a slice is contiguous.
+    * `tables`: tables accumulated per pass over the token tile.
+    * `prefetch`: how many passes ahead table slices are prefetched into L2
+      (0: none).
+    * `parallel`: the loop spread across threads: token tiles, or column
+      tiles (for few tokens, as when decoding).
+  }];
+  let parameters = (ins
+    "int64_t":$tokens,
+    "int64_t":$columns,
+    "int64_t":$tables,
+    "int64_t":$prefetch,
+    EnumParameter<Mnemo_LookupParallel>:$parallel
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // MNEMO_ATTRS_TD

@@ -93,22 +93,45 @@ LogicalResult verifyPositive(Operation *op, StringRef what, APFloat value) {
 // HashLookupOp
 //===----------------------------------------------------------------------===//
 
+void HashLookupOp::build(OpBuilder &builder, OperationState &state,
+                         Type resultType, Value input, Value tables, Value bias,
+                         Weighting weighting, float temperature) {
+  build(builder, state, resultType, input, /*norm_weight=*/Value(),
+        /*norm_bias=*/Value(), tables, bias,
+        WeightingAttr::get(builder.getContext(), weighting),
+        builder.getF32FloatAttr(temperature), /*norm=*/nullptr,
+        /*norm_epsilon=*/nullptr, /*tiling=*/nullptr);
+}
+
 int64_t HashLookupOp::getBitsPerTable() {
   return llvm::Log2_64(static_cast<uint64_t>(getNumBuckets()));
+}
+
+int64_t HashLookupOp::getOutputWidth() {
+  auto type = getTables().getType();
+  if (!isPacked())
+    return type.getDimSize(2);
+  if (ShapedType::isDynamic(type.getDimSize(0)) ||
+      ShapedType::isDynamic(type.getDimSize(3)))
+    return ShapedType::kDynamic;
+  return type.getDimSize(0) * type.getDimSize(3);
 }
 
 LogicalResult HashLookupOp::verify() {
   auto tablesType = getTables().getType();
   if (!tablesType.hasStaticShape())
-    return emitOpError()
-           << "tables must have a static shape [K, 2^tau, h], got "
-           << shapeStr(getTables());
+    return emitOpError() << "tables must have a static shape "
+                         << (isPacked() ? "[h / C, K, 2^tau, C]"
+                                        : "[K, 2^tau, h]")
+                         << ", got " << shapeStr(getTables());
   int64_t numTables = getNumTables();
   int64_t rows = getNumBuckets();
   int64_t width = getOutputWidth();
   if (numTables < 1 || width < 1)
     return emitOpError() << "tables must hold at least one table and one "
-                            "output column, got [K, 2^tau, h] = "
+                            "output column, got "
+                         << (isPacked() ? "[h / C, K, 2^tau, C] = "
+                                        : "[K, 2^tau, h] = ")
                          << shapeStr(getTables());
   if (!llvm::isPowerOf2_64(static_cast<uint64_t>(rows)))
     return emitOpError() << "tables must have 2^tau rows per table, got "
@@ -145,6 +168,61 @@ LogicalResult HashLookupOp::verify() {
     return emitOpError() << "temperature " << floatStr(getTemperature())
                          << " has no effect with weighting<l1_prob>, which "
                             "has no temperature; use weighting<prob>";
+
+  // The normalization folded into the input.
+  std::optional<NormKind> norm = getNorm();
+  if (norm.has_value() != static_cast<bool>(getNormWeight()) ||
+      norm.has_value() != getNormEpsilon().has_value())
+    return emitOpError() << "a normalized input needs a norm kind, a norm "
+                            "weight and an epsilon together";
+  if (norm) {
+    bool isLayerNorm = *norm == NormKind::layer_norm;
+    if (isLayerNorm != static_cast<bool>(getNormBias()))
+      return emitOpError() << stringifyNormKind(*norm)
+                           << (isLayerNorm ? " needs a bias"
+                                           : " takes no bias");
+    SmallVector<Value, 2> params = {getNormWeight()};
+    if (getNormBias())
+      params.push_back(getNormBias());
+    for (Value param : params)
+      if (dimOf(param, 0) != getInputWidth())
+        return emitOpError()
+               << "norm " << (param == getNormWeight() ? "weight" : "bias")
+               << " width " << dimStr(dimOf(param, 0))
+               << " must equal the input width " << getInputWidth();
+    if (failed(verifyPositive(*this, "norm epsilon", *getNormEpsilon())))
+      return failure();
+  } else if (getNormBias()) {
+    return emitOpError() << "a norm bias needs a normalized input";
+  }
+
+  // The tiling chosen for this op.
+  if (LookupTilingAttr tiling = getTilingAttr()) {
+    if (width % tiling.getColumns() != 0)
+      return emitOpError() << "tiling columns " << tiling.getColumns()
+                           << " must divide the output width h = " << width;
+    if (isPacked() && tiling.getColumns() != getPackedColumns())
+      return emitOpError() << "tiling columns " << tiling.getColumns()
+                           << " must equal the packed column tile "
+                           << getPackedColumns();
+  }
+  return success();
+}
+
+LogicalResult
+LookupTilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                         int64_t tokens, int64_t columns, int64_t tables,
+                         int64_t prefetch, LookupParallel parallel) {
+  if (tokens < 0)
+    return emitError() << "tokens per tile must be non-negative (0: all), got "
+                       << tokens;
+  if (columns < 1)
+    return emitError() << "columns per tile must be positive, got " << columns;
+  if (tables < 1)
+    return emitError() << "tables per pass must be positive, got " << tables;
+  if (prefetch < 0)
+    return emitError() << "prefetch distance must be non-negative, got "
+                       << prefetch;
   return success();
 }
 

@@ -40,7 +40,10 @@ def Mnemo_MaskVector : 1DTensorOf<[I1]>;
 // MemoryFormer
 //===----------------------------------------------------------------------===//
 
-def Mnemo_HashLookupOp : Mnemo_Op<"hash_lookup", [Pure]> {
+def Mnemo_TableTensor : TensorRankOf<[F32, F16, BF16], [3, 4]>;
+
+def Mnemo_HashLookupOp
+    : Mnemo_Op<"hash_lookup", [Pure, AttrSizedOperandSegments]> {
   let summary = "MemoryFormer Memory Layer: sign-hash table lookup";
   let description = [{
     One Memory Layer (SPEC §1), the replacement of a fully-connected layer
@@ -67,33 +70,78 @@ def Mnemo_HashLookupOp : Mnemo_Op<"hash_lookup", [Pure]> {
     %y = mnemo.hash_lookup %x, %tables bias %b weighting<prob> temperature 5.000000e-01
         : (tensor<?x512xf32>, tensor<64x256x512xf16>, tensor<512xf32>) -> tensor<?x512xf32>
     ```
+
+    Two forms produced by compiler passes extend the op:
+
+    * A row normalization folded into the input (`-mnemo-fold-norms`): with
+      `normalized by rms_norm(%g) eps e` (or `layer_norm(%g, %b)`), the
+      lookup hashes `norm(input)` instead of `input`, without the
+      normalized tensor ever being stored.
+    * Packed tables (`-mnemo-pack-tables`): `tables` may be
+      `[h / C, K, 2^tau, C]`, with `packed[c, k, r, j] = T[k, r, c*C + j]`,
+      so that the slice of `C` columns of one table is contiguous.
+
+    ```mlir
+    %y = mnemo.hash_lookup %x normalized by rms_norm(%g) eps 9.99999993E-9, %packed
+        bias %b weighting<l1_prob>
+        : (tensor<?x512xf32>, tensor<512xf32>, tensor<16x64x256x32xf16>, tensor<512xf32>)
+        -> tensor<?x512xf32>
+    ```
   }];
 
   let arguments = (ins
     Mnemo_Activation2D:$input,
-    Mnemo_Weight3D:$tables,
+    Optional<Mnemo_Activation1D>:$norm_weight,
+    Optional<Mnemo_Activation1D>:$norm_bias,
+    Mnemo_TableTensor:$tables,
     Optional<Mnemo_Activation1D>:$bias,
     Mnemo_WeightingAttr:$weighting,
-    DefaultValuedAttr<F32Attr, "1.0f">:$temperature
+    DefaultValuedAttr<F32Attr, "1.0f">:$temperature,
+    OptionalAttr<Mnemo_NormKindAttr>:$norm,
+    OptionalAttr<F32Attr>:$norm_epsilon,
+    OptionalAttr<Mnemo_LookupTilingAttr>:$tiling
   );
   let results = (outs Mnemo_Activation2D:$result);
 
   let assemblyFormat = [{
-    $input `,` $tables (`bias` $bias^)? `weighting` `` $weighting
-    (`temperature` $temperature^)? attr-dict `:` functional-type(operands, results)
+    $input (`normalized` `by` `` $norm^ `(` $norm_weight (`,` $norm_bias^)? `)`
+    `eps` $norm_epsilon)? `,` $tables (`bias` $bias^)? `weighting` ``
+    $weighting (`temperature` $temperature^)? attr-dict `:`
+    functional-type(operands, results)
   }];
 
+  let builders = [
+    OpBuilder<(ins "Type":$resultType, "Value":$input, "Value":$tables,
+                   "Value":$bias, "Weighting":$weighting,
+                   CArg<"float", "1.0f">:$temperature)>
+  ];
+
   let extraClassDeclaration = [{
+    /// True when `tables` is in the packed `[h / C, K, 2^tau, C]` layout.
+    bool isPacked() { return getTables().getType().getRank() == 4; }
     /// K: the number of tables.
-    int64_t getNumTables() { return getTables().getType().getDimSize(0); }
+    int64_t getNumTables() { return tableDim(0); }
     /// 2^tau: the number of rows (buckets) in each table.
-    int64_t getNumBuckets() { return getTables().getType().getDimSize(1); }
+    int64_t getNumBuckets() { return tableDim(1); }
     /// tau: the number of input values hashed by each table.
     int64_t getBitsPerTable();
     /// h: the width of a table row and of the output.
-    int64_t getOutputWidth() { return getTables().getType().getDimSize(2); }
+    int64_t getOutputWidth();
+    /// C: the width of a packed column tile (h when not packed).
+    int64_t getPackedColumns() {
+      return isPacked() ? getTables().getType().getDimSize(3) : getOutputWidth();
+    }
     /// d: the width of the input.
     int64_t getInputWidth() { return getInput().getType().getDimSize(1); }
+
+  private:
+    /// Dimension `i` of the logical `[K, 2^tau, h]` view; for packed tables
+    /// `i = 2` gives the column tile width.
+    int64_t tableDim(unsigned i) {
+      auto type = getTables().getType();
+      return type.getDimSize(isPacked() ? i + 1 : i);
+    }
+  public:
   }];
 
   let hasVerifier = 1;

@@ -34,6 +34,10 @@ namespace {
 /// tables can be concatenated: same input, table count, rows, element type
 /// and weighting.
 bool areSiblings(HashLookupOp a, HashLookupOp b) {
+  // Packed tables and fused norms come later in the pipeline; fuse the
+  // plain form only.
+  if (a.isPacked() || b.isPacked() || a.getNorm() || b.getNorm())
+    return false;
   auto ta = a.getTables().getType(), tb = b.getTables().getType();
   return a.getInput() == b.getInput() && a->getBlock() == b->getBlock() &&
          ta.getDimSize(0) == tb.getDimSize(0) &&
@@ -122,7 +126,7 @@ struct FuseSiblingLookups : OpRewritePattern<HashLookupOp> {
         {inputType.getDimSize(0), fusedWidth}, rewriter.getF32Type());
     auto fused = rewriter.create<HashLookupOp>(
         loc, resultType, root.getInput(), fusedTables, fusedBias,
-        root.getWeightingAttr(), root.getTemperatureAttr());
+        root.getWeighting(), root.getTemperature().convertToFloat());
 
     // Create every slice before replacing anything: replacing `root` would
     // invalidate the insertion point, which sits just before it.

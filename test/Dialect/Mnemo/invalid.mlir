@@ -14,7 +14,7 @@ func.func @input_not_f32(%x: tensor<4x16xf16>, %t: tensor<2x256x8xf32>) -> tenso
 // -----
 
 func.func @tables_integer(%x: tensor<4x16xf32>, %t: tensor<2x256x8xi8>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{operand #1 must be 3D tensor of 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<2x256x8xi8>'}}
+  // expected-error @+1 {{operand #1 must be 3D/4D tensor of 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<2x256x8xi8>'}}
   %y = mnemo.hash_lookup %x, %t weighting<prob> : (tensor<4x16xf32>, tensor<2x256x8xi8>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }

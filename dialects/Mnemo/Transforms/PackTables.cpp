@@ -1,0 +1,88 @@
+//===- PackTables.cpp - Column-tiled table layout ---------------*- C++ -*-===//
+//
+// With tables [K, 2^tau, h], the rows of a C-column slice are h values
+// apart: 2 KB for h = 512 in f32, which maps every row of a slice to the
+// same few cache sets. Packing to [h/C, K, 2^tau, C] makes each slice
+// contiguous.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Mnemo/IR/MnemoOps.h"
+#include "Mnemo/Transforms/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::mnemo {
+#define GEN_PASS_DEF_PACKTABLESPASS
+#include "Mnemo/Transforms/Passes.h.inc"
+} // namespace mlir::mnemo
+
+using namespace mlir;
+using namespace mlir::mnemo;
+
+namespace {
+
+struct PackLookupTables : OpRewritePattern<HashLookupOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(HashLookupOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.isPacked())
+      return rewriter.notifyMatchFailure(op, "already packed");
+    LookupTilingAttr tiling = op.getTilingAttr();
+    if (!tiling)
+      return rewriter.notifyMatchFailure(op, "not tiled");
+    auto type = op.getTables().getType();
+    int64_t numTables = type.getDimSize(0), rows = type.getDimSize(1);
+    int64_t width = type.getDimSize(2), columns = tiling.getColumns();
+    int64_t tiles = width / columns;
+    Location loc = op.getLoc();
+
+    // [K, R, h] -> [K, R, h/C, C] -> [h/C, K, R, C]; with one tile the
+    // transpose only moves a unit dimension and a reshape suffices.
+    Type element = type.getElementType();
+    Value packed;
+    if (tiles == 1) {
+      auto expanded =
+          RankedTensorType::get({1, numTables, rows, width}, element);
+      packed = rewriter.create<tensor::ExpandShapeOp>(
+          loc, expanded, op.getTables(),
+          ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
+    } else {
+      auto expanded =
+          RankedTensorType::get({numTables, rows, tiles, columns}, element);
+      Value split = rewriter.create<tensor::ExpandShapeOp>(
+          loc, expanded, op.getTables(),
+          ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+      Value init = rewriter.create<tensor::EmptyOp>(
+          loc, ArrayRef<int64_t>{tiles, numTables, rows, columns}, element);
+      packed = rewriter
+                   .create<linalg::TransposeOp>(loc, split, init,
+                                                ArrayRef<int64_t>{2, 0, 1, 3})
+                   .getResult()
+                   .front();
+    }
+    rewriter.modifyOpInPlace(op, [&] { op.getTablesMutable().assign(packed); });
+    return success();
+  }
+};
+
+struct PackTablesPass : mnemo::impl::PackTablesPassBase<PackTablesPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populatePackTablesPatterns(patterns);
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::mnemo::populatePackTablesPatterns(RewritePatternSet &patterns) {
+  patterns.add<PackLookupTables>(patterns.getContext());
+}

@@ -1,0 +1,111 @@
+//===- Passes.td - Lowerings of mnemo ops ------------------*- tablegen -*-===//
+//
+// Conversions of mnemo ops to upstream dialects. The CPU code generation of
+// the Memory Layer lives here: it reads the tiling that -mnemo-tile-lookups
+// chose and emits the loop nest with vector ops.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MNEMO_CONVERSION_PASSES_TD
+#define MNEMO_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def LowerLookupsPass : Pass<"mnemo-lower-lookups", "::mlir::func::FuncOp"> {
+  let summary = "Generate tiled vector loops for mnemo.hash_lookup (CPU)";
+  let description = [{
+    Replaces every `mnemo.hash_lookup` by the loop nest that computes it on
+    buffers, specialized for the op's table geometry (`K`, `tau`, `h`),
+    table element type, weighting, fused normalization and tiling
+    (`#mnemo.lookup_tiling`, defaults when absent):
+
+    * a hashing loop over the tokens of a tile that computes, per table, the
+      bucket (the sign bits of the `tau` values, element 0 most significant)
+      and the weight with vector ops on `vector<tau x f32>` chunks, after
+      applying a fused RMSNorm or LayerNorm to the row on the fly;
+    * a gather loop over column tiles and groups of `tables` tables that
+      accumulates `w * row` with `vector<V x f32>` FMAs into a tile of
+      accumulators that stays in L1, widening f16 and bf16 rows to f32, and
+      prefetches the table slices (or, for few tokens, the rows) it will
+      read next;
+    * an `scf.parallel` over token tiles or column tiles, for OpenMP.
+
+    Operands are taken as buffers with `bufferization.to_memref` and the
+    result is returned with `bufferization.to_tensor`, so the pass runs
+    before one-shot bufferization of the rest of the function.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
+           "f32 lanes per vector register (8: AVX2, 16: AVX-512)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
+def LowerNormsPass : Pass<"mnemo-lower-norms"> {
+  let summary = "Lower mnemo.rms_norm and mnemo.layer_norm to linalg";
+  let description = [{
+    Normalizations that could not be folded into a Memory Layer become
+    `linalg.generic` reductions over each row followed by an elementwise
+    `linalg.generic`, which the upstream pipeline bufferizes and vectorizes.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def ForwardResultAllocsPass : Pass<"mnemo-forward-result-allocs",
+                                   "::mlir::func::FuncOp"> {
+  let summary = "Write results directly into out-parameter buffers";
+  let description = [{
+    After `-buffer-results-to-out-params`, a function that allocated its
+    result copies it into the caller's buffer before returning. When the
+    allocation is not used after that copy, this pass replaces it by the
+    out-parameter and deletes the copy, so that a kernel with a dynamically
+    shaped result writes it in place (the upstream `hoist-static-allocs`
+    option covers static shapes only).
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def ApproximateMathPass : Pass<"mnemo-approximate-math"> {
+  let summary = "Replace math functions by vectorizable polynomials";
+  let description = [{
+    Applies the upstream polynomial approximations of `math.exp`,
+    `math.erf`, `math.tanh`, `math.log` and friends, so that the hashing
+    loop's exponentials stay in vector registers instead of becoming calls
+    to the scalar C library. The approximations are accurate to a few ulp,
+    far inside the 1e-5 that Mnemo's kernels are tested to.
+  }];
+  let options = [
+    Option<"enableAvx2", "enable-avx2", "bool", /*default=*/"false",
+           "use AVX2 intrinsics where an approximation has them">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
+def DecomposeConcatPass : Pass<"mnemo-decompose-concat"> {
+  let summary = "Lower tensor.concat to insert_slice for bufferization";
+  let description = [{
+    `tensor.concat` (produced by lookup fusion) has no bufferization in
+    MLIR 19; this pass rewrites it to `tensor.empty` and one
+    `tensor.insert_slice` per operand, which bufferize to copies into one
+    buffer.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
+#endif // MNEMO_CONVERSION_PASSES_TD

@@ -1,0 +1,164 @@
+//===- JIT.h - Compile mnemo IR for the host and call it --------*- C++ -*-===//
+//
+// A thin layer over mlir::ExecutionEngine: it runs the CPU pipeline of
+// Pipelines.h on a module, compiles it for the host CPU at -O3, remembers
+// the buffer signature of every function, and calls functions with plain
+// pointers and shapes. Compiled modules are cached in-process by the text of
+// the module and the options, so a configuration is compiled once.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MNEMO_JIT_JIT_H
+#define MNEMO_JIT_JIT_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class ExecutionEngine;
+class ModuleOp;
+} // namespace mlir
+
+namespace mnemo {
+
+/// Element types of kernel arguments.
+enum class ElementType { F32, F16, BF16, I64, I32, I1 };
+
+/// Bytes per element of `type` (I1 is stored as one byte).
+int64_t elementBytes(ElementType type);
+/// `f32`, `f16`, ...
+llvm::StringRef elementTypeName(ElementType type);
+
+/// A dimension whose size is only known at run time.
+constexpr int64_t kDynamic = INT64_MIN;
+
+/// The buffer type of one argument of a compiled function.
+struct ArgType {
+  ElementType element = ElementType::F32;
+  std::vector<int64_t> shape; ///< kDynamic for `?`
+  bool isWeight = false;      ///< marked `mnemo.weight`
+};
+
+/// A function after bufferization: inputs, then one out-parameter per
+/// result of the original function.
+struct FunctionSignature {
+  std::string name;
+  std::vector<ArgType> args;
+  size_t numOutputs = 0;
+  /// The function that prepares this one's weights at load time, if any
+  /// (see -mnemo-hoist-weight-ops).
+  std::string prepareWeights;
+};
+
+/// A contiguous row-major buffer passed to a compiled function.
+struct Buffer {
+  void *data = nullptr;
+  std::vector<int64_t> shape;
+};
+
+/// 64-byte aligned storage that frees itself.
+class AlignedBuffer {
+public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t bytes);
+  AlignedBuffer(AlignedBuffer &&other) noexcept { *this = std::move(other); }
+  AlignedBuffer &operator=(AlignedBuffer &&other) noexcept;
+  AlignedBuffer(const AlignedBuffer &) = delete;
+  AlignedBuffer &operator=(const AlignedBuffer &) = delete;
+  ~AlignedBuffer();
+
+  void *data() const { return pointer; }
+  size_t size() const { return bytes; }
+
+private:
+  void *pointer = nullptr;
+  size_t bytes = 0;
+};
+
+/// The values a function's weight preparation computed (packed tables,
+/// concatenated tables), passed to the function on every call.
+struct PreparedWeights {
+  std::vector<AlignedBuffer> buffers;
+  std::vector<std::vector<int64_t>> shapes;
+  size_t bytes() const;
+};
+
+/// What to compile for. Zero, -1 and "auto" leave choices to the compiler
+/// (and the host's vector width and cache sizes).
+struct JITOptions {
+  int64_t threads = 1;
+  int64_t vectorWidth = 0;
+  int64_t tokenTile = 0;
+  int64_t columnTile = 0;
+  int64_t tablesPerPass = 0;
+  int64_t prefetch = -1;
+  std::string parallel = "auto";
+  bool fuse = true;
+  bool hoistWeights = true;
+
+  /// The textual options of the mnemo-lower-to-llvm pipeline these stand for
+  /// (with host values filled in), e.g. for `mnemo-opt`.
+  std::string pipelineOptions() const;
+};
+
+/// A module compiled to machine code.
+class CompiledModule {
+public:
+  ~CompiledModule();
+
+  /// The signature of `name`, or null if there is no such function.
+  const FunctionSignature *getSignature(llvm::StringRef name) const;
+  const std::map<std::string, FunctionSignature> &getSignatures() const {
+    return signatures;
+  }
+
+  /// Calls `name` with one buffer per argument (out-parameters last).
+  /// Checks the number of buffers, their ranks and their static sizes.
+  llvm::Error call(llvm::StringRef name, llvm::ArrayRef<Buffer> args) const;
+
+  /// Runs the weight preparation of `name` (nothing when it has none) on
+  /// the buffers of its `mnemo.weight` arguments, in order.
+  llvm::Expected<PreparedWeights>
+  prepareWeights(llvm::StringRef name, llvm::ArrayRef<Buffer> weights) const;
+
+  /// Calls `name` with the buffers of its original arguments and
+  /// out-parameters, inserting the prepared weights where they belong.
+  llvm::Error callPrepared(llvm::StringRef name,
+                           llvm::ArrayRef<Buffer> argsAndOutputs,
+                           const PreparedWeights &prepared) const;
+
+  /// Wall time spent in the pipeline and LLVM, in seconds.
+  double compileSeconds() const { return seconds; }
+
+private:
+  friend llvm::Expected<std::shared_ptr<const CompiledModule>>
+  compileModule(mlir::ModuleOp module, const JITOptions &options);
+  CompiledModule() = default;
+
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+  std::map<std::string, FunctionSignature> signatures;
+  std::map<std::string, void (*)(void **)> entryPoints;
+  double seconds = 0.0;
+};
+
+/// Lowers `module` (mnemo IR on tensors; consumed) with the CPU pipeline and
+/// compiles it for the host. Every public function gets a C interface.
+llvm::Expected<std::shared_ptr<const CompiledModule>>
+compileModule(mlir::ModuleOp module, const JITOptions &options);
+
+/// compileModule through an in-process cache: a module with the same text
+/// and options is compiled once and shared.
+llvm::Expected<std::shared_ptr<const CompiledModule>>
+compileModuleCached(mlir::ModuleOp module, const JITOptions &options);
+
+} // namespace mnemo
+
+#endif // MNEMO_JIT_JIT_H

@@ -1,0 +1,422 @@
+//===- JIT.cpp - Compile mnemo IR for the host and call it ------*- C++ -*-===//
+//
+// The pipeline runs in two halves: to buffers (where the buffer signature of
+// every function is read off), then to the LLVM dialect. The LLVM module is
+// optimized at -O3 for the host CPU by mlir::ExecutionEngine.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mnemo/JIT/JIT.h"
+
+#include "mnemo/JIT/Host.h"
+#include "mnemo/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <mutex>
+
+using namespace mlir;
+
+namespace mnemo {
+
+int64_t elementBytes(ElementType type) {
+  switch (type) {
+  case ElementType::F32:
+  case ElementType::I32:
+    return 4;
+  case ElementType::F16:
+  case ElementType::BF16:
+    return 2;
+  case ElementType::I64:
+    return 8;
+  case ElementType::I1:
+    return 1;
+  }
+  return 0;
+}
+
+llvm::StringRef elementTypeName(ElementType type) {
+  switch (type) {
+  case ElementType::F32:
+    return "f32";
+  case ElementType::F16:
+    return "f16";
+  case ElementType::BF16:
+    return "bf16";
+  case ElementType::I64:
+    return "i64";
+  case ElementType::I32:
+    return "i32";
+  case ElementType::I1:
+    return "i1";
+  }
+  return "?";
+}
+
+namespace {
+
+/// Sets the CPU pipeline options for `options` on this host.
+void fillPipelineOptions(const JITOptions &options,
+                         mlir::mnemo::CPUPipelineOptions &cpu) {
+  const HostInfo &host = getHostInfo();
+  cpu.threads = std::max<int64_t>(1, options.threads);
+  cpu.vectorWidth =
+      options.vectorWidth > 0 ? options.vectorWidth : host.vectorWidth;
+  cpu.l1CacheBytes = host.l1CacheBytes;
+  cpu.l2CacheBytes = host.l2CacheBytes;
+  cpu.tokenTile = options.tokenTile;
+  cpu.columnTile = options.columnTile;
+  cpu.tablesPerPass = options.tablesPerPass;
+  cpu.prefetch = options.prefetch;
+  cpu.parallel = options.parallel;
+  cpu.fuse = options.fuse;
+  cpu.hoistWeights = options.hoistWeights;
+}
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// Collects the diagnostics a pipeline emits, for an llvm::Error.
+struct DiagnosticCollector {
+  explicit DiagnosticCollector(MLIRContext *context)
+      : handler(context, [this](Diagnostic &diag) {
+          if (diag.getSeverity() == DiagnosticSeverity::Error) {
+            llvm::raw_string_ostream os(messages);
+            if (!messages.empty())
+              os << "\n";
+            os << diag.getLocation() << ": " << diag.str();
+          }
+          return success();
+        }) {}
+  std::string messages;
+  ScopedDiagnosticHandler handler;
+};
+
+std::optional<ElementType> toElementType(Type type) {
+  if (type.isF32())
+    return ElementType::F32;
+  if (type.isF16())
+    return ElementType::F16;
+  if (type.isBF16())
+    return ElementType::BF16;
+  if (type.isInteger(64))
+    return ElementType::I64;
+  if (type.isInteger(32))
+    return ElementType::I32;
+  if (type.isInteger(1))
+    return ElementType::I1;
+  return std::nullopt;
+}
+
+llvm::Expected<FunctionSignature> readSignature(func::FuncOp func,
+                                                size_t numOutputs) {
+  FunctionSignature signature;
+  signature.name = func.getName().str();
+  signature.numOutputs = numOutputs;
+  if (auto prepare =
+          func->getAttrOfType<FlatSymbolRefAttr>("mnemo.prepare_weights"))
+    signature.prepareWeights = prepare.getValue().str();
+  for (auto [index, type] : llvm::enumerate(func.getArgumentTypes())) {
+    auto memref = dyn_cast<MemRefType>(type);
+    if (!memref || !memref.getLayout().isIdentity())
+      return makeError("@" + signature.name + ": argument " +
+                       llvm::Twine(index) +
+                       " is not a memref with an identity layout");
+    std::optional<ElementType> element = toElementType(memref.getElementType());
+    if (!element)
+      return makeError("@" + signature.name + ": argument " +
+                       llvm::Twine(index) + " has an unsupported element type");
+    ArgType arg;
+    arg.element = *element;
+    for (int64_t dim : memref.getShape())
+      arg.shape.push_back(ShapedType::isDynamic(dim) ? kDynamic : dim);
+    arg.isWeight = static_cast<bool>(func.getArgAttr(index, "mnemo.weight"));
+    signature.args.push_back(std::move(arg));
+  }
+  return signature;
+}
+
+void initializeLLVMOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+} // namespace
+
+std::string JITOptions::pipelineOptions() const {
+  mlir::mnemo::CPUPipelineOptions cpu;
+  fillPipelineOptions(*this, cpu);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  cpu.print(os);
+  return text;
+}
+
+AlignedBuffer::AlignedBuffer(size_t size) : bytes(size) {
+  size_t rounded = (size + 63) / 64 * 64;
+  pointer = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+}
+
+AlignedBuffer::~AlignedBuffer() { std::free(pointer); }
+
+AlignedBuffer &AlignedBuffer::operator=(AlignedBuffer &&other) noexcept {
+  if (this != &other) {
+    std::free(pointer);
+    pointer = other.pointer;
+    bytes = other.bytes;
+    other.pointer = nullptr;
+    other.bytes = 0;
+  }
+  return *this;
+}
+
+size_t PreparedWeights::bytes() const {
+  size_t total = 0;
+  for (const AlignedBuffer &buffer : buffers)
+    total += buffer.size();
+  return total;
+}
+
+CompiledModule::~CompiledModule() = default;
+
+llvm::Expected<PreparedWeights>
+CompiledModule::prepareWeights(llvm::StringRef name,
+                               llvm::ArrayRef<Buffer> weights) const {
+  PreparedWeights prepared;
+  const FunctionSignature *signature = getSignature(name);
+  if (!signature)
+    return makeError("no compiled function @" + name);
+  if (signature->prepareWeights.empty())
+    return std::move(prepared);
+  const FunctionSignature *prepare = getSignature(signature->prepareWeights);
+  if (!prepare)
+    return makeError("no compiled function @" + signature->prepareWeights);
+  size_t numInputs = prepare->args.size() - prepare->numOutputs;
+  if (weights.size() != numInputs)
+    return makeError("@" + prepare->name + " takes " + llvm::Twine(numInputs) +
+                     " weights, got " + llvm::Twine(weights.size()));
+  std::vector<Buffer> args(weights.begin(), weights.end());
+  for (size_t i = numInputs; i < prepare->args.size(); ++i) {
+    const ArgType &type = prepare->args[i];
+    int64_t count = 1;
+    for (int64_t dim : type.shape) {
+      if (dim == kDynamic)
+        return makeError("@" + prepare->name +
+                         " returns a dynamically shaped weight");
+      count *= dim;
+    }
+    prepared.buffers.emplace_back(static_cast<size_t>(count) *
+                                  elementBytes(type.element));
+    prepared.shapes.push_back(type.shape);
+    args.push_back({prepared.buffers.back().data(), type.shape});
+  }
+  if (llvm::Error error = call(prepare->name, args))
+    return std::move(error);
+  return std::move(prepared);
+}
+
+llvm::Error
+CompiledModule::callPrepared(llvm::StringRef name,
+                             llvm::ArrayRef<Buffer> argsAndOutputs,
+                             const PreparedWeights &prepared) const {
+  const FunctionSignature *signature = getSignature(name);
+  if (!signature)
+    return makeError("no compiled function @" + name);
+  // Arguments: the original ones, then the prepared weights, then the
+  // out-parameters.
+  size_t numOriginal =
+      signature->args.size() - signature->numOutputs - prepared.buffers.size();
+  if (argsAndOutputs.size() != numOriginal + signature->numOutputs)
+    return makeError("@" + name + " takes " +
+                     llvm::Twine(numOriginal + signature->numOutputs) +
+                     " buffers and outputs, got " +
+                     llvm::Twine(argsAndOutputs.size()));
+  std::vector<Buffer> args(argsAndOutputs.begin(),
+                           argsAndOutputs.begin() + numOriginal);
+  for (size_t i = 0; i < prepared.buffers.size(); ++i)
+    args.push_back({prepared.buffers[i].data(), prepared.shapes[i]});
+  args.insert(args.end(), argsAndOutputs.begin() + numOriginal,
+              argsAndOutputs.end());
+  return call(name, args);
+}
+
+const FunctionSignature *
+CompiledModule::getSignature(llvm::StringRef name) const {
+  auto it = signatures.find(name.str());
+  return it == signatures.end() ? nullptr : &it->second;
+}
+
+llvm::Error CompiledModule::call(llvm::StringRef name,
+                                 llvm::ArrayRef<Buffer> args) const {
+  const FunctionSignature *signature = getSignature(name);
+  auto entry = entryPoints.find(name.str());
+  if (!signature || entry == entryPoints.end())
+    return makeError("no compiled function @" + name);
+  if (args.size() != signature->args.size())
+    return makeError("@" + name + " takes " +
+                     llvm::Twine(signature->args.size()) + " buffers, got " +
+                     llvm::Twine(args.size()));
+  // One StridedMemRefType-compatible descriptor per argument:
+  // {allocated, aligned, offset, sizes[rank], strides[rank]}.
+  std::vector<std::vector<int64_t>> descriptors(args.size());
+  std::vector<void *> descriptorPointers(args.size());
+  std::vector<void *> packed(args.size());
+  for (size_t i = 0; i < args.size(); ++i) {
+    const ArgType &type = signature->args[i];
+    const Buffer &buffer = args[i];
+    if (buffer.shape.size() != type.shape.size())
+      return makeError("@" + name + " argument " + llvm::Twine(i) +
+                       ": expected rank " + llvm::Twine(type.shape.size()) +
+                       ", got " + llvm::Twine(buffer.shape.size()));
+    for (size_t d = 0; d < type.shape.size(); ++d)
+      if (buffer.shape[d] < 0 ||
+          (type.shape[d] != kDynamic && type.shape[d] != buffer.shape[d]))
+        return makeError("@" + name + " argument " + llvm::Twine(i) +
+                         ": dimension " + llvm::Twine(d) + " is " +
+                         llvm::Twine(buffer.shape[d]) + ", expected " +
+                         llvm::Twine(type.shape[d]));
+    std::vector<int64_t> &desc = descriptors[i];
+    size_t rank = type.shape.size();
+    desc.resize(3 + 2 * rank);
+    desc[0] = reinterpret_cast<int64_t>(buffer.data);
+    desc[1] = reinterpret_cast<int64_t>(buffer.data);
+    desc[2] = 0;
+    int64_t stride = 1;
+    for (size_t d = rank; d-- > 0;) {
+      desc[3 + d] = buffer.shape[d];
+      desc[3 + rank + d] = stride;
+      stride *= buffer.shape[d];
+    }
+    descriptorPointers[i] = desc.data();
+    packed[i] = &descriptorPointers[i];
+  }
+  entry->second(packed.data());
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::shared_ptr<const CompiledModule>>
+compileModule(ModuleOp module, const JITOptions &options) {
+  auto start = std::chrono::steady_clock::now();
+  MLIRContext *context = module.getContext();
+  initializeLLVMOnce();
+  DiagnosticCollector diagnostics(context);
+
+  // Every public function gets a C interface. Remember the result count of
+  // each (its out-parameters after bufferization) and its weight count (the
+  // inputs of the weight preparation split off from it).
+  std::map<std::string, size_t> numOutputs, numWeights;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isExternal() || func.isPrivate())
+      continue;
+    func->setAttr("llvm.emit_c_interface", UnitAttr::get(context));
+    numOutputs[func.getName().str()] = func.getNumResults();
+    size_t weights = 0;
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      weights += static_cast<bool>(func.getArgAttr(i, "mnemo.weight"));
+    numWeights[func.getName().str()] = weights;
+  }
+
+  mlir::mnemo::CPUPipelineOptions cpu;
+  fillPipelineOptions(options, cpu);
+  PassManager toLoops(context);
+  mlir::mnemo::buildLowerToLoopsPipeline(toLoops, cpu);
+  if (failed(toLoops.run(module)))
+    return makeError("lowering to loops failed:\n" + diagnostics.messages);
+
+  // A preparation function takes its caller's original weights and returns
+  // the prepared values through the remaining (out-)parameters.
+  for (auto func : module.getOps<func::FuncOp>())
+    if (auto prepare =
+            func->getAttrOfType<FlatSymbolRefAttr>("mnemo.prepare_weights"))
+      if (auto target = module.lookupSymbol<func::FuncOp>(prepare.getAttr()))
+        numOutputs[target.getName().str()] =
+            target.getNumArguments() - numWeights[func.getName().str()];
+
+  auto compiled = std::shared_ptr<CompiledModule>(new CompiledModule());
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isExternal() || func.isPrivate())
+      continue;
+    auto signature = readSignature(func, numOutputs[func.getName().str()]);
+    if (!signature)
+      return signature.takeError();
+    compiled->signatures[signature->name] = std::move(*signature);
+  }
+
+  PassManager toLLVM(context);
+  mlir::mnemo::buildLoopsToLLVMPipeline(toLLVM, cpu);
+  if (failed(toLLVM.run(module)))
+    return makeError("lowering to LLVM failed:\n" + diagnostics.messages);
+
+  registerBuiltinDialectTranslation(*context);
+  registerLLVMDialectTranslation(*context);
+  registerOpenMPDialectTranslation(*context);
+
+  auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machineBuilder)
+    return machineBuilder.takeError();
+  auto machine = machineBuilder->createTargetMachine();
+  if (!machine)
+    return machine.takeError();
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = makeOptimizingTransformer(
+      /*optLevel=*/3, /*sizeLevel=*/0, machine->get());
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  auto engine = ExecutionEngine::create(module, engineOptions);
+  if (!engine)
+    return engine.takeError();
+  compiled->engine = std::move(*engine);
+  for (auto &[name, signature] : compiled->signatures) {
+    auto entry = compiled->engine->lookupPacked("_mlir_ciface_" + name);
+    if (!entry)
+      return entry.takeError();
+    compiled->entryPoints[name] = *entry;
+  }
+  compiled->seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  return std::shared_ptr<const CompiledModule>(std::move(compiled));
+}
+
+llvm::Expected<std::shared_ptr<const CompiledModule>>
+compileModuleCached(ModuleOp module, const JITOptions &options) {
+  // Deliberately never destroyed: engines must not be torn down by exit-time
+  // destructors, after LLVM's own globals are gone.
+  static std::mutex &mutex = *new std::mutex;
+  static auto &cache =
+      *new std::map<std::string, std::shared_ptr<const CompiledModule>>;
+  std::string key;
+  {
+    llvm::raw_string_ostream os(key);
+    module.print(os);
+    os << "\n// " << options.pipelineOptions();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(key);
+    if (it != cache.end())
+      return it->second;
+  }
+  auto compiled = compileModule(module, options);
+  if (!compiled)
+    return compiled.takeError();
+  std::lock_guard<std::mutex> lock(mutex);
+  return cache.emplace(key, *compiled).first->second;
+}
+
+} // namespace mnemo

@@ -1,0 +1,413 @@
+//===- MemoryLayerTest.cpp - JIT-compiled Memory Layers vs. the oracle -===//
+//
+// Compiles Memory Layers through the whole CPU pipeline and the JIT and
+// compares them with lib/Reference over a sweep of configurations: every
+// tau class (1 .. 16), several K and h, token counts that are not multiples
+// of any tile (1, 7, 64, 2049), both weightings, with and without bias,
+// f32, f16 and bf16 tables, fused and unfused.
+//
+// Accuracy: an output element must satisfy |y - ref| <= tol * max|ref row|,
+// tol = 1e-5 for f32 tables and 1e-3 for f16/bf16 (whose rows the reference
+// reads widened, so the tolerance covers the f32 accumulation, not the
+// storage rounding). Scaling by the row's largest magnitude keeps outputs
+// that cancel to near zero from demanding more than f32 can give.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mnemo/JIT/MemoryLayer.h"
+#include "mnemo/InitAll.h"
+#include "mnemo/Reference/Reference.h"
+#include "mnemo/Support/Float16.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <random>
+#include <sstream>
+
+using namespace mnemo;
+
+namespace {
+
+/// Tables of a configuration in storage form, with their f32 values.
+struct Tables {
+  std::vector<float> values;  // what the reference reads
+  std::vector<uint16_t> half; // f16 or bf16 storage
+  const void *data(ElementType type) const {
+    return type == ElementType::F32 ? static_cast<const void *>(values.data())
+                                    : static_cast<const void *>(half.data());
+  }
+};
+
+Tables randomTables(size_t count, ElementType type, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  Tables tables;
+  tables.values.resize(count);
+  if (type != ElementType::F32)
+    tables.half.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    float v = uniform(rng);
+    if (type == ElementType::F16) {
+      tables.half[i] = floatToHalf(v);
+      v = halfToFloat(tables.half[i]);
+    } else if (type == ElementType::BF16) {
+      tables.half[i] = floatToBf16(v);
+      v = bf16ToFloat(tables.half[i]);
+    }
+    tables.values[i] = v;
+  }
+  return tables;
+}
+
+/// Inputs with the corner cases of SPEC §1 mixed in: exact zeros and -0.0
+/// (1 bits), and tiny negatives (0 bits).
+std::vector<float> randomInput(int64_t n, int64_t d, std::mt19937 &rng) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_int_distribution<int> pick(0, 15);
+  std::vector<float> x(static_cast<size_t>(n * d));
+  for (float &v : x) {
+    switch (pick(rng)) {
+    case 0:
+      v = 0.0f;
+      break;
+    case 1:
+      v = -0.0f;
+      break;
+    case 2:
+      v = -1e-30f;
+      break;
+    default:
+      v = normal(rng);
+    }
+  }
+  return x;
+}
+
+/// Checks `actual` against `expected` row by row (see the file comment).
+::testing::AssertionResult matches(const std::vector<float> &actual,
+                                   const std::vector<float> &expected,
+                                   int64_t width, double tolerance) {
+  if (actual.size() != expected.size())
+    return ::testing::AssertionFailure() << "sizes differ";
+  for (size_t row = 0; row * width < expected.size(); ++row) {
+    double scale = 0.0;
+    for (int64_t c = 0; c < width; ++c)
+      scale = std::max(scale, std::fabs(double(expected[row * width + c])));
+    scale = std::max(scale, 1e-30);
+    for (int64_t c = 0; c < width; ++c) {
+      size_t i = row * width + c;
+      double error = std::fabs(double(actual[i]) - double(expected[i]));
+      if (!(error <= tolerance * scale))
+        return ::testing::AssertionFailure()
+               << "row " << row << " column " << c << ": got " << actual[i]
+               << ", expected " << expected[i] << " (error " << error / scale
+               << " of the row's largest magnitude)";
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+ref::Weighting toRef(LayerWeighting w) {
+  return w == LayerWeighting::Prob ? ref::Weighting::Prob
+                                   : ref::Weighting::L1Prob;
+}
+
+struct SweepCase {
+  int64_t tau, numTables, width;
+  ElementType type;
+  LayerWeighting weighting;
+  bool bias;
+};
+
+std::string caseName(const ::testing::TestParamInfo<SweepCase> &info) {
+  const SweepCase &c = info.param;
+  std::ostringstream name;
+  name << "tau" << c.tau << "_K" << c.numTables << "_h" << c.width << "_"
+       << elementTypeName(c.type).str() << "_"
+       << (c.weighting == LayerWeighting::Prob ? "prob" : "l1prob")
+       << (c.bias ? "_bias" : "");
+  return name.str();
+}
+
+class MemoryLayerSweep : public ::testing::TestWithParam<SweepCase> {};
+
+TEST_P(MemoryLayerSweep, MatchesReference) {
+  const SweepCase &c = GetParam();
+  MemoryLayerConfig config;
+  config.numTables = c.numTables;
+  config.bitsPerTable = c.tau;
+  config.outputWidth = c.width;
+  config.tableType = c.type;
+  config.weighting = c.weighting;
+  config.temperature = c.weighting == LayerWeighting::Prob ? 0.75f : 1.0f;
+  config.hasBias = c.bias;
+  JITOptions options;
+  options.threads = 2;
+  auto kernel = MemoryLayerKernel::compile(config, options);
+  ASSERT_TRUE(static_cast<bool>(kernel)) << llvm::toString(kernel.takeError());
+
+  std::mt19937 rng(
+      static_cast<unsigned>(c.tau * 1000 + c.numTables * 10 + c.width));
+  Tables tables = randomTables(static_cast<size_t>(c.numTables) *
+                                   (size_t{1} << c.tau) * c.width,
+                               c.type, rng);
+  std::vector<float> bias(c.width);
+  for (float &b : bias)
+    b = std::uniform_real_distribution<float>(-0.5f, 0.5f)(rng);
+  auto prepared =
+      (*kernel)->prepare(tables.data(c.type), c.bias ? bias.data() : nullptr);
+  ASSERT_TRUE(static_cast<bool>(prepared))
+      << llvm::toString(prepared.takeError());
+
+  ref::MemoryLayerShape shape{c.numTables, c.tau, c.width, toRef(c.weighting),
+                              config.temperature};
+  double tolerance = c.type == ElementType::F32 ? 1e-5 : 1e-3;
+  for (int64_t n : {1, 7, 64, 2049}) {
+    std::vector<float> x = randomInput(n, config.inputWidth(), rng);
+    std::vector<float> y(static_cast<size_t>(n * c.width), NAN);
+    ASSERT_FALSE(
+        static_cast<bool>((*kernel)->run(*prepared, x.data(), n, y.data())));
+    std::vector<float> expected =
+        ref::memoryLayer(x.data(), n, tables.values.data(),
+                         c.bias ? bias.data() : nullptr, shape);
+    EXPECT_TRUE(matches(y, expected, c.width, tolerance)) << "N = " << n;
+  }
+}
+
+std::vector<SweepCase> sweepCases() {
+  // (tau, K, h): every tau class, several K and h; h values that are not
+  // multiples of the vector width exercise partial vectors.
+  const std::vector<std::tuple<int64_t, int64_t, int64_t>> shapes = {
+      {1, 24, 40}, {2, 12, 16}, {4, 16, 96}, {7, 6, 20},
+      {8, 8, 64},  {10, 5, 24}, {13, 2, 12}, {16, 1, 8},
+  };
+  std::vector<SweepCase> cases;
+  for (auto [tau, k, h] : shapes)
+    for (ElementType type :
+         {ElementType::F32, ElementType::F16, ElementType::BF16})
+      for (LayerWeighting w : {LayerWeighting::Prob, LayerWeighting::L1Prob})
+        for (bool bias : {false, true}) {
+          // The f16/bf16 runs cover both weightings without bias.
+          if (type != ElementType::F32 && bias)
+            continue;
+          cases.push_back({tau, k, h, type, w, bias});
+        }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Configurations, MemoryLayerSweep,
+                         ::testing::ValuesIn(sweepCases()), caseName);
+
+//===----------------------------------------------------------------------===//
+// Tiling choices: every parallel strategy and odd tile sizes give the same
+// numbers.
+//===----------------------------------------------------------------------===//
+
+struct TilingCase {
+  const char *name;
+  JITOptions options;
+};
+
+class MemoryLayerTiling : public ::testing::TestWithParam<int> {};
+
+TEST_P(MemoryLayerTiling, ForcedTilesMatchReference) {
+  std::vector<JITOptions> variants(6);
+  variants[0].parallel = "columns";
+  variants[1].parallel = "tokens";
+  variants[1].tokenTile = 5;
+  variants[1].tablesPerPass = 3; // K % 3 != 0: a remainder pass
+  variants[2].columnTile = 8;
+  variants[2].prefetch = 0;
+  variants[3].columnTile = 48;
+  variants[3].prefetch = 2;
+  variants[4].parallel = "columns";
+  variants[4].tokenTile = 3;
+  variants[4].columnTile = 16;
+  variants[5].fuse = false;
+  variants[5].hoistWeights = false;
+  JITOptions options = variants[GetParam()];
+  options.threads = 2;
+
+  MemoryLayerConfig config;
+  config.numTables = 10;
+  config.bitsPerTable = 6;
+  config.outputWidth = 48;
+  config.tableType = ElementType::F16;
+  config.hasBias = true;
+  auto kernel = MemoryLayerKernel::compile(config, options);
+  ASSERT_TRUE(static_cast<bool>(kernel)) << llvm::toString(kernel.takeError());
+  std::mt19937 rng(7);
+  Tables tables = randomTables(10 * 64 * 48, ElementType::F16, rng);
+  std::vector<float> bias(48, 0.25f);
+  auto prepared =
+      (*kernel)->prepare(tables.data(ElementType::F16), bias.data());
+  ASSERT_TRUE(static_cast<bool>(prepared));
+  ref::MemoryLayerShape shape{10, 6, 48, ref::Weighting::L1Prob, 1.0};
+  for (int64_t n : {1, 13, 100}) {
+    std::vector<float> x = randomInput(n, 60, rng);
+    std::vector<float> y(static_cast<size_t>(n * 48));
+    ASSERT_FALSE(
+        static_cast<bool>((*kernel)->run(*prepared, x.data(), n, y.data())));
+    EXPECT_TRUE(matches(
+        y,
+        ref::memoryLayer(x.data(), n, tables.values.data(), bias.data(), shape),
+        48, 1e-5))
+        << "N = " << n;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, MemoryLayerTiling, ::testing::Range(0, 6));
+
+//===----------------------------------------------------------------------===//
+// Fusion: a norm folded into the hashing loop, and Q/K/V siblings fused
+// into one lookup, against the unfused reference.
+//===----------------------------------------------------------------------===//
+
+class MemoryLayerNorm : public ::testing::TestWithParam<LayerNorm> {};
+
+TEST_P(MemoryLayerNorm, FoldedNormMatchesReference) {
+  MemoryLayerConfig config;
+  config.numTables = 16;
+  config.bitsPerTable = 8;
+  config.outputWidth = 40;
+  config.hasBias = true;
+  config.norm = GetParam();
+  config.normEpsilon = GetParam() == LayerNorm::RMSNorm ? 1e-8f : 1e-5f;
+  auto kernel = MemoryLayerKernel::compile(config, JITOptions());
+  ASSERT_TRUE(static_cast<bool>(kernel)) << llvm::toString(kernel.takeError());
+  std::mt19937 rng(11);
+  Tables tables = randomTables(16 * 256 * 40, ElementType::F32, rng);
+  std::vector<float> bias(40, -0.125f), g(128), b(128);
+  for (size_t i = 0; i < g.size(); ++i) {
+    g[i] = 0.5f + 0.01f * static_cast<float>(i % 17) - (i % 5 == 0 ? 1.0f : 0);
+    b[i] = 0.02f * static_cast<float>(i % 7) - 0.06f;
+  }
+  auto prepared =
+      (*kernel)->prepare(tables.values.data(), bias.data(), g.data(), b.data());
+  ASSERT_TRUE(static_cast<bool>(prepared));
+  int64_t n = 33;
+  std::vector<float> x = randomInput(n, 128, rng);
+  for (float &v : x)
+    v = v * 3.0f + 0.5f; // not already normalized
+  std::vector<float> y(static_cast<size_t>(n * 40));
+  ASSERT_FALSE(
+      static_cast<bool>((*kernel)->run(*prepared, x.data(), n, y.data())));
+  std::vector<float> u =
+      GetParam() == LayerNorm::RMSNorm
+          ? ref::rmsNorm(x.data(), n, 128, g.data(), config.normEpsilon)
+          : ref::layerNorm(x.data(), n, 128, g.data(), b.data(),
+                           config.normEpsilon);
+  ref::MemoryLayerShape shape{16, 8, 40, ref::Weighting::L1Prob, 1.0};
+  EXPECT_TRUE(matches(
+      y,
+      ref::memoryLayer(u.data(), n, tables.values.data(), bias.data(), shape),
+      40, 1e-5));
+}
+
+INSTANTIATE_TEST_SUITE_P(Norms, MemoryLayerNorm,
+                         ::testing::Values(LayerNorm::RMSNorm,
+                                           LayerNorm::LayerNorm));
+
+/// Q, K and V on one RMS-normalized input, compiled fused (one hashing pass
+/// over concatenated tables, norm folded) and unfused.
+class MemoryLayerSiblings : public ::testing::TestWithParam<bool> {};
+
+TEST_P(MemoryLayerSiblings, QKVMatchesReference) {
+  const char *source = R"mlir(
+    func.func @qkv(%x: tensor<?x32xf32>, %g: tensor<32xf32> {mnemo.weight},
+                   %tq: tensor<8x16x24xf16> {mnemo.weight}, %bq: tensor<24xf32> {mnemo.weight},
+                   %tk: tensor<8x16x24xf16> {mnemo.weight},
+                   %tv: tensor<8x16x24xf16> {mnemo.weight}, %bv: tensor<24xf32> {mnemo.weight})
+        -> (tensor<?x24xf32>, tensor<?x24xf32>, tensor<?x24xf32>) {
+      %u = mnemo.rms_norm %x, %g eps 1.0e-8 : tensor<?x32xf32>, tensor<32xf32> -> tensor<?x32xf32>
+      %q = mnemo.hash_lookup %u, %tq bias %bq weighting<prob> temperature 0.5
+          : (tensor<?x32xf32>, tensor<8x16x24xf16>, tensor<24xf32>) -> tensor<?x24xf32>
+      %k = mnemo.hash_lookup %u, %tk weighting<prob> temperature 0.5
+          : (tensor<?x32xf32>, tensor<8x16x24xf16>) -> tensor<?x24xf32>
+      %v = mnemo.hash_lookup %u, %tv bias %bv weighting<prob> temperature 0.5
+          : (tensor<?x32xf32>, tensor<8x16x24xf16>, tensor<24xf32>) -> tensor<?x24xf32>
+      return %q, %k, %v : tensor<?x24xf32>, tensor<?x24xf32>, tensor<?x24xf32>
+    }
+  )mlir";
+  mlir::DialectRegistry registry;
+  mlir::mnemo::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  auto module = mlir::parseSourceString<mlir::ModuleOp>(source, &context);
+  ASSERT_TRUE(module);
+  JITOptions options;
+  options.threads = 2;
+  options.fuse = GetParam();
+  auto compiled = compileModule(*module, options);
+  ASSERT_TRUE(static_cast<bool>(compiled))
+      << llvm::toString(compiled.takeError());
+
+  std::mt19937 rng(5);
+  const size_t tableSize = 8 * 16 * 24;
+  Tables tq = randomTables(tableSize, ElementType::F16, rng);
+  Tables tk = randomTables(tableSize, ElementType::F16, rng);
+  Tables tv = randomTables(tableSize, ElementType::F16, rng);
+  std::vector<float> g(32, 1.5f), bq(24, 0.5f), bv(24, -0.25f);
+  std::vector<Buffer> weights = {
+      {g.data(), {32}},
+      {const_cast<uint16_t *>(tq.half.data()), {8, 16, 24}},
+      {bq.data(), {24}},
+      {const_cast<uint16_t *>(tk.half.data()), {8, 16, 24}},
+      {const_cast<uint16_t *>(tv.half.data()), {8, 16, 24}},
+      {bv.data(), {24}}};
+  auto prepared = (*compiled)->prepareWeights("qkv", weights);
+  ASSERT_TRUE(static_cast<bool>(prepared))
+      << llvm::toString(prepared.takeError());
+
+  int64_t n = 9;
+  std::vector<float> x = randomInput(n, 32, rng);
+  std::vector<float> q(n * 24), k(n * 24), v(n * 24);
+  std::vector<Buffer> args = {{x.data(), {n, 32}}};
+  args.insert(args.end(), weights.begin(), weights.end());
+  args.push_back({q.data(), {n, 24}});
+  args.push_back({k.data(), {n, 24}});
+  args.push_back({v.data(), {n, 24}});
+  llvm::Error error = (*compiled)->callPrepared("qkv", args, *prepared);
+  ASSERT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
+
+  std::vector<float> u = ref::rmsNorm(x.data(), n, 32, g.data(), 1e-8);
+  ref::MemoryLayerShape shape{8, 4, 24, ref::Weighting::Prob, 0.5};
+  EXPECT_TRUE(matches(
+      q, ref::memoryLayer(u.data(), n, tq.values.data(), bq.data(), shape), 24,
+      1e-3));
+  EXPECT_TRUE(matches(
+      k, ref::memoryLayer(u.data(), n, tk.values.data(), nullptr, shape), 24,
+      1e-3));
+  EXPECT_TRUE(matches(
+      v, ref::memoryLayer(u.data(), n, tv.values.data(), bv.data(), shape), 24,
+      1e-3));
+}
+
+INSTANTIATE_TEST_SUITE_P(FusedAndUnfused, MemoryLayerSiblings,
+                         ::testing::Bool());
+
+TEST(MemoryLayerConfig, RejectsBadConfigurations) {
+  MemoryLayerConfig config;
+  config.numTables = 4;
+  config.bitsPerTable = 17;
+  config.outputWidth = 8;
+  EXPECT_EQ(llvm::toString(config.validate()),
+            "bits_per_table must be in [1, 16], got 17");
+  config.bitsPerTable = 8;
+  config.weighting = LayerWeighting::L1Prob;
+  config.temperature = 2.0f;
+  EXPECT_EQ(llvm::toString(config.validate()),
+            "temperature applies to the prob weighting only; l1_prob has none");
+  config.weighting = LayerWeighting::Prob;
+  config.numTables = 1 << 20;
+  config.outputWidth = 1 << 20;
+  EXPECT_EQ(llvm::toString(config.validate()),
+            "tables of 1048576 x 256 x 1048576 f32 take 1048576.0 GiB, more "
+            "than the 64 GiB limit");
+}
+
+} // namespace
