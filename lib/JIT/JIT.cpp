@@ -10,6 +10,7 @@
 
 #include "mnemo/JIT/Host.h"
 #include "mnemo/Pipelines.h"
+#include "mnemo/Runtime/Allocator.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -23,6 +24,8 @@
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <sys/mman.h>
 
 #include <chrono>
 #include <mutex>
@@ -169,8 +172,15 @@ std::string JITOptions::pipelineOptions() const {
 }
 
 AlignedBuffer::AlignedBuffer(size_t size) : bytes(size) {
-  size_t rounded = (size + 63) / 64 * 64;
-  pointer = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  // Large buffers (tables) are aligned to 2 MiB and backed by transparent
+  // huge pages where the kernel allows it: kernels read rows at random
+  // across megabytes of a table, which would miss the TLB with 4 KiB pages.
+  constexpr size_t kHugePage = size_t{2} << 20;
+  size_t alignment = size >= kHugePage ? kHugePage : 64;
+  size_t rounded = (size + alignment - 1) / alignment * alignment;
+  pointer = std::aligned_alloc(alignment, rounded == 0 ? alignment : rounded);
+  if (pointer && alignment == kHugePage)
+    madvise(pointer, rounded, MADV_HUGEPAGE);
 }
 
 AlignedBuffer::~AlignedBuffer() { std::free(pointer); }
@@ -381,6 +391,21 @@ compileModule(ModuleOp module, const JITOptions &options) {
   if (!engine)
     return engine.takeError();
   compiled->engine = std::move(*engine);
+  // Generated code allocates through Mnemo's allocator.
+  compiled->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    auto add = [&](const char *name, void *address) {
+      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                                 llvm::JITSymbolFlags::Exported};
+    };
+    add("_mlir_memref_to_llvm_alloc",
+        reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc));
+    add("_mlir_memref_to_llvm_aligned_alloc",
+        reinterpret_cast<void *>(&_mlir_memref_to_llvm_aligned_alloc));
+    add("_mlir_memref_to_llvm_free",
+        reinterpret_cast<void *>(&_mlir_memref_to_llvm_free));
+    return symbols;
+  });
   for (auto &[name, signature] : compiled->signatures) {
     auto entry = compiled->engine->lookupPacked("_mlir_ciface_" + name);
     if (!entry)

@@ -26,21 +26,17 @@ using namespace mlir::mnemo;
 
 namespace {
 
-/// The widest column tile: a divisor of h, a multiple of the vector width
-/// when h allows, at most 8 vectors (the register block of the gather), and
-/// with a table slice [2^tau, C] that fits in L1 when possible.
-int64_t chooseColumns(int64_t h, int64_t rows, int64_t elementBytes,
-                      const LookupTilingTarget &target) {
-  int64_t v = target.vectorWidth, maxColumns = 8 * v;
+/// Column tiles that divide h, multiples of the vector width when h allows,
+/// at most `maxColumns` wide; ascending.
+SmallVector<int64_t> columnCandidates(int64_t h, int64_t v,
+                                      int64_t maxColumns) {
   SmallVector<int64_t> candidates;
   for (int64_t c = 1; c <= std::min(h, maxColumns); ++c)
     if (h % c == 0 && (h % v != 0 || c % v == 0))
       candidates.push_back(c);
-  int64_t best = candidates.front();
-  for (int64_t c : candidates)
-    if (rows * c * elementBytes <= target.l1CacheBytes)
-      best = c;
-  return best;
+  if (candidates.empty())
+    candidates.push_back(1);
+  return candidates;
 }
 
 } // namespace
@@ -53,40 +49,77 @@ mlir::mnemo::chooseLookupTiling(HashLookupOp op,
   int64_t elementBytes =
       op.getTables().getType().getElementType().getIntOrFloatBitWidth() / 8;
   int64_t threads = std::max<int64_t>(1, target.threads);
+  int64_t v = target.vectorWidth;
+  int64_t numTokens = op.getInput().getType().getDimSize(0);
+  // Accumulators of a column tile live in registers: 16 vectors with
+  // AVX-512's 32 registers, 8 with AVX2's 16.
+  int64_t maxColumns = (v >= 16 ? 16 : 8) * v;
+
+  // Few tokens (decoding): rows are rarely read twice in a call, so each
+  // one comes from DRAM. Wide column tiles read long contiguous runs of a
+  // row, all tables go in one pass with the accumulators in registers, and
+  // the column tiles are spread over the threads. Many tokens: every row of
+  // a slice serves several tokens, so slices of U tables are kept in cache
+  // for a tile of tokens, with one cache line of each row per token.
+  bool fewTokens = !ShapedType::isDynamic(numTokens) &&
+                   numTokens <= std::max<int64_t>(1, rows / 2);
+  SmallVector<int64_t> candidates = columnCandidates(h, v, maxColumns);
 
   int64_t columns = target.columnTile;
-  if (op.isPacked())
+  if (op.isPacked()) {
     columns = op.getPackedColumns();
-  else if (columns <= 0 || h % columns != 0)
-    columns = chooseColumns(h, rows, elementBytes, target);
+  } else if (columns <= 0 || h % columns != 0) {
+    if (fewTokens) {
+      // The widest tile that still gives every thread a column tile.
+      columns = candidates.front();
+      for (int64_t c : candidates)
+        if (h / c >= threads)
+          columns = c;
+    } else {
+      // The narrowest tile whose row segment fills a cache line.
+      int64_t lineColumns = std::max<int64_t>(1, 64 / elementBytes);
+      columns = candidates.back();
+      for (int64_t c : llvm::reverse(candidates))
+        if (c >= lineColumns)
+          columns = c;
+    }
+  }
 
-  int64_t tables = target.tablesPerPass > 0 ? target.tablesPerPass
-                                            : std::min<int64_t>(4, numTables);
+  int64_t tables = target.tablesPerPass;
+  if (tables <= 0)
+    tables = fewTokens ? numTables : std::min<int64_t>(8, numTables);
 
-  // A static token count too small to give every thread a token tile of
-  // its own spreads column tiles instead.
-  int64_t numTokens = op.getInput().getType().getDimSize(0);
-  LookupParallel parallel = LookupParallel::tokens;
+  LookupParallel parallel =
+      h / columns >= threads ? LookupParallel::columns : LookupParallel::tokens;
   if (target.parallel == "columns")
     parallel = LookupParallel::columns;
-  else if (target.parallel == "auto" && !ShapedType::isDynamic(numTokens) &&
-           numTokens < 16 * threads && h / columns >= threads)
-    parallel = LookupParallel::columns;
+  else if (target.parallel == "tokens")
+    parallel = LookupParallel::tokens;
 
-  // Tokens per tile: the accumulators [T, C] and the buckets and weights
-  // [K, T] of a tile within half of L2.
+  // Tokens per tile. Across column tiles: as many as keep the accumulator
+  // tile [T, C] within an eighth of L2, beside the slices of the current and
+  // the next pass. Across token tiles: the accumulators and the tile's
+  // buckets and weights [K, T] within half of L2.
   int64_t tokens = target.tokenTile;
   if (tokens <= 0) {
-    int64_t bytesPerToken = columns * 4 + numTables * 8;
-    tokens =
-        std::clamp<int64_t>(target.l2CacheBytes / 2 / bytesPerToken, 8, 512);
+    int64_t bytesPerToken = columns * 4;
+    int64_t budget = target.l2CacheBytes / 8;
+    if (parallel == LookupParallel::tokens) {
+      bytesPerToken += numTables * 8;
+      budget = target.l2CacheBytes / 2;
+    }
+    tokens = std::clamp<int64_t>(budget / bytesPerToken, 8, 4096);
     tokens = tokens / 8 * 8;
-    if (!ShapedType::isDynamic(numTokens))
-      tokens = std::min(
-          tokens, std::max<int64_t>(1, llvm::divideCeil(numTokens, threads)));
+    if (!ShapedType::isDynamic(numTokens)) {
+      int64_t perThread = parallel == LookupParallel::tokens
+                              ? llvm::divideCeil(numTokens, threads)
+                              : numTokens;
+      tokens = std::min(tokens, std::max<int64_t>(1, perThread));
+    }
   }
 
   int64_t prefetch = target.prefetch >= 0 ? target.prefetch : 1;
+  (void)rows;
   return LookupTilingAttr::get(op.getContext(), tokens, columns, tables,
                                prefetch, parallel);
 }

@@ -2,19 +2,26 @@
 //
 // Generates the loop nest of one `mnemo.hash_lookup` on buffers, specialized
 // for its table geometry, element type, weighting, fused normalization and
-// tiling. This is the code generator of the Memory Layer on CPU:
+// tiling (#mnemo.lookup_tiling). This is the code generator of the Memory
+// Layer on CPU. With column tiles spread over threads:
 //
-//   parallel over token tiles (or column tiles, for few tokens):
-//     for each token of the tile:           hash: buckets and weights of all
-//       [normalize the row on the fly]      K tables, on vector<tau x f32>
-//       for k: bucket[k][t], weight[k][t]   chunks
-//     for each column tile c (C columns):
-//       acc[t][:] = bias[c*C : (c+1)*C]
-//       for each group of U tables:         table-outer order: the U table
-//         [prefetch the next group]         slices [2^tau, C] stay in cache
-//         for each token t of the tile:     while every token of the tile
-//           acc[t][:] += sum_u w * row       reads its rows
-//       out[t][c*C : (c+1)*C] = acc[t][:]
+//   parallel over tiles of 16 tokens:            hashing
+//     for each token: [normalize the row on the fly]
+//       bucket[t][k], weight[t][k] for all K tables, computed on whole
+//       vectors of the row with in-register segmented reductions
+//   parallel over column tiles c (C columns):    gathering
+//     for each token tile (T tokens):
+//       for each pass of U tables:                table slices [2^tau, C]
+//         for each token t of the tile:           of the pass stay in cache
+//           acc = first pass ? bias : acc[t]      while every token of the
+//           for k in pass: acc += w * row         tile reads its rows; acc
+//           last pass ? out[t] = acc : acc[t] = acc   lives in registers
+//
+// With one pass (U >= K) the accumulators never leave registers. Table
+// slices of the next pass are prefetched into L2 while a pass runs (or, for
+// few tokens, the rows themselves a few tables ahead). With token tiles
+// spread over threads instead, each token tile hashes its own tokens and
+// loops over all column tiles.
 //
 // Tables are read as `[h/C, K, 2^tau, C]` when packed (contiguous slices) or
 // `[K, 2^tau, h]`; f16/bf16 rows are widened to f32 before the FMA.
@@ -49,17 +56,25 @@ namespace {
 /// Bytes per cache line, for prefetch addresses.
 constexpr int64_t kCacheLineBytes = 64;
 
+/// Tokens per iteration of the parallel hashing loop: small enough to
+/// balance threads, large enough to amortize scheduling.
+constexpr int64_t kHashTileTokens = 16;
+
+/// Tables accumulated per iteration of the innermost table loop.
+constexpr int64_t kTableUnroll = 4;
+
 /// Everything the generated code is specialized on.
 struct LookupConfig {
   int64_t numTables;     // K
   int64_t bitsPerTable;  // tau
   int64_t numBuckets;    // 2^tau
   int64_t inputWidth;    // d
+  int64_t numTokens;     // N, or ShapedType::kDynamic
   int64_t outputWidth;   // h
   int64_t columns;       // C, columns per tile
   int64_t tokens;        // T, tokens per tile
   int64_t tablesPerPass; // U
-  int64_t prefetch;
+  int64_t prefetch;      // passes (or, for rows, groups) ahead; 0: none
   LookupParallel parallel;
   int64_t vectorWidth; // V
   Type tableElementType;
@@ -71,6 +86,9 @@ struct LookupConfig {
   double normEpsilon;
 
   int64_t numColumnTiles() const { return outputWidth / columns; }
+  int64_t numPasses() const {
+    return llvm::divideCeil(numTables, tablesPerPass);
+  }
 };
 
 /// A run of `width` columns at `offset` within a column tile, processed as
@@ -91,12 +109,19 @@ public:
     for (int64_t offset = 0; offset < cfg.columns; offset += cfg.vectorWidth)
       chunks.push_back(
           {offset, std::min(cfg.vectorWidth, cfg.columns - offset)});
+    if (cfg.packed)
+      flatTables = b.create<memref::CollapseShapeOp>(
+          tables, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}});
   }
 
   /// Emits the whole computation; returns the `[n, h]` output buffer.
   Value emit();
 
 private:
+  //===--------------------------------------------------------------------===//
+  // Builder helpers
+  //===--------------------------------------------------------------------===//
+
   Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(v); }
   Value f32Const(double v) {
     return b.create<arith::ConstantOp>(
@@ -106,34 +131,108 @@ private:
     return b.create<vector::SplatOp>(type, scalar);
   }
   Value minIndex(Value a, Value c) { return b.create<arith::MinSIOp>(a, c); }
+  Value add(Value a, Value c) { return b.create<arith::AddIOp>(a, c); }
+  Value mul(Value a, Value c) { return b.create<arith::MulIOp>(a, c); }
 
-  /// Opens a memref.alloca_scope at the insertion point and moves the
-  /// insertion point into it, so that stack buffers of a parallel iteration
-  /// are released when it ends.
-  void enterAllocaScope() {
-    auto scope = b.create<memref::AllocaScopeOp>(TypeRange{});
-    Block *body = b.createBlock(&scope.getBodyRegion());
-    b.setInsertionPointToEnd(body);
-    b.setInsertionPoint(b.create<memref::AllocaScopeReturnOp>(ValueRange{}));
+  /// Buckets and weights are stored `[passes, tokens, U]`: the entries a
+  /// pass reads are one contiguous block, and a token's entries within a
+  /// pass are adjacent. These are the indices of table `k` of token `slot`.
+  SmallVector<Value> entry(Value k, Value slot) {
+    Value u = index(cfg.tablesPerPass);
+    return {b.create<arith::DivUIOp>(k, u), slot,
+            b.create<arith::RemUIOp>(k, u)};
+  }
+  /// The type of the bucket or weight buffer for `tokens` tokens.
+  MemRefType entryType(int64_t tokens, Type element) {
+    return MemRefType::get({cfg.numPasses(), tokens, cfg.tablesPerPass},
+                           element);
   }
 
-  void emitHashRow(Value row, Value slot, Value bucketBuf, Value weightBuf);
+  /// scf.for from `lower` to `upper`; `body` builds at the builder's
+  /// insertion point inside the loop.
+  void forLoop(Value lower, Value upper, Value step,
+               function_ref<void(Value)> body) {
+    b.create<scf::ForOp>(
+        lower, upper, step, std::nullopt,
+        [&](OpBuilder &nested, Location loc, Value iv, ValueRange) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nested.create<scf::YieldOp>(loc));
+          body(iv);
+        });
+  }
+
+  /// scf.for carrying `inits`; `body` returns the values to yield.
+  SmallVector<Value>
+  forLoop(Value lower, Value upper, Value step, ValueRange inits,
+          function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto loop = b.create<scf::ForOp>(
+        lower, upper, step, inits,
+        [&](OpBuilder &nested, Location loc, Value iv, ValueRange iterArgs) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nested.getInsertionBlock(),
+                              nested.getInsertionPoint());
+          SmallVector<Value> yields = body(iv, iterArgs);
+          b.create<scf::YieldOp>(yields);
+        });
+    return SmallVector<Value>(loop.getResults().begin(),
+                              loop.getResults().end());
+  }
+
+  /// scf.parallel from 0 to `upper`, with the body in a memref.alloca_scope
+  /// so that stack buffers of an iteration are released when it ends.
+  void parallelLoop(Value upper, function_ref<void(Value)> body) {
+    b.create<scf::ParallelOp>(
+        ValueRange{index(0)}, ValueRange{upper}, ValueRange{index(1)},
+        [&](OpBuilder &nested, Location loc, ValueRange ivs) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nested.getInsertionBlock(),
+                              nested.getInsertionPoint());
+          auto scope = b.create<memref::AllocaScopeOp>(TypeRange{});
+          Block *scopeBody = b.createBlock(&scope.getBodyRegion());
+          b.setInsertionPointToEnd(scopeBody);
+          b.setInsertionPoint(
+              b.create<memref::AllocaScopeReturnOp>(ValueRange{}));
+          body(ivs[0]);
+        });
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Code generation
+  //===--------------------------------------------------------------------===//
+
   std::pair<Value, Value> emitNormStatistics(Value row);
+  Value normalize(Value z, Value column, Value mean, Value rstd);
+  void emitHashRow(Value row, Value slot, Value bucketBuf, Value weightBuf);
+  void emitHashRowByChunk(Value row, Value slot, Value bucketBuf,
+                          Value weightBuf, Value mean, Value rstd);
+  void emitHashRowByVector(Value row, Value slot, Value bucketBuf,
+                           Value weightBuf, Value mean, Value rstd);
+  Value segmentedReduce(Value v, int64_t segment,
+                        function_ref<Value(Value, Value)> combine);
+
   void emitGather(Value firstToken, Value numTokens, Value firstSlot,
                   Value columnTile, Value bucketBuf, Value weightBuf,
                   Value accBuf, Value out);
-  void emitAccumulate(Value firstTable, int64_t count, Value columnTile,
-                      Value token, Value slot, Value bucketBuf, Value weightBuf,
-                      Value accBuf);
+  void emitPass(Value firstTable, Value numTables, int64_t maxTables,
+                bool first, bool last, Value firstToken, Value numTokens,
+                Value firstSlot, Value columnTile, Value bucketBuf,
+                Value weightBuf, Value accBuf, Value out);
+  SmallVector<Value> emitAccumulate(Value table, int64_t count,
+                                    Value columnTile, Value columnBase,
+                                    Value slot, Value bucketBuf,
+                                    Value weightBuf, ValueRange acc);
   Value loadRow(Value columnTile, Value table, Value bucket,
                 const ColumnChunk &chunk, Value columnBase);
-  void emitSlicePrefetch(Value columnTile, Value firstTable, Value token);
+  void emitSlicePrefetch(Value columnTile, Value firstTable, Value token,
+                         int64_t tablesAhead);
   void emitRowPrefetch(Value columnTile, Value table, Value slot,
                        Value bucketBuf);
 
   ImplicitLocOpBuilder &b;
   const LookupConfig &cfg;
   Value x, tables, bias, normWeight, normBias;
+  /// A 1-D view of packed tables, for prefetching contiguous ranges.
+  Value flatTables;
   Type f32, i32;
   SmallVector<ColumnChunk> chunks;
 };
@@ -153,27 +252,21 @@ std::pair<Value, Value> LookupCodegen::emitNormStatistics(Value row) {
   // sum_j f(x_j - center) over the row, vectorized, with a tail vector;
   // f squares when `square` is set.
   auto reduceRow = [&](Value center, bool square) -> Value {
-    auto term = [&](ImplicitLocOpBuilder &nb, Value chunk) -> Value {
+    auto term = [&](Value chunk) -> Value {
       if (center)
-        chunk = nb.create<arith::SubFOp>(
-            chunk, nb.create<vector::SplatOp>(cast<VectorType>(chunk.getType()),
-                                              center));
-      return square ? nb.create<arith::MulFOp>(chunk, chunk).getResult()
-                    : chunk;
+        chunk = b.create<arith::SubFOp>(
+            chunk, splat(cast<VectorType>(chunk.getType()), center));
+      return square ? b.create<arith::MulFOp>(chunk, chunk).getResult() : chunk;
     };
     Value acc = splat(vecType, f32Const(0.0));
-    if (full > 0) {
-      auto loop = b.create<scf::ForOp>(
-          index(0), index(full), index(v), ValueRange{acc},
-          [&](OpBuilder &nested, Location loc, Value j, ValueRange iter) {
-            ImplicitLocOpBuilder nb(loc, nested);
-            Value chunk =
-                nb.create<vector::LoadOp>(vecType, x, ValueRange{row, j});
-            nb.create<scf::YieldOp>(
-                ValueRange{nb.create<arith::AddFOp>(iter[0], term(nb, chunk))});
-          });
-      acc = loop.getResult(0);
-    }
+    if (full > 0)
+      acc = forLoop(index(0), index(full), index(v), ValueRange{acc},
+                    [&](Value j, ValueRange iter) -> SmallVector<Value> {
+                      Value chunk = b.create<vector::LoadOp>(
+                          vecType, x, ValueRange{row, j});
+                      return {b.create<arith::AddFOp>(iter[0], term(chunk))};
+                    })
+                .front();
     Value total = b.create<vector::ReductionOp>(vector::CombiningKind::ADD, acc,
                                                 arith::FastMathFlags::reassoc);
     if (full < d) {
@@ -181,9 +274,9 @@ std::pair<Value, Value> LookupCodegen::emitNormStatistics(Value row) {
       Value tail =
           b.create<vector::LoadOp>(tailType, x, ValueRange{row, index(full)});
       total = b.create<arith::AddFOp>(
-          total, b.create<vector::ReductionOp>(vector::CombiningKind::ADD,
-                                               term(b, tail),
-                                               arith::FastMathFlags::reassoc));
+          total,
+          b.create<vector::ReductionOp>(vector::CombiningKind::ADD, term(tail),
+                                        arith::FastMathFlags::reassoc));
     }
     return total;
   };
@@ -201,16 +294,139 @@ std::pair<Value, Value> LookupCodegen::emitNormStatistics(Value row) {
   return {mean, rstd};
 }
 
+/// Applies the fused normalization to the values `z` of the row starting at
+/// `column`.
+Value LookupCodegen::normalize(Value z, Value column, Value mean, Value rstd) {
+  if (!cfg.norm)
+    return z;
+  auto type = cast<VectorType>(z.getType());
+  if (mean)
+    z = b.create<arith::SubFOp>(z, splat(type, mean));
+  z = b.create<arith::MulFOp>(z, splat(type, rstd));
+  z = b.create<arith::MulFOp>(
+      z, b.create<vector::LoadOp>(type, normWeight, column));
+  if (normBias)
+    z = b.create<arith::AddFOp>(
+        z, b.create<vector::LoadOp>(type, normBias, column));
+  return z;
+}
+
 void LookupCodegen::emitHashRow(Value row, Value slot, Value bucketBuf,
                                 Value weightBuf) {
-  int64_t tau = cfg.bitsPerTable;
-  auto chunkType = VectorType::get({tau}, f32);
-  auto bitsType = VectorType::get({tau}, i32);
-
   Value mean, rstd;
   if (cfg.norm)
     std::tie(mean, rstd) = emitNormStatistics(row);
+  if (cfg.bitsPerTable <= cfg.vectorWidth &&
+      cfg.vectorWidth % cfg.bitsPerTable == 0)
+    emitHashRowByVector(row, slot, bucketBuf, weightBuf, mean, rstd);
+  else
+    emitHashRowByChunk(row, slot, bucketBuf, weightBuf, mean, rstd);
+}
 
+/// Combines each lane with the other lanes of its aligned segment of
+/// `segment` lanes (a power of two): a butterfly of log2(segment) shuffles,
+/// after which every lane holds the total of its segment.
+Value LookupCodegen::segmentedReduce(
+    Value v, int64_t segment, function_ref<Value(Value, Value)> combine) {
+  int64_t lanes = cast<VectorType>(v.getType()).getNumElements();
+  for (int64_t distance = 1; distance < segment; distance *= 2) {
+    SmallVector<int64_t> mask;
+    for (int64_t lane = 0; lane < lanes; ++lane)
+      mask.push_back(lane ^ distance);
+    v = combine(v, b.create<vector::ShuffleOp>(v, v, mask));
+  }
+  return v;
+}
+
+/// Hashing when tau divides the vector width: every vector of the row holds
+/// V / tau whole chunks. Per element: the bit value (element 0 of a chunk is
+/// the most significant bit), |z| and 1 + exp(-2|z|/t); per chunk, segmented
+/// sums and products give the bucket and the weight, and one vector store
+/// writes V / tau buckets (and weights).
+void LookupCodegen::emitHashRowByVector(Value row, Value slot, Value bucketBuf,
+                                        Value weightBuf, Value mean,
+                                        Value rstd) {
+  int64_t tau = cfg.bitsPerTable, d = cfg.inputWidth, v = cfg.vectorWidth;
+  double t = cfg.weighting == Weighting::prob ? cfg.temperature : 1.0;
+
+  auto hashVector = [&](Value column, int64_t width) {
+    auto type = VectorType::get({width}, f32);
+    auto bitsType = VectorType::get({width}, i32);
+    SmallVector<int32_t> powers;
+    for (int64_t lane = 0; lane < width; ++lane)
+      powers.push_back(static_cast<int32_t>(1) << (tau - 1 - lane % tau));
+    Value bitValues = b.create<arith::ConstantOp>(
+        DenseElementsAttr::get(bitsType, ArrayRef<int32_t>(powers)));
+    Value zeroBits =
+        b.create<arith::ConstantOp>(DenseElementsAttr::get(bitsType, 0));
+
+    Value z = b.create<vector::LoadOp>(type, x, ValueRange{row, column});
+    z = normalize(z, column, mean, rstd);
+    // Bit j of a chunk when z_j >= 0: true for 0.0 and -0.0, false for NaN.
+    Value isNonNegative = b.create<arith::CmpFOp>(arith::CmpFPredicate::OGE, z,
+                                                  splat(type, f32Const(0.0)));
+    Value bits = b.create<arith::SelectOp>(isNonNegative, bitValues, zeroBits);
+    Value magnitude = b.create<math::AbsFOp>(z);
+    Value e = b.create<math::ExpOp>(
+        b.create<arith::MulFOp>(magnitude, splat(type, f32Const(-2.0 / t))));
+    Value denominators = b.create<arith::AddFOp>(e, splat(type, f32Const(1.0)));
+
+    Value buckets = segmentedReduce(bits, tau, [&](Value l, Value r) {
+      return b.create<arith::AddIOp>(l, r).getResult();
+    });
+    Value products = segmentedReduce(denominators, tau, [&](Value l, Value r) {
+      return b.create<arith::MulFOp>(l, r).getResult();
+    });
+    Value numerators = splat(type, f32Const(1.0));
+    if (cfg.weighting == Weighting::l1_prob)
+      numerators = segmentedReduce(magnitude, tau, [&](Value l, Value r) {
+        return b.create<arith::AddFOp>(l, r).getResult();
+      });
+    Value weights = b.create<arith::DivFOp>(numerators, products);
+
+    // Lanes 0, tau, 2 tau, ... hold the chunks' results. A full vector's
+    // chunks are consecutive entries of one pass (V / tau divides U, see
+    // below) and are stored at once; otherwise one by one.
+    int64_t numChunks = width / tau;
+    Value table = b.create<arith::DivUIOp>(column, index(tau));
+    if (width == v && cfg.tablesPerPass % numChunks == 0) {
+      if (tau > 1) {
+        SmallVector<int64_t> firstLanes;
+        for (int64_t c = 0; c < numChunks; ++c)
+          firstLanes.push_back(c * tau);
+        buckets = b.create<vector::ShuffleOp>(buckets, buckets, firstLanes);
+        weights = b.create<vector::ShuffleOp>(weights, weights, firstLanes);
+      }
+      b.create<vector::StoreOp>(buckets, bucketBuf, entry(table, slot));
+      b.create<vector::StoreOp>(weights, weightBuf, entry(table, slot));
+      return;
+    }
+    for (int64_t c = 0; c < numChunks; ++c) {
+      SmallVector<Value> indices = entry(add(table, index(c)), slot);
+      b.create<memref::StoreOp>(b.create<vector::ExtractOp>(buckets, c * tau),
+                                bucketBuf, indices);
+      b.create<memref::StoreOp>(b.create<vector::ExtractOp>(weights, c * tau),
+                                weightBuf, indices);
+    }
+  };
+
+  int64_t full = d / v * v;
+  if (full > 0)
+    forLoop(index(0), index(full), index(v),
+            [&](Value column) { hashVector(column, v); });
+  // The tail holds whole chunks too: d and V are multiples of tau.
+  if (full < d)
+    hashVector(index(full), d - full);
+}
+
+/// Hashing for any tau: one vector<tau x f32> per chunk, with horizontal
+/// reductions.
+void LookupCodegen::emitHashRowByChunk(Value row, Value slot, Value bucketBuf,
+                                       Value weightBuf, Value mean,
+                                       Value rstd) {
+  int64_t tau = cfg.bitsPerTable;
+  auto chunkType = VectorType::get({tau}, f32);
+  auto bitsType = VectorType::get({tau}, i32);
   SmallVector<int32_t> powers;
   for (int64_t j = 0; j < tau; ++j)
     powers.push_back(static_cast<int32_t>(1) << (tau - 1 - j));
@@ -218,58 +434,33 @@ void LookupCodegen::emitHashRow(Value row, Value slot, Value bucketBuf,
       DenseElementsAttr::get(bitsType, ArrayRef<int32_t>(powers)));
   Value zeroBits =
       b.create<arith::ConstantOp>(DenseElementsAttr::get(bitsType, 0));
-  Value zeros = splat(chunkType, f32Const(0.0));
-  Value ones = splat(chunkType, f32Const(1.0));
   double t = cfg.weighting == Weighting::prob ? cfg.temperature : 1.0;
-  Value expScale = splat(chunkType, f32Const(-2.0 / t));
-  Value one = f32Const(1.0);
 
-  b.create<scf::ForOp>(
-      index(0), index(cfg.numTables), index(1), std::nullopt,
-      [&](OpBuilder &nested, Location loc, Value k, ValueRange) {
-        ImplicitLocOpBuilder nb(loc, nested);
-        Value column =
-            nb.create<arith::MulIOp>(k, nb.create<arith::ConstantIndexOp>(tau));
-        Value z =
-            nb.create<vector::LoadOp>(chunkType, x, ValueRange{row, column});
-        if (cfg.norm) {
-          if (mean)
-            z = nb.create<arith::SubFOp>(
-                z, nb.create<vector::SplatOp>(chunkType, mean));
-          z = nb.create<arith::MulFOp>(
-              z, nb.create<vector::SplatOp>(chunkType, rstd));
-          Value g = nb.create<vector::LoadOp>(chunkType, normWeight, column);
-          z = nb.create<arith::MulFOp>(z, g);
-          if (normBias)
-            z = nb.create<arith::AddFOp>(
-                z, nb.create<vector::LoadOp>(chunkType, normBias, column));
-        }
-        // Bucket: bit j (element 0 most significant) when z_j >= 0, which
-        // holds for 0.0 and -0.0 and fails for NaN.
-        Value isNonNegative =
-            nb.create<arith::CmpFOp>(arith::CmpFPredicate::OGE, z, zeros);
-        Value bits =
-            nb.create<arith::SelectOp>(isNonNegative, bitValues, zeroBits);
-        Value bucket =
-            nb.create<vector::ReductionOp>(vector::CombiningKind::ADD, bits);
-        // Weight: prod_j 1 / (1 + exp(-2 |z_j| / t)) [* sum_j |z_j|].
-        Value magnitude = nb.create<math::AbsFOp>(z);
-        Value e = nb.create<math::ExpOp>(
-            nb.create<arith::MulFOp>(magnitude, expScale));
-        Value denominators = nb.create<arith::AddFOp>(e, ones);
-        Value product = nb.create<vector::ReductionOp>(
-            vector::CombiningKind::MUL, denominators,
-            arith::FastMathFlags::reassoc);
-        Value numerator = one;
-        if (cfg.weighting == Weighting::l1_prob)
-          numerator = nb.create<vector::ReductionOp>(
-              vector::CombiningKind::ADD, magnitude,
-              arith::FastMathFlags::reassoc);
-        Value weight = nb.create<arith::DivFOp>(numerator, product);
-        nb.create<memref::StoreOp>(bucket, bucketBuf, ValueRange{k, slot});
-        nb.create<memref::StoreOp>(weight, weightBuf, ValueRange{k, slot});
-        nb.create<scf::YieldOp>();
-      });
+  forLoop(index(0), index(cfg.numTables), index(1), [&](Value k) {
+    Value column = mul(k, index(tau));
+    Value z = b.create<vector::LoadOp>(chunkType, x, ValueRange{row, column});
+    z = normalize(z, column, mean, rstd);
+    Value isNonNegative = b.create<arith::CmpFOp>(
+        arith::CmpFPredicate::OGE, z, splat(chunkType, f32Const(0.0)));
+    Value bits = b.create<arith::SelectOp>(isNonNegative, bitValues, zeroBits);
+    Value bucket =
+        b.create<vector::ReductionOp>(vector::CombiningKind::ADD, bits);
+    Value magnitude = b.create<math::AbsFOp>(z);
+    Value e = b.create<math::ExpOp>(b.create<arith::MulFOp>(
+        magnitude, splat(chunkType, f32Const(-2.0 / t))));
+    Value denominators =
+        b.create<arith::AddFOp>(e, splat(chunkType, f32Const(1.0)));
+    Value product =
+        b.create<vector::ReductionOp>(vector::CombiningKind::MUL, denominators,
+                                      arith::FastMathFlags::reassoc);
+    Value numerator = f32Const(1.0);
+    if (cfg.weighting == Weighting::l1_prob)
+      numerator = b.create<vector::ReductionOp>(
+          vector::CombiningKind::ADD, magnitude, arith::FastMathFlags::reassoc);
+    Value weight = b.create<arith::DivFOp>(numerator, product);
+    b.create<memref::StoreOp>(bucket, bucketBuf, entry(k, slot));
+    b.create<memref::StoreOp>(weight, weightBuf, entry(k, slot));
+  });
 }
 
 //===----------------------------------------------------------------------===//
@@ -280,183 +471,181 @@ Value LookupCodegen::loadRow(Value columnTile, Value table, Value bucket,
                              const ColumnChunk &chunk, Value columnBase) {
   auto rowType = VectorType::get({chunk.width}, cfg.tableElementType);
   Value row;
-  if (cfg.packed) {
+  if (cfg.packed)
     row = b.create<vector::LoadOp>(
         rowType, tables,
         ValueRange{columnTile, table, bucket, index(chunk.offset)});
-  } else {
-    Value column = b.create<arith::AddIOp>(columnBase, index(chunk.offset));
-    row = b.create<vector::LoadOp>(rowType, tables,
-                                   ValueRange{table, bucket, column});
-  }
+  else
+    row = b.create<vector::LoadOp>(
+        rowType, tables,
+        ValueRange{table, bucket, add(columnBase, index(chunk.offset))});
   if (cfg.tableElementType != f32)
     row = b.create<arith::ExtFOp>(VectorType::get({chunk.width}, f32), row);
   return row;
 }
 
-/// Prefetches into L2 the slices of the group of tables the gather will
-/// read `prefetch` passes from now, spread over the tokens of the tile:
-/// token `t` fetches its share of the cache lines.
+/// Prefetches into L2 the table slices `tablesAhead` tables from
+/// `firstTable`. In the packed layout the slices of consecutive tables (and
+/// then of the next column tile) are one contiguous range; token `t` of the
+/// tile fetches lines t*L .. t*L + L - 1 of a pass's worth, L chosen so that
+/// the tile's tokens cover it. Prefetches past the end are harmless.
 void LookupCodegen::emitSlicePrefetch(Value columnTile, Value firstTable,
-                                      Value token) {
+                                      Value token, int64_t tablesAhead) {
   int64_t sliceElements = cfg.numBuckets * cfg.columns;
+  int64_t passElements = sliceElements * cfg.tablesPerPass;
   int64_t elementsPerLine =
       std::max<int64_t>(1, kCacheLineBytes / cfg.tableElementBytes);
-  int64_t linesPerSlice = llvm::divideCeil(sliceElements, elementsPerLine);
-  int64_t linesPerToken = llvm::divideCeil(linesPerSlice, cfg.tokens);
-  Value lastTable = index(cfg.numTables - 1);
-  for (int64_t u = 0; u < cfg.tablesPerPass; ++u) {
-    Value table =
-        minIndex(b.create<arith::AddIOp>(
-                     firstTable, index(cfg.prefetch * cfg.tablesPerPass + u)),
-                 lastTable);
-    for (int64_t m = 0; m < linesPerToken; ++m) {
-      Value line = b.create<arith::AddIOp>(
-          b.create<arith::MulIOp>(token, index(linesPerToken)), index(m));
-      Value element =
-          minIndex(b.create<arith::MulIOp>(line, index(elementsPerLine)),
-                   index(sliceElements - 1));
-      Value bucket = b.create<arith::DivUIOp>(element, index(cfg.columns));
-      Value column = b.create<arith::RemUIOp>(element, index(cfg.columns));
-      b.create<memref::PrefetchOp>(
-          tables, ValueRange{columnTile, table, bucket, column},
-          /*isWrite=*/false, /*localityHint=*/2, /*isDataCache=*/true);
-    }
-  }
+  int64_t linesPerPass = llvm::divideCeil(passElements, elementsPerLine);
+  int64_t linesPerToken = llvm::divideCeil(linesPerPass, cfg.tokens);
+  Value base =
+      add(mul(columnTile, index(cfg.numTables * sliceElements)),
+          mul(add(firstTable, index(tablesAhead)), index(sliceElements)));
+  Value first = add(base, mul(token, index(linesPerToken * elementsPerLine)));
+  for (int64_t m = 0; m < linesPerToken; ++m)
+    b.create<memref::PrefetchOp>(
+        flatTables, ValueRange{add(first, index(m * elementsPerLine))},
+        /*isWrite=*/false, /*localityHint=*/2, /*isDataCache=*/true);
 }
 
-/// Prefetches the rows that token `slot` will read from table `table`.
+/// Prefetches the row that token `slot` will read from `table` (clamped to
+/// the last table).
 void LookupCodegen::emitRowPrefetch(Value columnTile, Value table, Value slot,
                                     Value bucketBuf) {
+  table = minIndex(table, index(cfg.numTables - 1));
   Value bucket = b.create<arith::IndexCastOp>(
       b.getIndexType(),
-      b.create<memref::LoadOp>(bucketBuf, ValueRange{table, slot}));
+      b.create<memref::LoadOp>(bucketBuf, entry(table, slot)));
   int64_t elementsPerLine =
       std::max<int64_t>(1, kCacheLineBytes / cfg.tableElementBytes);
-  for (int64_t offset = 0; offset < cfg.columns; offset += elementsPerLine) {
+  for (int64_t offset = 0; offset < cfg.columns; offset += elementsPerLine)
     b.create<memref::PrefetchOp>(
         tables, ValueRange{columnTile, table, bucket, index(offset)},
         /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
-  }
 }
 
-/// acc[token] += sum over `count` tables from `firstTable` of w * row.
-void LookupCodegen::emitAccumulate(Value firstTable, int64_t count,
-                                   Value columnTile, Value token, Value slot,
-                                   Value bucketBuf, Value weightBuf,
-                                   Value accBuf) {
-  Value columnBase = b.create<arith::MulIOp>(columnTile, index(cfg.columns));
-  SmallVector<Value> acc;
-  for (const ColumnChunk &chunk : chunks)
-    acc.push_back(
-        b.create<vector::LoadOp>(VectorType::get({chunk.width}, f32), accBuf,
-                                 ValueRange{token, index(chunk.offset)}));
+/// acc += sum over `count` tables from `table` of w * row, for one token.
+SmallVector<Value>
+LookupCodegen::emitAccumulate(Value table, int64_t count, Value columnTile,
+                              Value columnBase, Value slot, Value bucketBuf,
+                              Value weightBuf, ValueRange acc) {
+  SmallVector<Value> result(acc.begin(), acc.end());
   for (int64_t u = 0; u < count; ++u) {
-    Value table = b.create<arith::AddIOp>(firstTable, index(u));
+    Value k = add(table, index(u));
     Value bucket = b.create<arith::IndexCastOp>(
-        b.getIndexType(),
-        b.create<memref::LoadOp>(bucketBuf, ValueRange{table, slot}));
-    Value weight = b.create<memref::LoadOp>(weightBuf, ValueRange{table, slot});
+        b.getIndexType(), b.create<memref::LoadOp>(bucketBuf, entry(k, slot)));
+    Value weight = b.create<memref::LoadOp>(weightBuf, entry(k, slot));
     for (auto [i, chunk] : llvm::enumerate(chunks)) {
-      Value row = loadRow(columnTile, table, bucket, chunk, columnBase);
+      Value row = loadRow(columnTile, k, bucket, chunk, columnBase);
       Value w = splat(VectorType::get({chunk.width}, f32), weight);
-      acc[i] = b.create<vector::FMAOp>(w, row, acc[i]);
+      result[i] = b.create<vector::FMAOp>(w, row, result[i]);
     }
   }
-  for (auto [i, chunk] : llvm::enumerate(chunks))
-    b.create<vector::StoreOp>(acc[i], accBuf,
-                              ValueRange{token, index(chunk.offset)});
+  return result;
+}
+
+/// One pass over the token tile for the tables [firstTable, firstTable +
+/// numTables), at most `maxTables` of them: the accumulators start from the
+/// bias on the first pass (else from the tile buffer) and end in the output
+/// on the last pass (else in the tile buffer).
+void LookupCodegen::emitPass(Value firstTable, Value numTables,
+                             int64_t maxTables, bool first, bool last,
+                             Value firstToken, Value numTokens, Value firstSlot,
+                             Value columnTile, Value bucketBuf, Value weightBuf,
+                             Value accBuf, Value out) {
+  Value columnBase = mul(columnTile, index(cfg.columns));
+  int64_t unroll = std::min(kTableUnroll, maxTables);
+  bool prefetch = cfg.prefetch > 0 && cfg.packed;
+  Value manyTokens;
+  if (prefetch)
+    manyTokens = b.create<arith::CmpIOp>(
+        arith::CmpIPredicate::sge, numTokens,
+        index(std::max<int64_t>(1, cfg.numBuckets / 2)));
+
+  forLoop(index(0), numTokens, index(1), [&](Value t) {
+    Value slot = add(firstSlot, t);
+    // With many tokens per tile every row of a slice is read several times:
+    // prefetch the slices of the pass ahead. With few (decoding), prefetch
+    // the rows a few tables ahead. The branch is loop-invariant and LLVM
+    // unswitches it.
+    if (prefetch) {
+      auto ifOp = b.create<scf::IfOp>(manyTokens, /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(ifOp.thenYield());
+      emitSlicePrefetch(columnTile, firstTable, t,
+                        cfg.prefetch * cfg.tablesPerPass);
+      b.setInsertionPoint(ifOp.elseYield());
+      for (int64_t u = 0; u < unroll; ++u)
+        emitRowPrefetch(columnTile,
+                        add(firstTable, index(cfg.prefetch * unroll + u)), slot,
+                        bucketBuf);
+    }
+
+    SmallVector<Value> acc;
+    for (const ColumnChunk &chunk : chunks) {
+      auto type = VectorType::get({chunk.width}, f32);
+      if (!first)
+        acc.push_back(b.create<vector::LoadOp>(
+            type, accBuf, ValueRange{t, index(chunk.offset)}));
+      else if (bias)
+        acc.push_back(b.create<vector::LoadOp>(
+            type, bias, ValueRange{add(columnBase, index(chunk.offset))}));
+      else
+        acc.push_back(splat(type, f32Const(0.0)));
+    }
+
+    // Tables in groups of `unroll`, then one at a time.
+    Value end = add(firstTable, numTables);
+    Value groupsEnd =
+        add(firstTable, mul(b.create<arith::DivUIOp>(numTables, index(unroll)),
+                            index(unroll)));
+    acc = forLoop(firstTable, groupsEnd, index(unroll), acc,
+                  [&](Value k, ValueRange iter) {
+                    return emitAccumulate(k, unroll, columnTile, columnBase,
+                                          slot, bucketBuf, weightBuf, iter);
+                  });
+    if (maxTables % unroll != 0)
+      acc =
+          forLoop(groupsEnd, end, index(1), acc, [&](Value k, ValueRange iter) {
+            return emitAccumulate(k, 1, columnTile, columnBase, slot, bucketBuf,
+                                  weightBuf, iter);
+          });
+
+    for (auto [i, chunk] : llvm::enumerate(chunks)) {
+      if (last)
+        b.create<vector::StoreOp>(
+            acc[i], out,
+            ValueRange{add(firstToken, t),
+                       add(columnBase, index(chunk.offset))});
+      else
+        b.create<vector::StoreOp>(acc[i], accBuf,
+                                  ValueRange{t, index(chunk.offset)});
+    }
+  });
 }
 
 void LookupCodegen::emitGather(Value firstToken, Value numTokens,
                                Value firstSlot, Value columnTile,
                                Value bucketBuf, Value weightBuf, Value accBuf,
                                Value out) {
-  Value columnBase = b.create<arith::MulIOp>(columnTile, index(cfg.columns));
-  Value zero = f32Const(0.0);
-  // acc = bias (or zeros).
-  b.create<scf::ForOp>(
-      index(0), numTokens, index(1), std::nullopt,
-      [&](OpBuilder &nested, Location loc, Value t, ValueRange) {
-        ImplicitLocOpBuilder nb(loc, nested);
-        for (const ColumnChunk &chunk : chunks) {
-          auto type = VectorType::get({chunk.width}, f32);
-          Value init;
-          if (bias)
-            init = nb.create<vector::LoadOp>(
-                type, bias,
-                ValueRange{nb.create<arith::AddIOp>(
-                    columnBase,
-                    nb.create<arith::ConstantIndexOp>(chunk.offset))});
-          else
-            init = nb.create<vector::SplatOp>(type, zero);
-          nb.create<vector::StoreOp>(
-              init, accBuf,
-              ValueRange{t, nb.create<arith::ConstantIndexOp>(chunk.offset)});
-        }
-        nb.create<scf::YieldOp>();
-      });
-
-  // Accumulate groups of U tables, table-outer, token-inner.
-  int64_t u = cfg.tablesPerPass;
-  int64_t mainTables = cfg.numTables / u * u;
-  bool slicePrefetch =
-      cfg.prefetch > 0 && cfg.packed && cfg.parallel == LookupParallel::tokens;
-  bool rowPrefetch =
-      cfg.prefetch > 0 && cfg.packed && cfg.parallel == LookupParallel::columns;
-  auto emitTables = [&](Value lower, Value upper, int64_t count) {
-    b.create<scf::ForOp>(
-        lower, upper, index(count), std::nullopt,
-        [&](OpBuilder &nested, Location loc, Value k, ValueRange) {
-          nested.create<scf::ForOp>(
-              loc, nested.create<arith::ConstantIndexOp>(loc, 0), numTokens,
-              nested.create<arith::ConstantIndexOp>(loc, 1), std::nullopt,
-              [&](OpBuilder &inner, Location innerLoc, Value t, ValueRange) {
-                OpBuilder::InsertionGuard guard(b);
-                b.setInsertionPoint(
-                    inner.create<scf::YieldOp>(innerLoc).getOperation());
-                Value slot = b.create<arith::AddIOp>(firstSlot, t);
-                if (slicePrefetch && count == u)
-                  emitSlicePrefetch(columnTile, k, t);
-                if (rowPrefetch && count == u) {
-                  Value ahead = minIndex(
-                      b.create<arith::AddIOp>(k, index(cfg.prefetch * u)),
-                      index(cfg.numTables - 1));
-                  for (int64_t p = 0; p < u; ++p)
-                    emitRowPrefetch(
-                        columnTile,
-                        minIndex(b.create<arith::AddIOp>(ahead, index(p)),
-                                 index(cfg.numTables - 1)),
-                        slot, bucketBuf);
-                }
-                emitAccumulate(k, count, columnTile, t, slot, bucketBuf,
-                               weightBuf, accBuf);
-              });
-          nested.create<scf::YieldOp>(loc);
-        });
+  int64_t passes = cfg.numPasses(), u = cfg.tablesPerPass;
+  auto pass = [&](Value firstTable, int64_t count, bool first, bool last) {
+    emitPass(firstTable, index(count), count, first, last, firstToken,
+             numTokens, firstSlot, columnTile, bucketBuf, weightBuf, accBuf,
+             out);
   };
-  if (mainTables > 0)
-    emitTables(index(0), index(mainTables), u);
-  if (mainTables < cfg.numTables)
-    emitTables(index(mainTables), index(cfg.numTables), 1);
-
-  // out[firstToken + t, columnBase + :] = acc[t, :]
-  b.create<scf::ForOp>(
-      index(0), numTokens, index(1), std::nullopt,
-      [&](OpBuilder &nested, Location loc, Value t, ValueRange) {
-        ImplicitLocOpBuilder nb(loc, nested);
-        Value row = nb.create<arith::AddIOp>(firstToken, t);
-        for (const ColumnChunk &chunk : chunks) {
-          Value offset = nb.create<arith::ConstantIndexOp>(chunk.offset);
-          Value value =
-              nb.create<vector::LoadOp>(VectorType::get({chunk.width}, f32),
-                                        accBuf, ValueRange{t, offset});
-          nb.create<vector::StoreOp>(
-              value, out,
-              ValueRange{row, nb.create<arith::AddIOp>(columnBase, offset)});
-        }
-        nb.create<scf::YieldOp>();
-      });
+  if (passes == 1) {
+    pass(index(0), cfg.numTables, /*first=*/true, /*last=*/true);
+    return;
+  }
+  // First pass, middle passes, last pass (which takes the remainder).
+  int64_t lastStart = (passes - 1) * u;
+  pass(index(0), u, /*first=*/true, /*last=*/false);
+  if (passes > 2)
+    forLoop(index(u), index(lastStart), index(u), [&](Value firstTable) {
+      pass(firstTable, u, /*first=*/false, /*last=*/false);
+    });
+  pass(index(lastStart), cfg.numTables - lastStart, /*first=*/false,
+       /*last=*/true);
 }
 
 //===----------------------------------------------------------------------===//
@@ -464,93 +653,78 @@ void LookupCodegen::emitGather(Value firstToken, Value numTokens,
 //===----------------------------------------------------------------------===//
 
 Value LookupCodegen::emit() {
-  int64_t numTables = cfg.numTables, tileTokens = cfg.tokens;
+  int64_t tileTokens = cfg.tokens;
   Value n = b.create<memref::DimOp>(x, 0);
-  auto outType = MemRefType::get({ShapedType::kDynamic, cfg.outputWidth}, f32);
-  Value out = b.create<memref::AllocOp>(outType, ValueRange{n},
-                                        b.getI64IntegerAttr(64));
+  // The output has the op's result shape: static when the token count is.
+  auto outType = MemRefType::get({cfg.numTokens, cfg.outputWidth}, f32);
+  Value out = b.create<memref::AllocOp>(
+      outType,
+      ShapedType::isDynamic(cfg.numTokens) ? ValueRange{n} : ValueRange{},
+      b.getI64IntegerAttr(64));
+  // Accumulators survive between passes only when there are several.
   auto accType = MemRefType::get({tileTokens, cfg.columns}, f32);
+  bool needsAcc = cfg.numPasses() > 1;
 
   if (cfg.parallel == LookupParallel::tokens) {
-    auto bucketType = MemRefType::get({numTables, tileTokens}, i32);
-    auto weightType = MemRefType::get({numTables, tileTokens}, f32);
+    MemRefType bucketType = entryType(tileTokens, i32);
+    MemRefType weightType = entryType(tileTokens, f32);
     Value numTiles = b.create<arith::CeilDivUIOp>(n, index(tileTokens));
-    b.create<scf::ParallelOp>(
-        ValueRange{index(0)}, ValueRange{numTiles}, ValueRange{index(1)},
-        [&](OpBuilder &nested, Location loc, ValueRange ivs) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(nested.getInsertionBlock(),
-                              nested.getInsertionPoint());
-          enterAllocaScope();
-          {
-            Value bucketBuf = b.create<memref::AllocaOp>(bucketType);
-            Value weightBuf = b.create<memref::AllocaOp>(weightType);
-            Value accBuf = b.create<memref::AllocaOp>(accType);
-            Value first = b.create<arith::MulIOp>(ivs[0], index(tileTokens));
-            Value count =
-                minIndex(index(tileTokens), b.create<arith::SubIOp>(n, first));
-            b.create<scf::ForOp>(
-                index(0), count, index(1), std::nullopt,
-                [&](OpBuilder &inner, Location innerLoc, Value t, ValueRange) {
-                  OpBuilder::InsertionGuard innerGuard(b);
-                  b.setInsertionPoint(
-                      inner.create<scf::YieldOp>(innerLoc).getOperation());
-                  emitHashRow(b.create<arith::AddIOp>(first, t), t, bucketBuf,
-                              weightBuf);
-                });
-            b.create<scf::ForOp>(
-                index(0), index(cfg.numColumnTiles()), index(1), std::nullopt,
-                [&](OpBuilder &inner, Location innerLoc, Value c, ValueRange) {
-                  OpBuilder::InsertionGuard innerGuard(b);
-                  b.setInsertionPoint(
-                      inner.create<scf::YieldOp>(innerLoc).getOperation());
-                  emitGather(first, count, index(0), c, bucketBuf, weightBuf,
-                             accBuf, out);
-                });
-          }
-        });
+    parallelLoop(numTiles, [&](Value tile) {
+      Value bucketBuf = b.create<memref::AllocaOp>(bucketType);
+      Value weightBuf = b.create<memref::AllocaOp>(weightType);
+      Value accBuf = needsAcc ? b.create<memref::AllocaOp>(accType) : Value();
+      Value first = mul(tile, index(tileTokens));
+      Value count =
+          minIndex(index(tileTokens), b.create<arith::SubIOp>(n, first));
+      forLoop(index(0), count, index(1), [&](Value t) {
+        emitHashRow(add(first, t), t, bucketBuf, weightBuf);
+      });
+      forLoop(index(0), index(cfg.numColumnTiles()), index(1), [&](Value c) {
+        emitGather(first, count, index(0), c, bucketBuf, weightBuf, accBuf,
+                   out);
+      });
+    });
     return out;
   }
 
-  // Few tokens: hash them all once, then spread column tiles over threads.
-  auto bucketType = MemRefType::get({numTables, ShapedType::kDynamic}, i32);
-  auto weightType = MemRefType::get({numTables, ShapedType::kDynamic}, f32);
+  // Hash every token once, then spread column tiles over threads: each
+  // thread streams its share of the tables once per call, whatever the
+  // number of tokens.
+  MemRefType bucketType = entryType(ShapedType::kDynamic, i32);
+  MemRefType weightType = entryType(ShapedType::kDynamic, f32);
   Value bucketBuf = b.create<memref::AllocOp>(bucketType, ValueRange{n},
                                               b.getI64IntegerAttr(64));
   Value weightBuf = b.create<memref::AllocOp>(weightType, ValueRange{n},
                                               b.getI64IntegerAttr(64));
-  b.create<scf::ForOp>(
-      index(0), n, index(1), std::nullopt,
-      [&](OpBuilder &inner, Location innerLoc, Value t, ValueRange) {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPoint(
-            inner.create<scf::YieldOp>(innerLoc).getOperation());
-        emitHashRow(t, t, bucketBuf, weightBuf);
-      });
-  b.create<scf::ParallelOp>(
-      ValueRange{index(0)}, ValueRange{index(cfg.numColumnTiles())},
-      ValueRange{index(1)},
-      [&](OpBuilder &nested, Location loc, ValueRange ivs) {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPoint(nested.getInsertionBlock(),
-                            nested.getInsertionPoint());
-        enterAllocaScope();
-        {
-          Value accBuf = b.create<memref::AllocaOp>(accType);
-          b.create<scf::ForOp>(
-              index(0), n, index(tileTokens), std::nullopt,
-              [&](OpBuilder &inner, Location innerLoc, Value first,
-                  ValueRange) {
-                OpBuilder::InsertionGuard innerGuard(b);
-                b.setInsertionPoint(
-                    inner.create<scf::YieldOp>(innerLoc).getOperation());
-                Value count = minIndex(index(tileTokens),
-                                       b.create<arith::SubIOp>(n, first));
-                emitGather(first, count, first, ivs[0], bucketBuf, weightBuf,
-                           accBuf, out);
-              });
-        }
-      });
+  // A single tile of tokens (decoding) is hashed without waking threads.
+  auto hashInParallel =
+      b.create<scf::IfOp>(b.create<arith::CmpIOp>(arith::CmpIPredicate::sgt, n,
+                                                  index(kHashTileTokens)),
+                          /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(hashInParallel.thenYield());
+    parallelLoop(b.create<arith::CeilDivUIOp>(n, index(kHashTileTokens)),
+                 [&](Value tile) {
+                   Value first = mul(tile, index(kHashTileTokens));
+                   Value last = minIndex(add(first, index(kHashTileTokens)), n);
+                   forLoop(first, last, index(1), [&](Value t) {
+                     emitHashRow(t, t, bucketBuf, weightBuf);
+                   });
+                 });
+    b.setInsertionPoint(hashInParallel.elseYield());
+    forLoop(index(0), n, index(1),
+            [&](Value t) { emitHashRow(t, t, bucketBuf, weightBuf); });
+  }
+  parallelLoop(index(cfg.numColumnTiles()), [&](Value columnTile) {
+    Value accBuf = needsAcc ? b.create<memref::AllocaOp>(accType) : Value();
+    forLoop(index(0), n, index(tileTokens), [&](Value first) {
+      Value count =
+          minIndex(index(tileTokens), b.create<arith::SubIOp>(n, first));
+      emitGather(first, count, first, columnTile, bucketBuf, weightBuf, accBuf,
+                 out);
+    });
+  });
   b.create<memref::DeallocOp>(bucketBuf);
   b.create<memref::DeallocOp>(weightBuf);
   return out;
@@ -588,6 +762,7 @@ LogicalResult lowerLookup(HashLookupOp op, int64_t vectorWidth) {
   cfg.bitsPerTable = op.getBitsPerTable();
   cfg.numBuckets = op.getNumBuckets();
   cfg.inputWidth = op.getInputWidth();
+  cfg.numTokens = op.getInput().getType().getDimSize(0);
   cfg.outputWidth = op.getOutputWidth();
   cfg.columns = tiling.getColumns();
   cfg.tokens = tiling.getTokens();

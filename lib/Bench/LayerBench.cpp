@@ -1,0 +1,303 @@
+//===- LayerBench.cpp - Memory Layer vs. dense, measured together -*- C++
+//-*-===//
+
+#include "mnemo/Bench/LayerBench.h"
+
+#include "mnemo/Bench/Dense.h"
+#include "mnemo/JIT/Host.h"
+#include "mnemo/Support/Float16.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <nlohmann/json.hpp>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+namespace mnemo::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+/// Fills `count` elements of `type` at `data` with uniform values in
+/// [-1, 1): realistic magnitudes, no NaN, no denormals.
+void fillRandom(void *data, size_t count, ElementType type, uint32_t seed) {
+  uint32_t state = seed * 2654435761u + 12345u;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return static_cast<float>(state >> 8) * (2.0f / 16777216.0f) - 1.0f;
+  };
+  if (type == ElementType::F32) {
+    float *out = static_cast<float *>(data);
+    for (size_t i = 0; i < count; ++i)
+      out[i] = next();
+  } else {
+    uint16_t *out = static_cast<uint16_t *>(data);
+    for (size_t i = 0; i < count; ++i)
+      out[i] =
+          type == ElementType::F16 ? floatToHalf(next()) : floatToBf16(next());
+  }
+}
+
+/// Enough copies that the copies together are at least twice the LLC (at
+/// least 2), within a memory budget.
+int copiesFor(int64_t bytesPerCopy, int64_t llcBytes) {
+  constexpr int64_t kBudget = int64_t{6} << 30;
+  int64_t wanted = std::max<int64_t>(2, (2 * llcBytes + bytesPerCopy - 1) /
+                                            std::max<int64_t>(1, bytesPerCopy));
+  int64_t affordable =
+      std::max<int64_t>(1, kBudget / std::max<int64_t>(1, bytesPerCopy));
+  return static_cast<int>(std::min(wanted, affordable));
+}
+
+/// Times `call(i)` for i = 0, 1, ...: `iterations` calls, in seconds.
+template <typename F> double timeCalls(int64_t iterations, F &&call) {
+  auto start = Clock::now();
+  for (int64_t i = 0; i < iterations; ++i)
+    call(i);
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+/// How many calls fill a round of `seconds`, from a short calibration run.
+template <typename F> int64_t calibrate(double seconds, F &&call) {
+  int64_t iterations = 1;
+  while (true) {
+    double elapsed = timeCalls(iterations, call);
+    if (elapsed > 0.02 || iterations > (int64_t{1} << 30))
+      return std::max<int64_t>(
+          1, static_cast<int64_t>(iterations * seconds / elapsed));
+    iterations *= 2;
+  }
+}
+
+/// Lets worker threads of the previous side stop spinning.
+void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(250)); }
+
+} // namespace
+
+llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
+  if (opts.tokens < 1)
+    return makeError("--tokens must be at least 1, got " +
+                     llvm::Twine(opts.tokens));
+  if (opts.tables < 1 || opts.hidden < 1 || opts.hidden % opts.tables != 0)
+    return makeError("--hidden (" + llvm::Twine(opts.hidden) +
+                     ") must be a positive multiple of --tables (" +
+                     llvm::Twine(opts.tables) + ")");
+  if (opts.threads < 1 || opts.rounds < 1 || !(opts.roundSeconds > 0))
+    return makeError("--threads and --rounds must be positive");
+
+  const HostInfo &host = getHostInfo();
+  LayerBenchResult result;
+  result.bitsPerTable = opts.hidden / opts.tables;
+  result.lastLevelCacheBytes = host.l3CacheBytes;
+  result.host = host.cpuName;
+
+  MemoryLayerConfig config;
+  config.numTables = opts.tables;
+  config.bitsPerTable = result.bitsPerTable;
+  config.outputWidth = opts.out;
+  config.tableType = opts.tableType;
+  config.weighting = opts.weighting;
+  config.numTokens = opts.tokens;
+  JITOptions jit = opts.jit;
+  jit.threads = opts.threads;
+  omp_set_num_threads(opts.threads);
+  // Worker threads spin 1 ms after a parallel region: enough for calls that
+  // follow each other, short enough not to disturb the other side.
+  kmp_set_blocktime(1);
+  auto kernel = MemoryLayerKernel::compile(config, jit);
+  if (!kernel)
+    return kernel.takeError();
+  result.compileSeconds = (*kernel)->compileSeconds();
+
+  const int64_t n = opts.tokens, d = opts.hidden, h = opts.out;
+  const size_t tableElements =
+      static_cast<size_t>(config.numTables) * config.numBuckets() * h;
+  const int64_t tableBytes =
+      static_cast<int64_t>(tableElements) * elementBytes(opts.tableType);
+  const int64_t denseBytes = d * h * 4;
+
+  // Inputs: distinct matrices, cycled.
+  const int numInputs = static_cast<int>(std::clamp<int64_t>(
+      (int64_t{256} << 20) / std::max<int64_t>(1, n * d * 4), 2, 16));
+  std::vector<std::vector<float>> inputs(numInputs);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    inputs[i].resize(static_cast<size_t>(n * d));
+    fillRandom(inputs[i].data(), inputs[i].size(), ElementType::F32,
+               static_cast<uint32_t>(7000 + i));
+  }
+  std::vector<float> output(static_cast<size_t>(n * h));
+
+  // Memory Layer copies.
+  result.mnemo.name = "mnemo";
+  result.mnemo.copies =
+      opts.copies > 0 ? opts.copies : copiesFor(tableBytes, host.l3CacheBytes);
+  result.mnemo.bytesPerCopy = tableBytes;
+  std::vector<AlignedBuffer> tableCopies;
+  std::vector<PreparedLayer> layers;
+  for (int c = 0; c < result.mnemo.copies; ++c) {
+    tableCopies.emplace_back(static_cast<size_t>(tableBytes));
+    fillRandom(tableCopies.back().data(), tableElements, opts.tableType,
+               static_cast<uint32_t>(c + 1));
+    auto prepared = (*kernel)->prepare(tableCopies.back().data(), nullptr);
+    if (!prepared)
+      return prepared.takeError();
+    layers.push_back(std::move(*prepared));
+  }
+  llvm::Error runError = llvm::Error::success();
+  auto mnemoCall = [&](int64_t i) {
+    const PreparedLayer &layer = layers[i % layers.size()];
+    if (llvm::Error error = (*kernel)->run(layer, inputs[i % numInputs].data(),
+                                           n, output.data()))
+      runError = std::move(error);
+  };
+
+  // Dense copies, one set shared by both libraries.
+  int denseCopies =
+      opts.copies > 0 ? opts.copies : copiesFor(denseBytes, host.l3CacheBytes);
+  std::vector<std::vector<float>> weights(denseCopies);
+  for (int c = 0; c < denseCopies; ++c) {
+    weights[c].resize(static_cast<size_t>(d * h));
+    fillRandom(weights[c].data(), weights[c].size(), ElementType::F32,
+               static_cast<uint32_t>(1000 + c));
+  }
+  std::vector<std::unique_ptr<DenseLibrary>> libraries;
+  libraries.push_back(makeOpenBlas(opts.threads));
+  libraries.push_back(makeOneDnn(opts.threads));
+  std::vector<std::vector<std::unique_ptr<DenseLayer>>> denseLayers(
+      libraries.size());
+  for (size_t l = 0; l < libraries.size(); ++l) {
+    for (int c = 0; c < denseCopies; ++c)
+      denseLayers[l].push_back(
+          libraries[l]->makeLayer(weights[c].data(), d, h, n));
+    SideResult side;
+    side.name = libraries[l]->name();
+    side.copies = denseCopies;
+    side.bytesPerCopy = denseBytes;
+    result.dense.push_back(side);
+  }
+  auto denseCall = [&](size_t library) {
+    return [&, library](int64_t i) {
+      denseLayers[library][i % denseCopies]->run(inputs[i % numInputs].data(),
+                                                 output.data());
+    };
+  };
+
+  // Warm up every copy, then calibrate each side to a round's duration.
+  for (size_t i = 0; i < layers.size(); ++i)
+    mnemoCall(static_cast<int64_t>(i));
+  if (runError)
+    return std::move(runError);
+  for (size_t l = 0; l < libraries.size(); ++l)
+    for (int c = 0; c < denseCopies; ++c)
+      denseCall(l)(c);
+  int64_t mnemoIterations = calibrate(opts.roundSeconds, mnemoCall);
+  std::vector<int64_t> denseIterations;
+  for (size_t l = 0; l < libraries.size(); ++l) {
+    settle();
+    denseIterations.push_back(calibrate(opts.roundSeconds, denseCall(l)));
+  }
+
+  // Interleaved rounds; the order of the sides rotates between rounds.
+  size_t sides = 1 + libraries.size();
+  for (int round = 0; round < opts.rounds; ++round) {
+    for (size_t s = 0; s < sides; ++s) {
+      size_t side = (s + static_cast<size_t>(round)) % sides;
+      settle();
+      if (side == 0) {
+        double seconds = timeCalls(mnemoIterations, mnemoCall);
+        result.mnemo.roundTokensPerSecond.push_back(
+            static_cast<double>(mnemoIterations * n) / seconds);
+      } else {
+        size_t l = side - 1;
+        double seconds = timeCalls(denseIterations[l], denseCall(l));
+        result.dense[l].roundTokensPerSecond.push_back(
+            static_cast<double>(denseIterations[l] * n) / seconds);
+      }
+    }
+  }
+  if (runError)
+    return std::move(runError);
+
+  result.mnemo.tokensPerSecond = median(result.mnemo.roundTokensPerSecond);
+  for (SideResult &side : result.dense)
+    side.tokensPerSecond = median(side.roundTokensPerSecond);
+  for (size_t l = 1; l < result.dense.size(); ++l)
+    if (result.dense[l].tokensPerSecond >
+        result.dense[result.fastestDense].tokensPerSecond)
+      result.fastestDense = l;
+  result.speedup = result.mnemo.tokensPerSecond /
+                   result.dense[result.fastestDense].tokensPerSecond;
+  // Each token reads one row of h values from each of the K tables.
+  result.tableGBPerSecond = result.mnemo.tokensPerSecond *
+                            static_cast<double>(opts.tables * h) *
+                            elementBytes(opts.tableType) / 1e9;
+  return std::move(result);
+}
+
+std::string LayerBenchResult::toJSON(const LayerBenchOptions &opts) const {
+  nlohmann::json json;
+  json["mnemo_tokens_per_s"] = mnemo.tokensPerSecond;
+  json["dense_tokens_per_s"] = dense[fastestDense].tokensPerSecond;
+  json["speedup"] = speedup;
+  json["table_gb_per_s"] = tableGBPerSecond;
+  json["dense_library"] = dense[fastestDense].name;
+  for (const SideResult &side : dense)
+    json["dense_all"][side.name] = side.tokensPerSecond;
+  json["tokens"] = opts.tokens;
+  json["hidden"] = opts.hidden;
+  json["tables"] = opts.tables;
+  json["bits_per_table"] = bitsPerTable;
+  json["out"] = opts.out;
+  json["dtype"] = elementTypeName(opts.tableType).str();
+  json["threads"] = opts.threads;
+  json["rounds"] = opts.rounds;
+  json["mnemo_rounds_tokens_per_s"] = mnemo.roundTokensPerSecond;
+  json["table_copies"] = mnemo.copies;
+  json["dense_copies"] = dense[fastestDense].copies;
+  json["compile_seconds"] = compileSeconds;
+  json["host"] = host;
+  return json.dump();
+}
+
+std::string LayerBenchResult::toText(const LayerBenchOptions &opts) const {
+  auto mib = [](double bytes) { return bytes / (1024.0 * 1024.0); };
+  std::string text = llvm::formatv(
+      "Memory Layer N={0} d={1} K={2} tau={3} h={4}, {5} tables, {6} "
+      "thread(s), host {7}\n",
+      opts.tokens, opts.hidden, opts.tables, bitsPerTable, opts.out,
+      elementTypeName(opts.tableType), opts.threads, host);
+  text += llvm::formatv("  {0,-16} {1,12:N} tokens/s   (table rows {2:F2} "
+                        "GB/s)\n",
+                        "mnemo", mnemo.tokensPerSecond, tableGBPerSecond);
+  for (const SideResult &side : dense)
+    text += llvm::formatv("  {0,-16} {1,12:N} tokens/s\n", side.name,
+                          side.tokensPerSecond);
+  text += llvm::formatv("  speedup over the fastest dense path ({0}): "
+                        "{1:F2}x\n",
+                        dense[fastestDense].name, speedup);
+  text += llvm::formatv(
+      "  median of {0} interleaved rounds; working sets: {1} x {2:F1} MiB "
+      "of tables, {3} x {4:F1} MiB of dense weights (LLC {5:F0} MiB); JIT "
+      "compile {6:F0} ms\n",
+      opts.rounds, mnemo.copies, mib(mnemo.bytesPerCopy),
+      dense[fastestDense].copies, mib(dense[fastestDense].bytesPerCopy),
+      mib(lastLevelCacheBytes), compileSeconds * 1000);
+  return text;
+}
+
+} // namespace mnemo::bench
