@@ -29,6 +29,23 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 config.substitutions.append(("%mnemo_src_root", config.mnemo_src_root))
 
+# Execution tests run lowered IR under mlir-cpu-runner with the upstream
+# runner utilities, OpenMP and Mnemo's runtime support library.
+runner_libs = [
+    os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils.so"),
+    os.path.join(config.llvm_lib_dir, "libmlir_runner_utils.so"),
+    os.path.join(config.llvm_lib_dir, "libomp.so"),
+    os.path.join(config.mnemo_lib_dir, "libmnemo_runtime.so"),
+]
+config.substitutions.append(
+    (
+        "%mlir_cpu_runner",
+        "mlir-cpu-runner -e main -entry-point-result=void -shared-libs="
+        + ",".join(runner_libs),
+    )
+)
+config.substitutions.append(("%python", config.python_executable))
+
 tool_dirs = [config.mnemo_tools_dir, config.llvm_tools_dir]
-tools = ["mnemo-opt"]
+tools = ["mnemo-opt", "mnemoc", "mlir-cpu-runner"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -8,7 +8,7 @@
 // CHECK: %[[T:.+]] = tensor.concat dim(2) %[[TQ]], %[[TK]], %[[TV]] : (tensor<2x256x32xf16>, tensor<2x256x32xf16>, tensor<2x256x32xf16>) -> tensor<2x256x96xf16>
 // CHECK: %[[B:.+]] = tensor.concat dim(0) %[[BQ]], %[[BK]], %[[BV]] : (tensor<32xf32>, tensor<32xf32>, tensor<32xf32>) -> tensor<96xf32>
 // CHECK: %[[Y:.+]] = mnemo.hash_lookup %[[X]], %[[T]] bias %[[B]] weighting<l1_prob> : (tensor<?x16xf32>, tensor<2x256x96xf16>, tensor<96xf32>) -> tensor<?x96xf32>
-// CHECK: %[[N:.+]] = tensor.dim %[[X]], %[[C0]]
+// CHECK: %[[N:.+]] = tensor.dim %[[Y]], %[[C0]]
 // CHECK: %[[Q:.+]] = tensor.extract_slice %[[Y]][0, 0] [%[[N]], 32] [1, 1]
 // CHECK: %[[K:.+]] = tensor.extract_slice %[[Y]][0, 32] [%[[N]], 32] [1, 1]
 // CHECK: %[[V:.+]] = tensor.extract_slice %[[Y]][0, 64] [%[[N]], 32] [1, 1]
@@ -102,4 +102,23 @@ func.func @different_blocks(%x: tensor<4x16xf32>, %t: tensor<2x256x8xf32>, %c: i
     scf.yield %a : tensor<4x8xf32>
   }
   return %r : tensor<4x8xf32>
+}
+
+// -----
+
+// Regression: the slices take their row count from the fused result, not
+// from the input, so a norm feeding the siblings keeps the lookups as its
+// only users and can still be folded into them.
+// CHECK-LABEL: func.func @norm_keeps_only_lookup_users
+// CHECK: %[[U:.+]] = mnemo.rms_norm
+// CHECK: %[[Y:.+]] = mnemo.hash_lookup %[[U]]
+// CHECK: tensor.dim %[[Y]]
+// CHECK-NOT: tensor.dim %[[U]]
+func.func @norm_keeps_only_lookup_users(%x: tensor<?x16xf32>, %g: tensor<16xf32>,
+                                        %ta: tensor<2x256x8xf32>, %tb: tensor<2x256x8xf32>)
+    -> (tensor<?x8xf32>, tensor<?x8xf32>) {
+  %u = mnemo.rms_norm %x, %g eps 1.0e-8 : tensor<?x16xf32>, tensor<16xf32> -> tensor<?x16xf32>
+  %a = mnemo.hash_lookup %u, %ta weighting<l1_prob> : (tensor<?x16xf32>, tensor<2x256x8xf32>) -> tensor<?x8xf32>
+  %b = mnemo.hash_lookup %u, %tb weighting<l1_prob> : (tensor<?x16xf32>, tensor<2x256x8xf32>) -> tensor<?x8xf32>
+  return %a, %b : tensor<?x8xf32>, tensor<?x8xf32>
 }

@@ -131,8 +131,11 @@ struct FuseSiblingLookups : OpRewritePattern<HashLookupOp> {
     // Create every slice before replacing anything: replacing `root` would
     // invalidate the insertion point, which sits just before it.
     rewriter.setInsertionPointAfter(fused);
+    // The row count comes from the fused result: taking it from the input
+    // would give the input's producer (a norm, say) a use that is not a
+    // lookup.
     OpFoldResult rows =
-        tensor::getMixedSize(rewriter, loc, root.getInput(), /*dim=*/0);
+        tensor::getMixedSize(rewriter, loc, fused.getResult(), /*dim=*/0);
     SmallVector<Value> slices;
     int64_t offset = 0;
     for (HashLookupOp op : group) {

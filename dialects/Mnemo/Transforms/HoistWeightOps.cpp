@@ -166,6 +166,17 @@ struct Hoister {
       assert(op->use_empty() && "hoisted op still used in place");
       op->erase();
     }
+    // Neutral ops (constants, empty tensors) that only fed hoisted ops are
+    // now dead here; erasing one can make another dead.
+    for (bool erased = true; erased;) {
+      erased = false;
+      for (Operation &op : llvm::make_early_inc_range(entry)) {
+        if (kinds.lookup(&op) == Kind::Neutral && op.use_empty()) {
+          op.erase();
+          erased = true;
+        }
+      }
+    }
     func->setAttr(kPrepareAttr, FlatSymbolRefAttr::get(prepare));
     LLVM_DEBUG(llvm::dbgs() << "hoisted " << hoisted.size() << " ops out of @"
                             << func.getName() << "\n");

@@ -118,8 +118,9 @@ mlir::mnemo::chooseLookupTiling(HashLookupOp op,
     }
   }
 
-  int64_t prefetch = target.prefetch >= 0 ? target.prefetch : 1;
-  (void)rows;
+  // Slices are prefetched one pass ahead; rows, for few tokens, four groups
+  // of tables ahead (a DRAM latency's worth of work).
+  int64_t prefetch = target.prefetch >= 0 ? target.prefetch : fewTokens ? 4 : 1;
   return LookupTilingAttr::get(op.getContext(), tokens, columns, tables,
                                prefetch, parallel);
 }

@@ -564,21 +564,27 @@ void LookupCodegen::emitPass(Value firstTable, Value numTables,
   forLoop(index(0), numTokens, index(1), [&](Value t) {
     Value slot = add(firstSlot, t);
     // With many tokens per tile every row of a slice is read several times:
-    // prefetch the slices of the pass ahead. With few (decoding), prefetch
-    // the rows a few tables ahead. The branch is loop-invariant and LLVM
-    // unswitches it.
+    // each token prefetches its share of the slices of the pass ahead. With
+    // few (decoding), the table loop below prefetches the rows themselves a
+    // few groups ahead. The branches are loop-invariant; LLVM unswitches
+    // them.
     if (prefetch) {
-      auto ifOp = b.create<scf::IfOp>(manyTokens, /*withElseRegion=*/true);
+      auto ifOp = b.create<scf::IfOp>(manyTokens, /*withElseRegion=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPoint(ifOp.thenYield());
       emitSlicePrefetch(columnTile, firstTable, t,
                         cfg.prefetch * cfg.tablesPerPass);
-      b.setInsertionPoint(ifOp.elseYield());
-      for (int64_t u = 0; u < unroll; ++u)
-        emitRowPrefetch(columnTile,
-                        add(firstTable, index(cfg.prefetch * unroll + u)), slot,
-                        bucketBuf);
     }
+    auto prefetchRows = [&](Value k, int64_t count) {
+      if (!prefetch)
+        return;
+      auto ifOp = b.create<scf::IfOp>(manyTokens, /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(ifOp.elseYield());
+      for (int64_t u = 0; u < count; ++u)
+        emitRowPrefetch(columnTile, add(k, index(cfg.prefetch * unroll + u)),
+                        slot, bucketBuf);
+    };
 
     SmallVector<Value> acc;
     for (const ColumnChunk &chunk : chunks) {
@@ -600,6 +606,7 @@ void LookupCodegen::emitPass(Value firstTable, Value numTables,
                             index(unroll)));
     acc = forLoop(firstTable, groupsEnd, index(unroll), acc,
                   [&](Value k, ValueRange iter) {
+                    prefetchRows(k, unroll);
                     return emitAccumulate(k, unroll, columnTile, columnBase,
                                           slot, bucketBuf, weightBuf, iter);
                   });

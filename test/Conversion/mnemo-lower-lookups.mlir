@@ -1,0 +1,82 @@
+// The CPU code generator: what a tiled Memory Layer becomes.
+// RUN: mnemo-opt %s -split-input-file -mnemo-lower-lookups="vector-width=16" -canonicalize | FileCheck %s
+
+// tau = 8, f16 packed tables, bias, prob with t = 0.5, column tiles across
+// threads, two tables in one pass.
+// CHECK-LABEL: func.func @packed_f16
+// CHECK-DAG: %[[BITS:.+]] = arith.constant dense<[128, 64, 32, 16, 8, 4, 2, 1, 128, 64, 32, 16, 8, 4, 2, 1]> : vector<16xi32>
+// CHECK-DAG: %[[SCALE:.+]] = arith.constant dense<-4.000000e+00> : vector<16xf32>
+// CHECK-DAG: %[[X:.+]] = bufferization.to_memref %{{.+}} read_only : memref<?x16xf32, strided<[?, 1], offset: ?>>
+// CHECK-DAG: %[[T:.+]] = bufferization.to_memref %{{.+}} read_only : memref<2x2x256x16xf16>
+// CHECK-DAG: %[[FLAT:.+]] = memref.collapse_shape %[[T]] {{\[}}[0, 1, 2, 3]] : memref<2x2x256x16xf16> into memref<16384xf16>
+// CHECK: %[[OUT:.+]] = memref.alloc(%[[N:.+]]) {alignment = 64 : i64} : memref<?x32xf32>
+// CHECK: %[[BUCKETS:.+]] = memref.alloc(%[[N]]) {alignment = 64 : i64} : memref<1x?x2xi32>
+// CHECK: %[[WEIGHTS:.+]] = memref.alloc(%[[N]]) {alignment = 64 : i64} : memref<1x?x2xf32>
+//
+// Hashing: whole-row vectors, in parallel tiles when there are more than
+// 16 tokens.
+// CHECK: scf.if
+// CHECK: scf.parallel
+// CHECK: %[[Z:.+]] = vector.load %[[X]]{{.+}} vector<16xf32>
+// CHECK: %[[NONNEG:.+]] = arith.cmpf oge, %[[Z]]
+// CHECK: arith.select %[[NONNEG]], %[[BITS]]
+// CHECK: %[[ABS:.+]] = math.absf %[[Z]]
+// CHECK: arith.mulf %[[ABS]], %[[SCALE]]
+// CHECK: math.exp
+// CHECK-COUNT-3: vector.shuffle {{.+}} : vector<16xi32>, vector<16xi32>
+// CHECK-COUNT-3: vector.shuffle {{.+}} : vector<16xf32>, vector<16xf32>
+// CHECK: arith.divf
+// CHECK: vector.store %{{.+}}, %[[BUCKETS]]{{.+}} : memref<1x?x2xi32>, vector<2xi32>
+// CHECK: vector.store %{{.+}}, %[[WEIGHTS]]{{.+}} : memref<1x?x2xf32>, vector<2xf32>
+// CHECK: } else {
+//
+// Gathering: column tiles in parallel, slice prefetch for many tokens, row
+// prefetch for few, f16 rows widened before the FMA, results stored in the
+// output.
+// CHECK: scf.parallel (%[[C:.+]]) = (%{{.+}}) to (%{{.+}}) step
+// CHECK: memref.prefetch %[[FLAT]][%{{.+}}], read, locality<2>, data
+// CHECK: memref.prefetch %[[T]][%[[C]], %{{.+}}, %{{.+}}, %{{.+}}], read, locality<3>, data
+// CHECK: %[[ROW:.+]] = vector.load %[[T]][%[[C]], %{{.+}}, %{{.+}}, %{{.+}}] : memref<2x2x256x16xf16>, vector<16xf16>
+// CHECK: %[[WIDE:.+]] = arith.extf %[[ROW]] : vector<16xf16> to vector<16xf32>
+// CHECK: vector.fma %{{.+}}, %[[WIDE]], %{{.+}} : vector<16xf32>
+// CHECK: vector.store %{{.+}}, %[[OUT]]
+// CHECK: memref.dealloc %[[BUCKETS]]
+// CHECK: memref.dealloc %[[WEIGHTS]]
+// CHECK: bufferization.to_tensor %[[OUT]] restrict writable : memref<?x32xf32>
+func.func @packed_f16(%x: tensor<?x16xf32>, %t: tensor<2x2x256x16xf16>, %b: tensor<32xf32>) -> tensor<?x32xf32> {
+  %y = mnemo.hash_lookup %x, %t bias %b weighting<prob> temperature 0.5
+      {tiling = #mnemo.lookup_tiling<tokens = 64, columns = 16, tables = 2, prefetch = 1, parallel = columns>}
+      : (tensor<?x16xf32>, tensor<2x2x256x16xf16>, tensor<32xf32>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// -----
+
+// tau = 7 does not divide the vector width: one vector<7xf32> per chunk,
+// after the row's RMS statistics. Token tiles across threads, unpacked
+// tables, one table per pass: the accumulators go through a tile buffer
+// between passes.
+// CHECK-LABEL: func.func @chunked_norm
+// CHECK-DAG: %[[BITS:.+]] = arith.constant dense<[64, 32, 16, 8, 4, 2, 1]> : vector<7xi32>
+// CHECK: %[[OUT:.+]] = memref.alloc() {alignment = 64 : i64} : memref<5x8xf32>
+// CHECK: scf.parallel
+// CHECK: %[[BUCKETS:.+]] = memref.alloca() : memref<2x4x1xi32>
+// CHECK: %[[WEIGHTS:.+]] = memref.alloca() : memref<2x4x1xf32>
+// CHECK: %[[ACC:.+]] = memref.alloca() : memref<4x8xf32>
+// The row (14 values, less than a vector) is reduced as one tail vector.
+// CHECK: vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<14xf32> into f32
+// CHECK: math.sqrt
+// CHECK: vector.load %{{.+}} : memref<5x14xf32, strided<[?, 1], offset: ?>>, vector<7xf32>
+// CHECK: arith.select %{{.+}}, %[[BITS]]
+// CHECK: vector.reduction <add>, %{{.+}} : vector<7xi32> into i32
+// CHECK: vector.reduction <mul>, %{{.+}} fastmath<reassoc> : vector<7xf32> into f32
+// CHECK: memref.store %{{.+}}, %[[BUCKETS]]
+// CHECK: vector.store %{{.+}}, %[[ACC]]
+// CHECK: vector.load %[[ACC]]
+// CHECK: vector.store %{{.+}}, %[[OUT]]
+func.func @chunked_norm(%x: tensor<5x14xf32>, %g: tensor<14xf32>, %t: tensor<2x128x8xf32>) -> tensor<5x8xf32> {
+  %y = mnemo.hash_lookup %x normalized by rms_norm(%g) eps 1.0e-8, %t weighting<l1_prob>
+      {tiling = #mnemo.lookup_tiling<tokens = 4, columns = 8, tables = 1, prefetch = 0, parallel = tokens>}
+      : (tensor<5x14xf32>, tensor<14xf32>, tensor<2x128x8xf32>) -> tensor<5x8xf32>
+  return %y : tensor<5x8xf32>
+}
