@@ -10,6 +10,8 @@
 #include "mnemo/Bench/LayerBench.h"
 #include "mnemo/JIT/Host.h"
 #include "mnemo/JIT/MemoryLayer.h"
+#include "mnemo/Reference/Reference.h"
+#include "mnemo/Support/Float16.h"
 #include "mnemo/Support/Npy.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -43,6 +45,7 @@ int reportError(llvm::Error error) {
 
 struct EvalLayerOptions {
   std::string input, tables, bias, output;
+  std::string engine = "jit";
   std::string weighting = "l1_prob";
   double temperature = 1.0;
   bool temperatureGiven = false;
@@ -71,12 +74,20 @@ int evalLayer(const EvalLayerOptions &opts) {
                        npyTypeName(tables->type) + " array");
   int64_t numTables = tables->shape[0], rows = tables->shape[1];
   int64_t width = tables->shape[2];
-  if (numTables < 1 || width < 1 || rows < 2 || (rows & (rows - 1)) != 0 ||
-      rows > 65536)
-    return reportError(opts.tables + ": shape [" + llvm::Twine(numTables) +
-                       ", " + llvm::Twine(rows) + ", " + llvm::Twine(width) +
-                       "] is not [K, 2^tau, h] with K >= 1, 1 <= tau <= 16, "
-                       "h >= 1");
+  if (numTables < 1 || width < 1)
+    return reportError(opts.tables + ": the tables [K, 2^tau, h] = [" +
+                       llvm::Twine(numTables) + ", " + llvm::Twine(rows) +
+                       ", " + llvm::Twine(width) +
+                       "] hold no table or no "
+                       "column");
+  if (rows < 2 || (rows & (rows - 1)) != 0)
+    return reportError(opts.tables + ": the tables have " + llvm::Twine(rows) +
+                       " rows each, which is not 2^tau for a tau in [1, 16]");
+  if (rows > 65536)
+    return reportError(opts.tables + ": the tables have " + llvm::Twine(rows) +
+                       " rows each, so tau = " +
+                       llvm::Twine(llvm::Log2_64(static_cast<uint64_t>(rows))) +
+                       ", more than 16");
   int64_t tau = llvm::Log2_64(static_cast<uint64_t>(rows));
   if (x->shape[1] != numTables * tau)
     return reportError(
@@ -115,6 +126,28 @@ int evalLayer(const EvalLayerOptions &opts) {
     return reportError("--temperature applies to --weighting prob only; "
                        "l1_prob has no temperature");
 
+  int64_t n = x->shape[0];
+  std::vector<float> y(static_cast<size_t>(n * width));
+  if (opts.engine == "reference") {
+    // The oracle, on the tables widened to f32 (exactly).
+    std::vector<float> wide(static_cast<size_t>(tables->numElements()));
+    for (size_t i = 0; i < wide.size(); ++i)
+      wide[i] = tables->type == NpyType::F16
+                    ? halfToFloat(tables->as<uint16_t>()[i])
+                    : tables->as<float>()[i];
+    ref::MemoryLayerShape shape{numTables, tau, width,
+                                config.weighting == LayerWeighting::Prob
+                                    ? ref::Weighting::Prob
+                                    : ref::Weighting::L1Prob,
+                                opts.temperature};
+    y = ref::memoryLayer(x->as<float>(), n, wide.data(),
+                         bias ? bias->as<float>() : nullptr, shape);
+    if (llvm::Error error =
+            writeNpy(opts.output, NpyType::F32, {n, width}, y.data()))
+      return reportError(std::move(error));
+    return 0;
+  }
+
   JITOptions jit;
   jit.threads = opts.threads > 0 ? opts.threads : getHostInfo().cores;
   omp_set_num_threads(static_cast<int>(jit.threads));
@@ -125,8 +158,6 @@ int evalLayer(const EvalLayerOptions &opts) {
                                      bias ? bias->as<float>() : nullptr);
   if (!prepared)
     return reportError(prepared.takeError());
-  int64_t n = x->shape[0];
-  std::vector<float> y(static_cast<size_t>(n * width));
   if (llvm::Error error =
           (*kernel)->run(*prepared, x->as<float>(), n, y.data()))
     return reportError(std::move(error));
@@ -163,6 +194,10 @@ int main(int argc, char **argv) {
                "(MemoryFormer, Memsizer)",
                "mnemoc"};
   app.require_subcommand(1);
+  // Usage errors on one line, like every other error.
+  app.failure_message([](const CLI::App *, const CLI::Error &error) {
+    return std::string("mnemoc: error: ") + error.what() + " (see --help)\n";
+  });
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
 
   // eval-layer
@@ -189,6 +224,12 @@ int main(int argc, char **argv) {
       ->required();
   evalCmd->add_option("--threads", eval.threads,
                       "threads (default: all cores)");
+  evalCmd
+      ->add_option("--engine", eval.engine,
+                   "jit: the compiled kernel; reference: lib/Reference, the "
+                   "plain C++ oracle")
+      ->check(CLI::IsMember({"jit", "reference"}))
+      ->default_str("jit");
 
   // bench layer
   CLI::App *benchCmd = app.add_subcommand("bench", "Measure speed");

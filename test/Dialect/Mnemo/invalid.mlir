@@ -501,3 +501,119 @@ func.func @embedding_output(%t: tensor<100x16xf16>, %ids: tensor<3xi64>) -> tens
   %x = mnemo.embedding %t[%ids] : tensor<100x16xf16>, tensor<3xi64> -> tensor<4x16xf32>
   return %x : tensor<4x16xf32>
 }
+
+//===----------------------------------------------------------------------===//
+// mnemo.hash_lookup: packed tables, folded norms, tiling
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @packed_dynamic(%x: tensor<4x16xf32>, %t: tensor<?x2x256x8xf32>) -> tensor<4x?xf32> {
+  // expected-error @+1 {{tables must have a static shape [h / C, K, 2^tau, C], got [?, 2, 256, 8]}}
+  %y = mnemo.hash_lookup %x, %t weighting<prob> : (tensor<4x16xf32>, tensor<?x2x256x8xf32>) -> tensor<4x?xf32>
+  return %y : tensor<4x?xf32>
+}
+
+// -----
+
+func.func @packed_empty(%x: tensor<4x16xf32>, %t: tensor<0x2x256x8xf32>) -> tensor<4x0xf32> {
+  // expected-error @+1 {{tables must hold at least one table and one output column, got [h / C, K, 2^tau, C] = [0, 2, 256, 8]}}
+  %y = mnemo.hash_lookup %x, %t weighting<prob> : (tensor<4x16xf32>, tensor<0x2x256x8xf32>) -> tensor<4x0xf32>
+  return %y : tensor<4x0xf32>
+}
+
+// -----
+
+func.func @norm_incomplete(%x: tensor<4x16xf32>, %g: tensor<16xf32>, %t: tensor<2x256x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{a normalized input needs a norm kind, a norm weight and an epsilon together}}
+  %y = "mnemo.hash_lookup"(%x, %g, %t) <{operandSegmentSizes = array<i32: 1, 1, 0, 1, 0>, weighting = #mnemo.weighting<prob>}> : (tensor<4x16xf32>, tensor<16xf32>, tensor<2x256x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @layer_norm_without_bias(%x: tensor<4x16xf32>, %g: tensor<16xf32>, %t: tensor<2x256x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{layer_norm needs a bias}}
+  %y = mnemo.hash_lookup %x normalized by layer_norm(%g) eps 1.0e-5, %t weighting<prob> : (tensor<4x16xf32>, tensor<16xf32>, tensor<2x256x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @rms_norm_with_bias(%x: tensor<4x16xf32>, %g: tensor<16xf32>, %t: tensor<2x256x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{rms_norm takes no bias}}
+  %y = mnemo.hash_lookup %x normalized by rms_norm(%g, %g) eps 1.0e-5, %t weighting<prob> : (tensor<4x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<2x256x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @norm_weight_width(%x: tensor<4x16xf32>, %g: tensor<15xf32>, %t: tensor<2x256x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{norm weight width 15 must equal the input width 16}}
+  %y = mnemo.hash_lookup %x normalized by rms_norm(%g) eps 1.0e-5, %t weighting<prob> : (tensor<4x16xf32>, tensor<15xf32>, tensor<2x256x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @norm_bias_width(%x: tensor<4x16xf32>, %g: tensor<16xf32>, %b: tensor<17xf32>, %t: tensor<2x256x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{norm bias width 17 must equal the input width 16}}
+  %y = mnemo.hash_lookup %x normalized by layer_norm(%g, %b) eps 1.0e-5, %t weighting<prob> : (tensor<4x16xf32>, tensor<16xf32>, tensor<17xf32>, tensor<2x256x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @norm_epsilon(%x: tensor<4x16xf32>, %g: tensor<16xf32>, %t: tensor<2x256x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{norm epsilon must be a positive finite number, got -9.99999974E-6}}
+  %y = mnemo.hash_lookup %x normalized by rms_norm(%g) eps -1.0e-5, %t weighting<prob> : (tensor<4x16xf32>, tensor<16xf32>, tensor<2x256x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @norm_bias_alone(%x: tensor<4x16xf32>, %b: tensor<16xf32>, %t: tensor<2x256x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{a norm bias needs a normalized input}}
+  %y = "mnemo.hash_lookup"(%x, %b, %t) <{operandSegmentSizes = array<i32: 1, 0, 1, 1, 0>, weighting = #mnemo.weighting<prob>}> : (tensor<4x16xf32>, tensor<16xf32>, tensor<2x256x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @tiling_columns_divide(%x: tensor<4x16xf32>, %t: tensor<2x256x64xf32>) -> tensor<4x64xf32> {
+  // expected-error @+1 {{tiling columns 24 must divide the output width h = 64}}
+  %y = mnemo.hash_lookup %x, %t weighting<prob> {tiling = #mnemo.lookup_tiling<tokens = 8, columns = 24, tables = 2, prefetch = 0, parallel = tokens>} : (tensor<4x16xf32>, tensor<2x256x64xf32>) -> tensor<4x64xf32>
+  return %y : tensor<4x64xf32>
+}
+
+// -----
+
+func.func @tiling_columns_packed(%x: tensor<4x16xf32>, %t: tensor<4x2x256x16xf32>) -> tensor<4x64xf32> {
+  // expected-error @+1 {{tiling columns 32 must equal the packed column tile 16}}
+  %y = mnemo.hash_lookup %x, %t weighting<prob> {tiling = #mnemo.lookup_tiling<tokens = 8, columns = 32, tables = 2, prefetch = 0, parallel = tokens>} : (tensor<4x16xf32>, tensor<4x2x256x16xf32>) -> tensor<4x64xf32>
+  return %y : tensor<4x64xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// #mnemo.lookup_tiling
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// expected-error @+1 {{tokens per tile must be non-negative (0: all), got -1}}
+func.func private @tiling_tokens() attributes {t = #mnemo.lookup_tiling<tokens = -1, columns = 8, tables = 1, prefetch = 0, parallel = tokens>}
+
+// -----
+
+// expected-error @+1 {{columns per tile must be positive, got 0}}
+func.func private @tiling_columns() attributes {t = #mnemo.lookup_tiling<tokens = 8, columns = 0, tables = 1, prefetch = 0, parallel = tokens>}
+
+// -----
+
+// expected-error @+1 {{tables per pass must be positive, got 0}}
+func.func private @tiling_tables() attributes {t = #mnemo.lookup_tiling<tokens = 8, columns = 8, tables = 0, prefetch = 0, parallel = tokens>}
+
+// -----
+
+// expected-error @+1 {{prefetch distance must be non-negative, got -2}}
+func.func private @tiling_prefetch() attributes {t = #mnemo.lookup_tiling<tokens = 8, columns = 8, tables = 1, prefetch = -2, parallel = columns>}

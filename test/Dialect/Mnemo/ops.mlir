@@ -120,3 +120,21 @@ func.func @embedding(%table: tensor<100x16xbf16>, %ids: tensor<?xi64>) -> tensor
   %0 = mnemo.embedding %table[%ids] : tensor<100x16xbf16>, tensor<?xi64> -> tensor<?x16xf32>
   return %0 : tensor<?x16xf32>
 }
+
+// The forms compiler passes produce: a folded norm, packed tables, a
+// tiling.
+// CHECK-LABEL: func.func @hash_lookup_compiled_forms
+// CHECK: mnemo.hash_lookup %{{.+}} normalized by layer_norm(%{{.+}}, %{{.+}}) eps 9.99999974E-6, %{{.+}} bias %{{.+}} weighting<l1_prob>
+// CHECK-SAME: {tiling = #mnemo.lookup_tiling<tokens = 64, columns = 8, tables = 2, prefetch = 1, parallel = columns>}
+// CHECK-SAME: : (tensor<?x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<4x2x256x8xf16>, tensor<32xf32>) -> tensor<?x32xf32>
+// CHECK: mnemo.hash_lookup %{{.+}} normalized by rms_norm(%{{.+}}) eps 9.99999993E-9, %{{.+}} weighting<prob>
+func.func @hash_lookup_compiled_forms(%x: tensor<?x16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>,
+                                      %t: tensor<4x2x256x8xf16>, %bias: tensor<32xf32>)
+    -> (tensor<?x32xf32>, tensor<?x32xf32>) {
+  %y = mnemo.hash_lookup %x normalized by layer_norm(%g, %b) eps 1.0e-5, %t bias %bias weighting<l1_prob>
+      {tiling = #mnemo.lookup_tiling<tokens = 64, columns = 8, tables = 2, prefetch = 1, parallel = columns>}
+      : (tensor<?x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<4x2x256x8xf16>, tensor<32xf32>) -> tensor<?x32xf32>
+  %z = mnemo.hash_lookup %x normalized by rms_norm(%g) eps 1.0e-8, %t weighting<prob>
+      : (tensor<?x16xf32>, tensor<16xf32>, tensor<4x2x256x8xf16>) -> tensor<?x32xf32>
+  return %y, %z : tensor<?x32xf32>, tensor<?x32xf32>
+}
