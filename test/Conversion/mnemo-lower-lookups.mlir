@@ -30,12 +30,13 @@
 // CHECK: vector.store %{{.+}}, %[[WEIGHTS]]{{.+}} : memref<1x?x2xf32>, vector<2xf32>
 // CHECK: } else {
 //
-// Gathering: column tiles in parallel, slice prefetch for many tokens, row
-// prefetch for few, f16 rows widened before the FMA, results stored in the
-// output.
+// Gathering: column tiles in parallel, slices of the next pass prefetched
+// when there are many tokens (a run-time test: the count is dynamic), f16
+// rows widened before the FMA, results stored in the output.
 // CHECK: scf.parallel (%[[C:.+]]) = (%{{.+}}) to (%{{.+}}) step
+// CHECK: %[[MANY:.+]] = arith.cmpi sge, %{{.+}}, %{{.+}} : index
+// CHECK: scf.if %[[MANY]] {
 // CHECK: memref.prefetch %[[FLAT]][%{{.+}}], read, locality<2>, data
-// CHECK: memref.prefetch %[[T]][%[[C]], %{{.+}}, %{{.+}}, %{{.+}}], read, locality<3>, data
 // CHECK: %[[ROW:.+]] = vector.load %[[T]][%[[C]], %{{.+}}, %{{.+}}, %{{.+}}] : memref<2x2x256x16xf16>, vector<16xf16>
 // CHECK: %[[WIDE:.+]] = arith.extf %[[ROW]] : vector<16xf16> to vector<16xf32>
 // CHECK: vector.fma %{{.+}}, %[[WIDE]], %{{.+}} : vector<16xf32>

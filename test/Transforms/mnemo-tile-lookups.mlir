@@ -23,11 +23,11 @@ func.func @prefill(%x: tensor<?x512xf32>, %t: tensor<64x256x512xf32>) -> tensor<
 
 // Decoding: rows come from DRAM, so a thread reads long runs of each row
 // (as many columns as its registers hold accumulators for), in one pass
-// over all tables.
+// over all tables, without prefetching.
 // AVX512-LABEL: func.func @decode
-// AVX512: tiling = #mnemo.lookup_tiling<tokens = 1, columns = 256, tables = 64, prefetch = 4, parallel = columns>
+// AVX512: tiling = #mnemo.lookup_tiling<tokens = 1, columns = 256, tables = 64, prefetch = 0, parallel = columns>
 // AVX2-LABEL: func.func @decode
-// AVX2: tiling = #mnemo.lookup_tiling<tokens = 1, columns = 64, tables = 64, prefetch = 4, parallel = columns>
+// AVX2: tiling = #mnemo.lookup_tiling<tokens = 1, columns = 64, tables = 64, prefetch = 0, parallel = columns>
 func.func @decode(%x: tensor<1x512xf32>, %t: tensor<64x256x512xf32>) -> tensor<1x512xf32> {
   %y = mnemo.hash_lookup %x, %t weighting<l1_prob> : (tensor<1x512xf32>, tensor<64x256x512xf32>) -> tensor<1x512xf32>
   return %y : tensor<1x512xf32>

@@ -118,9 +118,10 @@ mlir::mnemo::chooseLookupTiling(HashLookupOp op,
     }
   }
 
-  // Slices are prefetched one pass ahead; rows, for few tokens, four groups
-  // of tables ahead (a DRAM latency's worth of work).
-  int64_t prefetch = target.prefetch >= 0 ? target.prefetch : fewTokens ? 4 : 1;
+  // Slices are prefetched one pass ahead. Few tokens read rows on demand:
+  // prefetching them bought nothing measurable and cost compile time.
+  int64_t prefetch =
+      target.prefetch >= 0 ? target.prefetch : (fewTokens ? 0 : 1);
   return LookupTilingAttr::get(op.getContext(), tokens, columns, tables,
                                prefetch, parallel);
 }

@@ -60,8 +60,9 @@ constexpr int64_t kCacheLineBytes = 64;
 /// balance threads, large enough to amortize scheduling.
 constexpr int64_t kHashTileTokens = 16;
 
-/// Tables accumulated per iteration of the innermost table loop.
-constexpr int64_t kTableUnroll = 4;
+/// Vector FMAs per iteration of the innermost table loop: enough to hide
+/// its overhead, few enough to keep wide column tiles cheap to compile.
+constexpr int64_t kFMAsPerGroup = 16;
 
 /// Everything the generated code is specialized on.
 struct LookupConfig {
@@ -225,8 +226,6 @@ private:
                 const ColumnChunk &chunk, Value columnBase);
   void emitSlicePrefetch(Value columnTile, Value firstTable, Value token,
                          int64_t tablesAhead);
-  void emitRowPrefetch(Value columnTile, Value table, Value slot,
-                       Value bucketBuf);
 
   ImplicitLocOpBuilder &b;
   const LookupConfig &cfg;
@@ -507,22 +506,6 @@ void LookupCodegen::emitSlicePrefetch(Value columnTile, Value firstTable,
         /*isWrite=*/false, /*localityHint=*/2, /*isDataCache=*/true);
 }
 
-/// Prefetches the row that token `slot` will read from `table` (clamped to
-/// the last table).
-void LookupCodegen::emitRowPrefetch(Value columnTile, Value table, Value slot,
-                                    Value bucketBuf) {
-  table = minIndex(table, index(cfg.numTables - 1));
-  Value bucket = b.create<arith::IndexCastOp>(
-      b.getIndexType(),
-      b.create<memref::LoadOp>(bucketBuf, entry(table, slot)));
-  int64_t elementsPerLine =
-      std::max<int64_t>(1, kCacheLineBytes / cfg.tableElementBytes);
-  for (int64_t offset = 0; offset < cfg.columns; offset += elementsPerLine)
-    b.create<memref::PrefetchOp>(
-        tables, ValueRange{columnTile, table, bucket, index(offset)},
-        /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
-}
-
 /// acc += sum over `count` tables from `table` of w * row, for one token.
 SmallVector<Value>
 LookupCodegen::emitAccumulate(Value table, int64_t count, Value columnTile,
@@ -553,38 +536,37 @@ void LookupCodegen::emitPass(Value firstTable, Value numTables,
                              Value columnTile, Value bucketBuf, Value weightBuf,
                              Value accBuf, Value out) {
   Value columnBase = mul(columnTile, index(cfg.columns));
-  int64_t unroll = std::min(kTableUnroll, maxTables);
-  bool prefetch = cfg.prefetch > 0 && cfg.packed;
+  // Tables per iteration of the table loop: up to 4, fewer for wide tiles.
+  int64_t unroll =
+      std::clamp<int64_t>(kFMAsPerGroup / static_cast<int64_t>(chunks.size()),
+                          1, std::min<int64_t>(4, maxTables));
+  // Slices are worth prefetching when the tile's tokens read most of their
+  // rows (at least 2^tau / 2 tokens); with fewer (decoding), rows are read
+  // on demand, which the out-of-order core overlaps well. The test is
+  // decided at compile time when the token count is static.
+  int64_t threshold = std::max<int64_t>(1, cfg.numBuckets / 2);
+  bool prefetch = cfg.prefetch > 0 && cfg.packed &&
+                  (ShapedType::isDynamic(cfg.numTokens) ||
+                   std::min(cfg.numTokens, cfg.tokens) >= threshold);
   Value manyTokens;
-  if (prefetch)
-    manyTokens = b.create<arith::CmpIOp>(
-        arith::CmpIPredicate::sge, numTokens,
-        index(std::max<int64_t>(1, cfg.numBuckets / 2)));
-
+  if (prefetch && ShapedType::isDynamic(cfg.numTokens))
+    manyTokens = b.create<arith::CmpIOp>(arith::CmpIPredicate::sge, numTokens,
+                                         index(threshold));
   forLoop(index(0), numTokens, index(1), [&](Value t) {
     Value slot = add(firstSlot, t);
-    // With many tokens per tile every row of a slice is read several times:
-    // each token prefetches its share of the slices of the pass ahead. With
-    // few (decoding), the table loop below prefetches the rows themselves a
-    // few groups ahead. The branches are loop-invariant; LLVM unswitches
-    // them.
-    if (prefetch) {
+    // Each token prefetches its share of the slices of the pass ahead (see
+    // emitSlicePrefetch); the branch on the token count is loop-invariant
+    // and LLVM unswitches it.
+    if (prefetch && manyTokens) {
       auto ifOp = b.create<scf::IfOp>(manyTokens, /*withElseRegion=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPoint(ifOp.thenYield());
       emitSlicePrefetch(columnTile, firstTable, t,
                         cfg.prefetch * cfg.tablesPerPass);
+    } else if (prefetch) {
+      emitSlicePrefetch(columnTile, firstTable, t,
+                        cfg.prefetch * cfg.tablesPerPass);
     }
-    auto prefetchRows = [&](Value k, int64_t count) {
-      if (!prefetch)
-        return;
-      auto ifOp = b.create<scf::IfOp>(manyTokens, /*withElseRegion=*/true);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPoint(ifOp.elseYield());
-      for (int64_t u = 0; u < count; ++u)
-        emitRowPrefetch(columnTile, add(k, index(cfg.prefetch * unroll + u)),
-                        slot, bucketBuf);
-    };
 
     SmallVector<Value> acc;
     for (const ColumnChunk &chunk : chunks) {
@@ -606,7 +588,6 @@ void LookupCodegen::emitPass(Value firstTable, Value numTables,
                             index(unroll)));
     acc = forLoop(firstTable, groupsEnd, index(unroll), acc,
                   [&](Value k, ValueRange iter) {
-                    prefetchRows(k, unroll);
                     return emitAccumulate(k, unroll, columnTile, columnBase,
                                           slot, bucketBuf, weightBuf, iter);
                   });
@@ -703,14 +684,9 @@ Value LookupCodegen::emit() {
                                               b.getI64IntegerAttr(64));
   Value weightBuf = b.create<memref::AllocOp>(weightType, ValueRange{n},
                                               b.getI64IntegerAttr(64));
-  // A single tile of tokens (decoding) is hashed without waking threads.
-  auto hashInParallel =
-      b.create<scf::IfOp>(b.create<arith::CmpIOp>(arith::CmpIPredicate::sgt, n,
-                                                  index(kHashTileTokens)),
-                          /*withElseRegion=*/true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(hashInParallel.thenYield());
+  // A single tile of tokens (decoding) is hashed without waking threads;
+  // with a static token count only the version that runs is generated.
+  auto hashParallel = [&] {
     parallelLoop(b.create<arith::CeilDivUIOp>(n, index(kHashTileTokens)),
                  [&](Value tile) {
                    Value first = mul(tile, index(kHashTileTokens));
@@ -719,9 +695,26 @@ Value LookupCodegen::emit() {
                      emitHashRow(t, t, bucketBuf, weightBuf);
                    });
                  });
-    b.setInsertionPoint(hashInParallel.elseYield());
+  };
+  auto hashSerial = [&] {
     forLoop(index(0), n, index(1),
             [&](Value t) { emitHashRow(t, t, bucketBuf, weightBuf); });
+  };
+  if (!ShapedType::isDynamic(cfg.numTokens)) {
+    if (cfg.numTokens > kHashTileTokens)
+      hashParallel();
+    else
+      hashSerial();
+  } else {
+    auto inParallel =
+        b.create<scf::IfOp>(b.create<arith::CmpIOp>(arith::CmpIPredicate::sgt,
+                                                    n, index(kHashTileTokens)),
+                            /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(inParallel.thenYield());
+    hashParallel();
+    b.setInsertionPoint(inParallel.elseYield());
+    hashSerial();
   }
   parallelLoop(index(cfg.numColumnTiles()), [&](Value columnTile) {
     Value accBuf = needsAcc ? b.create<memref::AllocaOp>(accType) : Value();

@@ -1,0 +1,190 @@
+//===- MemoryLayerBench.cpp - Google Benchmark: layer vs. dense -*- C++ -*-===//
+//
+// Memory Layers (MemoryFormer tiny: d = h = 512, K = 64, tau = 8) and the
+// dense f32 layers of the same shape, for token counts from decoding (1) to
+// prefill (2048), f32 and f16 tables. Like `mnemoc bench layer`, calls cycle
+// through enough layer copies to exceed the last-level cache and through
+// distinct inputs; `mnemoc bench layer` additionally interleaves the sides
+// and reports medians and ratios.
+//
+//   build/bin/mnemo-bench --benchmark_filter=N:2048
+//
+//===----------------------------------------------------------------------===//
+
+#include "mnemo/Bench/Dense.h"
+#include "mnemo/JIT/Host.h"
+#include "mnemo/JIT/MemoryLayer.h"
+#include "mnemo/Support/Float16.h"
+
+#include "mnemo/InitAll.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <random>
+
+using namespace mnemo;
+
+namespace {
+
+constexpr int64_t kHidden = 512, kTables = 64, kOut = 512;
+
+int threads() { return static_cast<int>(getHostInfo().cores); }
+
+/// Copies that together exceed twice the last-level cache.
+int copiesFor(int64_t bytes) {
+  return static_cast<int>(std::max<int64_t>(
+      2, 2 * getHostInfo().l3CacheBytes / std::max<int64_t>(1, bytes) + 1));
+}
+
+std::vector<std::vector<float>> inputs(int64_t n) {
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<std::vector<float>> result(4);
+  for (auto &x : result) {
+    x.resize(static_cast<size_t>(n * kHidden));
+    for (float &v : x)
+      v = uniform(rng);
+  }
+  return result;
+}
+
+void memoryLayer(benchmark::State &state, ElementType type) {
+  int64_t n = state.range(0);
+  omp_set_num_threads(threads());
+  MemoryLayerConfig config;
+  config.numTables = kTables;
+  config.bitsPerTable = kHidden / kTables;
+  config.outputWidth = kOut;
+  config.tableType = type;
+  config.numTokens = n;
+  JITOptions options;
+  options.threads = threads();
+  auto kernel = MemoryLayerKernel::compile(config, options);
+  if (!kernel) {
+    state.SkipWithError(llvm::toString(kernel.takeError()).c_str());
+    return;
+  }
+  size_t elements = static_cast<size_t>(kTables) * config.numBuckets() * kOut;
+  int64_t bytes = static_cast<int64_t>(elements) * elementBytes(type);
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<AlignedBuffer> tables;
+  std::vector<PreparedLayer> layers;
+  for (int c = 0; c < copiesFor(bytes); ++c) {
+    tables.emplace_back(static_cast<size_t>(bytes));
+    for (size_t i = 0; i < elements; ++i) {
+      float v = uniform(rng);
+      if (type == ElementType::F32)
+        static_cast<float *>(tables.back().data())[i] = v;
+      else
+        static_cast<uint16_t *>(tables.back().data())[i] = floatToHalf(v);
+    }
+    auto prepared = (*kernel)->prepare(tables.back().data(), nullptr);
+    if (!prepared) {
+      state.SkipWithError(llvm::toString(prepared.takeError()).c_str());
+      return;
+    }
+    layers.push_back(std::move(*prepared));
+  }
+  auto xs = inputs(n);
+  std::vector<float> y(static_cast<size_t>(n * kOut));
+  size_t i = 0;
+  for (auto _ : state) {
+    llvm::Error error = (*kernel)->run(layers[i % layers.size()],
+                                       xs[i % xs.size()].data(), n, y.data());
+    if (error) {
+      state.SkipWithError(llvm::toString(std::move(error)).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(y.data());
+    ++i;
+  }
+  state.counters["tokens/s"] = benchmark::Counter(
+      static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void dense(benchmark::State &state,
+           std::unique_ptr<bench::DenseLibrary> (*make)(int)) {
+  int64_t n = state.range(0);
+  auto library = make(threads());
+  int64_t bytes = kHidden * kOut * 4;
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<std::vector<float>> weights(copiesFor(bytes));
+  std::vector<std::unique_ptr<bench::DenseLayer>> layers;
+  for (auto &w : weights) {
+    w.resize(static_cast<size_t>(kHidden * kOut));
+    for (float &v : w)
+      v = uniform(rng);
+    layers.push_back(library->makeLayer(w.data(), kHidden, kOut, n));
+  }
+  auto xs = inputs(n);
+  std::vector<float> y(static_cast<size_t>(n * kOut));
+  size_t i = 0;
+  for (auto _ : state) {
+    layers[i % layers.size()]->run(xs[i % xs.size()].data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+    ++i;
+  }
+  state.counters["tokens/s"] = benchmark::Counter(
+      static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+/// JIT compile time of one configuration in a warm process (the first
+/// compile of a process also pays for loading dialects and initializing
+/// LLVM). Each iteration compiles anew, bypassing the in-process cache.
+void compileLayer(benchmark::State &state, ElementType type) {
+  MemoryLayerConfig config;
+  config.numTables = kTables;
+  config.bitsPerTable = kHidden / kTables;
+  config.outputWidth = kOut;
+  config.tableType = type;
+  config.numTokens = state.range(0);
+  JITOptions options;
+  options.threads = threads();
+  mlir::DialectRegistry registry;
+  mlir::mnemo::registerAllDialects(registry);
+  for (auto _ : state) {
+    mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
+    auto module =
+        mlir::parseSourceString<mlir::ModuleOp>(config.toMLIR(), &context);
+    auto compiled = compileModule(*module, options);
+    if (!compiled) {
+      state.SkipWithError(llvm::toString(compiled.takeError()).c_str());
+      return;
+    }
+  }
+}
+
+void applySizes(benchmark::internal::Benchmark *b) {
+  b->ArgName("N");
+  for (int64_t n : {1, 7, 64, 2048})
+    b->Arg(n);
+  b->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+
+} // namespace
+
+BENCHMARK_CAPTURE(memoryLayer, f32, ElementType::F32)->Apply(applySizes);
+BENCHMARK_CAPTURE(memoryLayer, f16, ElementType::F16)->Apply(applySizes);
+BENCHMARK_CAPTURE(dense, openblas, &bench::makeOpenBlas)->Apply(applySizes);
+BENCHMARK_CAPTURE(dense, onednn, &bench::makeOneDnn)->Apply(applySizes);
+
+BENCHMARK_CAPTURE(compileLayer, f32, ElementType::F32)
+    ->ArgName("N")
+    ->Arg(1)
+    ->Arg(2048)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(compileLayer, f16, ElementType::F16)
+    ->ArgName("N")
+    ->Arg(1)
+    ->Arg(2048)
+    ->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();
