@@ -77,7 +77,12 @@ void memoryLayer(benchmark::State &state, ElementType type) {
   std::vector<AlignedBuffer> tables;
   std::vector<PreparedLayer> layers;
   for (int c = 0; c < copiesFor(bytes); ++c) {
-    tables.emplace_back(static_cast<size_t>(bytes));
+    auto buffer = AlignedBuffer::allocate(static_cast<size_t>(bytes));
+    if (!buffer) {
+      state.SkipWithError(llvm::toString(buffer.takeError()).c_str());
+      return;
+    }
+    tables.push_back(std::move(*buffer));
     for (size_t i = 0; i < elements; ++i) {
       float v = uniform(rng);
       if (type == ElementType::F32)

@@ -17,7 +17,8 @@ jobs=${MNEMO_JOBS:-2}
 packages=(
   cmake ninja-build g++ python3
   clang-19 lld-19 llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
-  libgtest-dev
+  libgtest-dev libbenchmark-dev pkg-config
+  libomp-19-dev libopenblas-dev libdnnl-dev nlohmann-json3-dev libcli11-dev
 )
 
 missing=()

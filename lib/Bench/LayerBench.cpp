@@ -84,6 +84,17 @@ template <typename F> int64_t calibrate(double seconds, F &&call) {
   }
 }
 
+/// "512.0 KiB", "32.0 MiB", "64.0 GiB".
+std::string formatBytes(double bytes) {
+  const char *units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 4) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return llvm::formatv("{0:F1} {1}", bytes, units[unit]).str();
+}
+
 /// Lets worker threads of the previous side stop spinning.
 void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(250)); }
 
@@ -130,10 +141,40 @@ llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
   const int64_t tableBytes =
       static_cast<int64_t>(tableElements) * elementBytes(opts.tableType);
   const int64_t denseBytes = d * h * 4;
-
-  // Inputs: distinct matrices, cycled.
   const int numInputs = static_cast<int>(std::clamp<int64_t>(
       (int64_t{256} << 20) / std::max<int64_t>(1, n * d * 4), 2, 16));
+  const int tableCopies =
+      opts.copies > 0 ? opts.copies : copiesFor(tableBytes, host.l3CacheBytes);
+  const int denseCopies =
+      opts.copies > 0 ? opts.copies : copiesFor(denseBytes, host.l3CacheBytes);
+
+  // Refuse what cannot be held in memory before allocating any of it, naming
+  // the option behind the largest part. Each table copy may be packed into a
+  // second buffer of the same size.
+  double weightBytes = 2.0 * tableCopies * static_cast<double>(tableBytes) +
+                       static_cast<double>(denseCopies) * denseBytes;
+  double activationBytes = 4.0 * n * (static_cast<double>(numInputs) * d + h);
+  double available = static_cast<double>(getAvailableMemoryBytes());
+  if (available > 0 && weightBytes + activationBytes > 0.9 * available) {
+    std::string what;
+    if (activationBytes > weightBytes)
+      what = llvm::formatv("--tokens: {0} inputs of {1} x {2} f32 and the "
+                           "output",
+                           numInputs, n, d);
+    else
+      what = llvm::formatv(
+          "{0}: {1} {2} of {3} tables of {4} x {5} {6} ({7} each) and of the "
+          "dense weights",
+          opts.copies > 1 ? "--copies" : "--out", tableCopies,
+          tableCopies == 1 ? "copy" : "copies", config.numTables,
+          config.numBuckets(), h, elementTypeName(opts.tableType),
+          formatBytes(static_cast<double>(tableBytes)));
+    return makeError(
+        what + " need " + formatBytes(weightBytes + activationBytes) +
+        ", more than the " + formatBytes(available) + " of memory available");
+  }
+
+  // Inputs: distinct matrices, cycled.
   std::vector<std::vector<float>> inputs(numInputs);
   for (size_t i = 0; i < inputs.size(); ++i) {
     inputs[i].resize(static_cast<size_t>(n * d));
@@ -144,16 +185,18 @@ llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
 
   // Memory Layer copies.
   result.mnemo.name = "mnemo";
-  result.mnemo.copies =
-      opts.copies > 0 ? opts.copies : copiesFor(tableBytes, host.l3CacheBytes);
+  result.mnemo.copies = tableCopies;
   result.mnemo.bytesPerCopy = tableBytes;
-  std::vector<AlignedBuffer> tableCopies;
+  std::vector<AlignedBuffer> tables;
   std::vector<PreparedLayer> layers;
-  for (int c = 0; c < result.mnemo.copies; ++c) {
-    tableCopies.emplace_back(static_cast<size_t>(tableBytes));
-    fillRandom(tableCopies.back().data(), tableElements, opts.tableType,
+  for (int c = 0; c < tableCopies; ++c) {
+    auto buffer = AlignedBuffer::allocate(static_cast<size_t>(tableBytes));
+    if (!buffer)
+      return buffer.takeError();
+    tables.push_back(std::move(*buffer));
+    fillRandom(tables.back().data(), tableElements, opts.tableType,
                static_cast<uint32_t>(c + 1));
-    auto prepared = (*kernel)->prepare(tableCopies.back().data(), nullptr);
+    auto prepared = (*kernel)->prepare(tables.back().data(), nullptr);
     if (!prepared)
       return prepared.takeError();
     layers.push_back(std::move(*prepared));
@@ -167,8 +210,6 @@ llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
   };
 
   // Dense copies, one set shared by both libraries.
-  int denseCopies =
-      opts.copies > 0 ? opts.copies : copiesFor(denseBytes, host.l3CacheBytes);
   std::vector<std::vector<float>> weights(denseCopies);
   for (int c = 0; c < denseCopies; ++c) {
     weights[c].resize(static_cast<size_t>(d * h));

@@ -74,4 +74,15 @@ const HostInfo &getHostInfo() {
   return info;
 }
 
+int64_t getAvailableMemoryBytes() {
+  // "MemAvailable:   23456789 kB": what can be allocated without swapping.
+  std::ifstream in("/proc/meminfo");
+  std::string key, unit;
+  long long value = 0;
+  while (in >> key >> value >> unit)
+    if (key == "MemAvailable:")
+      return static_cast<int64_t>(value) * 1024;
+  return 0;
+}
+
 } // namespace mnemo

@@ -134,6 +134,18 @@ MemoryLayerKernel::compile(const MemoryLayerConfig &config,
                            const JITOptions &options) {
   if (llvm::Error error = config.validate())
     return std::move(error);
+  if (llvm::Error error = options.validate())
+    return std::move(error);
+  // Forced tiles must fit this layer; the pass would otherwise choose its
+  // own, and a user who asked for one would measure something else.
+  if (options.columnTile > 0 && config.outputWidth % options.columnTile != 0)
+    return makeError("column tile " + llvm::Twine(options.columnTile) +
+                     " must divide the output width " +
+                     llvm::Twine(config.outputWidth));
+  if (options.tablesPerPass > config.numTables)
+    return makeError("tables per pass " + llvm::Twine(options.tablesPerPass) +
+                     " must not exceed the number of tables " +
+                     llvm::Twine(config.numTables));
   mlir::DialectRegistry registry;
   mlir::mnemo::registerAllDialects(registry);
   mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);

@@ -311,21 +311,35 @@ llvm::Error writeNpy(llvm::StringRef path, NpyType type,
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
 
-  std::error_code error;
-  llvm::raw_fd_ostream out(path, error, llvm::sys::fs::OF_None);
-  if (error)
+  // Write a temporary file beside the destination and rename it into place,
+  // so that a failed write (a full disk) never leaves a truncated array.
+  int fd = -1;
+  llvm::SmallString<256> temporary;
+  if (std::error_code error =
+          llvm::sys::fs::createUniqueFile(path + ".%%%%%%.tmp", fd, temporary))
     return fail(path, "cannot write: " + error.message());
-  out.write("\x93NUMPY\x01\x00", 8);
-  uint16_t length = static_cast<uint16_t>(header.size());
-  char lengthBytes[2] = {static_cast<char>(length & 0xff),
-                         static_cast<char>(length >> 8)};
-  out.write(lengthBytes, 2);
-  out << header;
-  out.write(static_cast<const char *>(data),
-            static_cast<size_t>(count * npyItemSize(type)));
-  out.close();
-  if (out.has_error())
-    return fail(path, "write failed: " + out.error().message());
+  {
+    llvm::raw_fd_ostream out(fd, /*shouldClose=*/true);
+    out.write("\x93NUMPY\x01\x00", 8);
+    uint16_t length = static_cast<uint16_t>(header.size());
+    char lengthBytes[2] = {static_cast<char>(length & 0xff),
+                           static_cast<char>(length >> 8)};
+    out.write(lengthBytes, 2);
+    out << header;
+    out.write(static_cast<const char *>(data),
+              static_cast<size_t>(count * npyItemSize(type)));
+    out.close();
+    if (out.has_error()) {
+      std::string message = out.error().message();
+      out.clear_error();
+      llvm::sys::fs::remove(temporary);
+      return fail(path, "write failed: " + message);
+    }
+  }
+  if (std::error_code error = llvm::sys::fs::rename(temporary, path)) {
+    llvm::sys::fs::remove(temporary);
+    return fail(path, "cannot write: " + error.message());
+  }
   return llvm::Error::success();
 }
 

@@ -222,8 +222,8 @@ int main(int argc, char **argv) {
                    "output Y [N, h], float32 "
                    ".npy")
       ->required();
-  evalCmd->add_option("--threads", eval.threads,
-                      "threads (default: all cores)");
+  evalCmd->add_option("--threads", eval.threads, "threads (default: all cores)")
+      ->check(CLI::Range(int64_t{1}, kMaxThreads));
   evalCmd
       ->add_option("--engine", eval.engine,
                    "jit: the compiled kernel; reference: lib/Reference, the "
@@ -255,23 +255,41 @@ int main(int argc, char **argv) {
   layerCmd->add_option("--weighting", weighting, "row weighting")
       ->check(CLI::IsMember({"prob", "l1_prob"}))
       ->default_str("l1_prob");
-  layerCmd->add_option("--threads", benchOpts.threads,
-                       "threads on both sides (default: all cores)");
-  layerCmd->add_option("--rounds", benchOpts.rounds,
-                       "interleaved rounds; figures are medians (default 7)");
-  layerCmd->add_option("--round-seconds", benchOpts.roundSeconds,
-                       "duration of one side's round (default 0.2)");
-  layerCmd->add_option("--copies", benchOpts.copies,
-                       "layer copies cycled on each side (default: enough "
-                       "to exceed twice the last-level cache)");
-  layerCmd->add_option("--token-tile", benchOpts.jit.tokenTile,
-                       "force the token tile of the Memory Layer");
-  layerCmd->add_option("--column-tile", benchOpts.jit.columnTile,
-                       "force the column tile of the Memory Layer");
-  layerCmd->add_option("--tables-per-pass", benchOpts.jit.tablesPerPass,
-                       "force the tables per pass of the Memory Layer");
-  layerCmd->add_option("--prefetch", benchOpts.jit.prefetch,
-                       "force the prefetch distance (0: none)");
+  layerCmd
+      ->add_option("--threads", benchOpts.threads,
+                   "threads on both sides (default: all cores)")
+      ->check(CLI::Range(int64_t{1}, kMaxThreads));
+  layerCmd
+      ->add_option("--rounds", benchOpts.rounds,
+                   "interleaved rounds; figures are medians (default 7)")
+      ->check(CLI::Range(1, 1000));
+  layerCmd
+      ->add_option("--round-seconds", benchOpts.roundSeconds,
+                   "duration of one side's round (default 0.2)")
+      ->check(CLI::Range(0.001, 60.0));
+  layerCmd
+      ->add_option("--copies", benchOpts.copies,
+                   "layer copies cycled on each side (default: enough "
+                   "to exceed twice the last-level cache)")
+      ->check(CLI::Range(1, 1 << 20));
+  layerCmd
+      ->add_option("--token-tile", benchOpts.jit.tokenTile,
+                   "force the token tile of the Memory Layer")
+      ->check(CLI::Range(1, 1 << 20));
+  layerCmd
+      ->add_option("--column-tile", benchOpts.jit.columnTile,
+                   "force the column tile of the Memory Layer (a divisor of "
+                   "--out)")
+      ->check(CLI::Range(1, 1 << 20));
+  layerCmd
+      ->add_option("--tables-per-pass", benchOpts.jit.tablesPerPass,
+                   "force the tables per pass of the Memory Layer (at most "
+                   "--tables)")
+      ->check(CLI::Range(1, 1 << 20));
+  layerCmd
+      ->add_option("--prefetch", benchOpts.jit.prefetch,
+                   "force the prefetch distance in passes (0: none)")
+      ->check(CLI::Range(0, 64));
   layerCmd
       ->add_option("--parallel", benchOpts.jit.parallel,
                    "force the parallel loop")

@@ -79,16 +79,24 @@ def TileLookupsPass : Pass<"mnemo-tile-lookups"> {
     from its configuration (`K`, `tau`, `h`, table element type, token count
     when static) and the target's cache sizes and thread count:
 
-    * `columns`: the widest multiple of the vector width that divides `h`
-      while one table slice `[2^tau, columns]` fits in L1, so that the rows
-      a token tile hits are cache hits;
-    * `tokens`: as many tokens as keep the accumulator tile and the tile's
-      buckets and weights within half of L2;
-    * `tables`: tables accumulated per pass over the tile (4 when `K`
-      allows), which divides the traffic to the accumulators;
-    * `parallel`: token tiles across threads, or, when a static token count
-      is too small to feed every thread, column tiles.
+    * few tokens (a static count of at most `2^tau / 2`, i.e. decoding):
+      rows are rarely read twice in a call, so every row comes from DRAM.
+      `columns` is the widest tile (at most as many vectors as the register
+      file holds accumulators for) that still gives every thread a column
+      tile, all `K` tables go in one pass with the accumulators in
+      registers, the column tiles are spread over the threads, and nothing
+      is prefetched;
+    * many tokens: `columns` is the narrowest tile whose row segment fills a
+      64-byte cache line, `tables` is 8 (or `K`), and the slices of the
+      next pass are prefetched while the current one is gathered. `tokens`
+      keeps the accumulator tile within an eighth of L2 when the column
+      tiles are spread over the threads, or the accumulators plus the
+      tile's buckets and weights within half of L2 when the token tiles
+      are;
+    * `parallel`: column tiles when there are at least as many as threads,
+      token tiles otherwise.
 
+    The numbers behind these choices are in `docs/benchmarks.md`.
     Every choice can be forced with an option; 0 (or `auto`) lets the pass
     decide. The CPU lowering (`-mnemo-lower-lookups`) generates the loops
     that the attribute describes, and `-mnemo-pack-tables` lays the tables

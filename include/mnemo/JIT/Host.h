@@ -26,6 +26,10 @@ struct HostInfo {
 /// Detects the host once and caches the answer.
 const HostInfo &getHostInfo();
 
+/// Memory that can be allocated now without swapping (Linux's MemAvailable),
+/// in bytes; 0 when unknown.
+int64_t getAvailableMemoryBytes();
+
 } // namespace mnemo
 
 #endif // MNEMO_JIT_HOST_H

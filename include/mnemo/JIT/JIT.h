@@ -40,6 +40,9 @@ llvm::StringRef elementTypeName(ElementType type);
 /// A dimension whose size is only known at run time.
 constexpr int64_t kDynamic = INT64_MIN;
 
+/// The most threads a kernel may be compiled for or run with.
+constexpr int64_t kMaxThreads = 1024;
+
 /// The buffer type of one argument of a compiled function.
 struct ArgType {
   ElementType element = ElementType::F32;
@@ -68,7 +71,9 @@ struct Buffer {
 class AlignedBuffer {
 public:
   AlignedBuffer() = default;
-  explicit AlignedBuffer(size_t bytes);
+  /// Allocates `bytes`, or fails with an error that names the size when the
+  /// memory cannot be had.
+  static llvm::Expected<AlignedBuffer> allocate(size_t bytes);
   AlignedBuffer(AlignedBuffer &&other) noexcept { *this = std::move(other); }
   AlignedBuffer &operator=(AlignedBuffer &&other) noexcept;
   AlignedBuffer(const AlignedBuffer &) = delete;
@@ -79,6 +84,8 @@ public:
   size_t size() const { return bytes; }
 
 private:
+  AlignedBuffer(void *pointer, size_t bytes) : pointer(pointer), bytes(bytes) {}
+
   void *pointer = nullptr;
   size_t bytes = 0;
 };
@@ -107,6 +114,9 @@ struct JITOptions {
   /// The textual options of the mnemo-lower-to-llvm pipeline these stand for
   /// (with host values filled in), e.g. for `mnemo-opt`.
   std::string pipelineOptions() const;
+
+  /// Checks every value against its range; the error names the field.
+  llvm::Error validate() const;
 };
 
 /// A module compiled to machine code.
