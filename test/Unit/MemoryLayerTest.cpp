@@ -122,6 +122,10 @@ struct SweepCase {
   ElementType type;
   LayerWeighting weighting;
   bool bias;
+  /// 0: a kernel for any token count, run with N = 1, 7, 64 and 2049. N > 0:
+  /// a kernel specialized for N tokens (as a runtime compiles for decoding),
+  /// run with N.
+  int64_t staticTokens = 0;
 };
 
 std::string caseName(const ::testing::TestParamInfo<SweepCase> &info) {
@@ -131,6 +135,8 @@ std::string caseName(const ::testing::TestParamInfo<SweepCase> &info) {
        << elementTypeName(c.type).str() << "_"
        << (c.weighting == LayerWeighting::Prob ? "prob" : "l1prob")
        << (c.bias ? "_bias" : "");
+  if (c.staticTokens > 0)
+    name << "_N" << c.staticTokens;
   return name.str();
 }
 
@@ -146,6 +152,7 @@ TEST_P(MemoryLayerSweep, MatchesReference) {
   config.weighting = c.weighting;
   config.temperature = c.weighting == LayerWeighting::Prob ? 0.75f : 1.0f;
   config.hasBias = c.bias;
+  config.numTokens = c.staticTokens;
   JITOptions options;
   options.threads = 2;
   auto kernel = MemoryLayerKernel::compile(config, options);
@@ -167,7 +174,10 @@ TEST_P(MemoryLayerSweep, MatchesReference) {
   ref::MemoryLayerShape shape{c.numTables, c.tau, c.width, toRef(c.weighting),
                               config.temperature};
   double tolerance = c.type == ElementType::F32 ? 1e-5 : 1e-3;
-  for (int64_t n : {1, 7, 64, 2049}) {
+  std::vector<int64_t> tokenCounts = {1, 7, 64, 2049};
+  if (c.staticTokens > 0)
+    tokenCounts = {c.staticTokens};
+  for (int64_t n : tokenCounts) {
     std::vector<float> x = randomInput(n, config.inputWidth(), rng);
     std::vector<float> y(static_cast<size_t>(n * c.width), NAN);
     ASSERT_FALSE(
@@ -197,6 +207,18 @@ std::vector<SweepCase> sweepCases() {
             continue;
           cases.push_back({tau, k, h, type, w, bias});
         }
+  // Kernels specialized for a token count: decoding (N = 1 and 7, the
+  // few-token tiling where 2^tau allows) and a long prompt.
+  for (auto [tau, k, h] : shapes) {
+    cases.push_back(
+        {tau, k, h, ElementType::F32, LayerWeighting::L1Prob, true, 1});
+    cases.push_back(
+        {tau, k, h, ElementType::F32, LayerWeighting::Prob, false, 7});
+    cases.push_back(
+        {tau, k, h, ElementType::BF16, LayerWeighting::Prob, true, 1});
+    cases.push_back(
+        {tau, k, h, ElementType::F32, LayerWeighting::Prob, true, 2049});
+  }
   return cases;
 }
 
@@ -315,10 +337,12 @@ INSTANTIATE_TEST_SUITE_P(Norms, MemoryLayerNorm,
 
 /// Q, K and V on one RMS-normalized input, compiled fused (one hashing pass
 /// over concatenated tables, norm folded) and unfused.
-class MemoryLayerSiblings : public ::testing::TestWithParam<bool> {};
+class MemoryLayerSiblings
+    : public ::testing::TestWithParam<std::tuple<bool, ElementType>> {};
 
 TEST_P(MemoryLayerSiblings, QKVMatchesReference) {
-  const char *source = R"mlir(
+  auto [fuse, type] = GetParam();
+  std::string source = R"mlir(
     func.func @qkv(%x: tensor<?x32xf32>, %g: tensor<32xf32> {mnemo.weight},
                    %tq: tensor<8x16x24xf16> {mnemo.weight}, %bq: tensor<24xf32> {mnemo.weight},
                    %tk: tensor<8x16x24xf16> {mnemo.weight},
@@ -334,6 +358,11 @@ TEST_P(MemoryLayerSiblings, QKVMatchesReference) {
       return %q, %k, %v : tensor<?x24xf32>, tensor<?x24xf32>, tensor<?x24xf32>
     }
   )mlir";
+  // The same layers with tables of the parameter's element type.
+  std::string name = elementTypeName(type).str();
+  for (size_t at = source.find("xf16>"); at != std::string::npos;
+       at = source.find("xf16>", at + 1 + name.size()))
+    source.replace(at + 1, 3, name);
   mlir::DialectRegistry registry;
   mlir::mnemo::registerAllDialects(registry);
   mlir::MLIRContext context(registry);
@@ -341,23 +370,23 @@ TEST_P(MemoryLayerSiblings, QKVMatchesReference) {
   ASSERT_TRUE(module);
   JITOptions options;
   options.threads = 2;
-  options.fuse = GetParam();
+  options.fuse = fuse;
   auto compiled = compileModule(*module, options);
   ASSERT_TRUE(static_cast<bool>(compiled))
       << llvm::toString(compiled.takeError());
 
   std::mt19937 rng(5);
   const size_t tableSize = 8 * 16 * 24;
-  Tables tq = randomTables(tableSize, ElementType::F16, rng);
-  Tables tk = randomTables(tableSize, ElementType::F16, rng);
-  Tables tv = randomTables(tableSize, ElementType::F16, rng);
+  Tables tq = randomTables(tableSize, type, rng);
+  Tables tk = randomTables(tableSize, type, rng);
+  Tables tv = randomTables(tableSize, type, rng);
   std::vector<float> g(32, 1.5f), bq(24, 0.5f), bv(24, -0.25f);
   std::vector<Buffer> weights = {
       {g.data(), {32}},
-      {const_cast<uint16_t *>(tq.half.data()), {8, 16, 24}},
+      {const_cast<void *>(tq.data(type)), {8, 16, 24}},
       {bq.data(), {24}},
-      {const_cast<uint16_t *>(tk.half.data()), {8, 16, 24}},
-      {const_cast<uint16_t *>(tv.half.data()), {8, 16, 24}},
+      {const_cast<void *>(tk.data(type)), {8, 16, 24}},
+      {const_cast<void *>(tv.data(type)), {8, 16, 24}},
       {bv.data(), {24}}};
   auto prepared = (*compiled)->prepareWeights("qkv", weights);
   ASSERT_TRUE(static_cast<bool>(prepared))
@@ -376,19 +405,26 @@ TEST_P(MemoryLayerSiblings, QKVMatchesReference) {
 
   std::vector<float> u = ref::rmsNorm(x.data(), n, 32, g.data(), 1e-8);
   ref::MemoryLayerShape shape{8, 4, 24, ref::Weighting::Prob, 0.5};
+  double tolerance = type == ElementType::F32 ? 1e-5 : 1e-3;
   EXPECT_TRUE(matches(
       q, ref::memoryLayer(u.data(), n, tq.values.data(), bq.data(), shape), 24,
-      1e-3));
+      tolerance));
   EXPECT_TRUE(matches(
       k, ref::memoryLayer(u.data(), n, tk.values.data(), nullptr, shape), 24,
-      1e-3));
+      tolerance));
   EXPECT_TRUE(matches(
       v, ref::memoryLayer(u.data(), n, tv.values.data(), bv.data(), shape), 24,
-      1e-3));
+      tolerance));
 }
 
-INSTANTIATE_TEST_SUITE_P(FusedAndUnfused, MemoryLayerSiblings,
-                         ::testing::Bool());
+INSTANTIATE_TEST_SUITE_P(
+    FusedAndUnfused, MemoryLayerSiblings,
+    ::testing::Combine(::testing::Bool(),
+                       ::testing::Values(ElementType::F32, ElementType::F16)),
+    [](const auto &info) {
+      return std::string(std::get<0>(info.param) ? "fused_" : "unfused_") +
+             elementTypeName(std::get<1>(info.param)).str();
+    });
 
 TEST(MemoryLayerConfig, RejectsBadConfigurations) {
   MemoryLayerConfig config;
