@@ -52,4 +52,14 @@ func.func @odd_width(%x: tensor<?x3xf32>, %t: tensor<3x2x5xf32>) -> tensor<?x5xf
   return %y : tensor<?x5xf32>
 }
 
+// One column tile, token tiles over 2 threads: the 904 tokens that fit half
+// of L2 would make 3 tiles for 2048 tokens, one thread doing two of them;
+// 4 tiles of 512 balance the threads.
+// AVX512-LABEL: func.func @narrow
+// AVX512: tiling = #mnemo.lookup_tiling<tokens = 512, columns = 16, tables = 8, prefetch = 1, parallel = tokens>
+func.func @narrow(%x: tensor<2048x512xf32>, %t: tensor<64x256x16xf32>) -> tensor<2048x16xf32> {
+  %y = mnemo.hash_lookup %x, %t weighting<l1_prob> : (tensor<2048x512xf32>, tensor<64x256x16xf32>) -> tensor<2048x16xf32>
+  return %y : tensor<2048x16xf32>
+}
+
 // BAD: error: parallel must be auto, tokens or columns, got 'rows'

@@ -115,6 +115,14 @@ mlir::mnemo::chooseLookupTiling(HashLookupOp op,
                               ? llvm::divideCeil(numTokens, threads)
                               : numTokens;
       tokens = std::min(tokens, std::max<int64_t>(1, perThread));
+      // Token tiles spread over threads: a multiple of `threads` tiles of
+      // equal size, so that no thread gets one more tile than the others
+      // (2048 tokens in tiles of 904 kept one of 2 threads busy for 2 tiles).
+      if (parallel == LookupParallel::tokens && numTokens > 0) {
+        int64_t tiles = llvm::alignTo(llvm::divideCeil(numTokens, tokens),
+                                      static_cast<uint64_t>(threads));
+        tokens = std::max<int64_t>(1, llvm::divideCeil(numTokens, tiles));
+      }
     }
   }
 
