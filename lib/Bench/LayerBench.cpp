@@ -304,7 +304,7 @@ std::string LayerBenchResult::toJSON(const LayerBenchOptions &opts) const {
   json["tables"] = opts.tables;
   json["bits_per_table"] = bitsPerTable;
   json["out"] = opts.out;
-  json["dtype"] = elementTypeName(opts.tableType).str();
+  json["dtype"] = std::string(elementTypeName(opts.tableType));
   json["threads"] = opts.threads;
   json["rounds"] = opts.rounds;
   json["mnemo_rounds_tokens_per_s"] = mnemo.roundTokensPerSecond;

@@ -49,7 +49,7 @@ llvm::Error MemoryLayerConfig::validate() const {
                      llvm::Twine(outputWidth));
   if (tableType != ElementType::F32 && tableType != ElementType::F16 &&
       tableType != ElementType::BF16)
-    return makeError("tables must be f32, f16 or bf16, got " +
+    return makeError(llvm::Twine("tables must be f32, f16 or bf16, got ") +
                      elementTypeName(tableType));
   double bytes = static_cast<double>(numTables) *
                  static_cast<double>(numBuckets()) *
@@ -65,7 +65,7 @@ llvm::Error MemoryLayerConfig::validate() const {
   if (!(temperature > 0.0f) || !std::isfinite(temperature))
     return makeError("temperature must be a positive finite number, got " +
                      exactFloat(temperature));
-  if (weighting == LayerWeighting::L1Prob && temperature != 1.0f)
+  if (weighting == Weighting::L1Prob && temperature != 1.0f)
     return makeError("temperature applies to the prob weighting only; "
                      "l1_prob has none");
   if (norm != LayerNorm::None &&
@@ -77,7 +77,7 @@ llvm::Error MemoryLayerConfig::validate() const {
 }
 
 std::string MemoryLayerConfig::toMLIR() const {
-  std::string elementName = elementTypeName(tableType).str();
+  std::string elementName = std::string(elementTypeName(tableType));
   std::string rows = numTokens > 0 ? std::to_string(numTokens) : "?";
   std::string input = llvm::formatv("tensor<{0}x{1}xf32>", rows, inputWidth());
   std::string output = llvm::formatv("tensor<{0}x{1}xf32>", rows, outputWidth);
@@ -112,10 +112,10 @@ std::string MemoryLayerConfig::toMLIR() const {
     operandTypes += ", " + biasType;
     biasClause = " bias %bias";
   }
-  std::string weightingClause = weighting == LayerWeighting::Prob
+  std::string weightingClause = weighting == Weighting::Prob
                                     ? "weighting<prob>"
                                     : "weighting<l1_prob>";
-  if (weighting == LayerWeighting::Prob && temperature != 1.0f)
+  if (weighting == Weighting::Prob && temperature != 1.0f)
     weightingClause += " temperature " + exactFloat(temperature);
   return llvm::formatv(
       "func.func @layer({0}) -> {1} {{\n"

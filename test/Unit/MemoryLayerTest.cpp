@@ -112,15 +112,10 @@ std::vector<float> randomInput(int64_t n, int64_t d, std::mt19937 &rng) {
   return ::testing::AssertionSuccess();
 }
 
-ref::Weighting toRef(LayerWeighting w) {
-  return w == LayerWeighting::Prob ? ref::Weighting::Prob
-                                   : ref::Weighting::L1Prob;
-}
-
 struct SweepCase {
   int64_t tau, numTables, width;
   ElementType type;
-  LayerWeighting weighting;
+  Weighting weighting;
   bool bias;
   /// 0: a kernel for any token count, run with N = 1, 7, 64 and 2049. N > 0:
   /// a kernel specialized for N tokens (as a runtime compiles for decoding),
@@ -132,8 +127,8 @@ std::string caseName(const ::testing::TestParamInfo<SweepCase> &info) {
   const SweepCase &c = info.param;
   std::ostringstream name;
   name << "tau" << c.tau << "_K" << c.numTables << "_h" << c.width << "_"
-       << elementTypeName(c.type).str() << "_"
-       << (c.weighting == LayerWeighting::Prob ? "prob" : "l1prob")
+       << std::string(elementTypeName(c.type)) << "_"
+       << (c.weighting == Weighting::Prob ? "prob" : "l1prob")
        << (c.bias ? "_bias" : "");
   if (c.staticTokens > 0)
     name << "_N" << c.staticTokens;
@@ -150,7 +145,7 @@ TEST_P(MemoryLayerSweep, MatchesReference) {
   config.outputWidth = c.width;
   config.tableType = c.type;
   config.weighting = c.weighting;
-  config.temperature = c.weighting == LayerWeighting::Prob ? 0.75f : 1.0f;
+  config.temperature = c.weighting == Weighting::Prob ? 0.75f : 1.0f;
   config.hasBias = c.bias;
   config.numTokens = c.staticTokens;
   JITOptions options;
@@ -171,7 +166,7 @@ TEST_P(MemoryLayerSweep, MatchesReference) {
   ASSERT_TRUE(static_cast<bool>(prepared))
       << llvm::toString(prepared.takeError());
 
-  ref::MemoryLayerShape shape{c.numTables, c.tau, c.width, toRef(c.weighting),
+  ref::MemoryLayerShape shape{c.numTables, c.tau, c.width, c.weighting,
                               config.temperature};
   double tolerance = c.type == ElementType::F32 ? 1e-5 : 1e-3;
   std::vector<int64_t> tokenCounts = {1, 7, 64, 2049};
@@ -200,7 +195,7 @@ std::vector<SweepCase> sweepCases() {
   for (auto [tau, k, h] : shapes)
     for (ElementType type :
          {ElementType::F32, ElementType::F16, ElementType::BF16})
-      for (LayerWeighting w : {LayerWeighting::Prob, LayerWeighting::L1Prob})
+      for (Weighting w : {Weighting::Prob, Weighting::L1Prob})
         for (bool bias : {false, true}) {
           // The f16/bf16 runs cover both weightings without bias.
           if (type != ElementType::F32 && bias)
@@ -211,13 +206,13 @@ std::vector<SweepCase> sweepCases() {
   // few-token tiling where 2^tau allows) and a long prompt.
   for (auto [tau, k, h] : shapes) {
     cases.push_back(
-        {tau, k, h, ElementType::F32, LayerWeighting::L1Prob, true, 1});
+        {tau, k, h, ElementType::F32, Weighting::L1Prob, true, 1});
     cases.push_back(
-        {tau, k, h, ElementType::F32, LayerWeighting::Prob, false, 7});
+        {tau, k, h, ElementType::F32, Weighting::Prob, false, 7});
     cases.push_back(
-        {tau, k, h, ElementType::BF16, LayerWeighting::Prob, true, 1});
+        {tau, k, h, ElementType::BF16, Weighting::Prob, true, 1});
     cases.push_back(
-        {tau, k, h, ElementType::F32, LayerWeighting::Prob, true, 2049});
+        {tau, k, h, ElementType::F32, Weighting::Prob, true, 2049});
   }
   return cases;
 }
@@ -359,7 +354,7 @@ TEST_P(MemoryLayerSiblings, QKVMatchesReference) {
     }
   )mlir";
   // The same layers with tables of the parameter's element type.
-  std::string name = elementTypeName(type).str();
+  std::string name = std::string(elementTypeName(type));
   for (size_t at = source.find("xf16>"); at != std::string::npos;
        at = source.find("xf16>", at + 1 + name.size()))
     source.replace(at + 1, 3, name);
@@ -423,7 +418,7 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Values(ElementType::F32, ElementType::F16)),
     [](const auto &info) {
       return std::string(std::get<0>(info.param) ? "fused_" : "unfused_") +
-             elementTypeName(std::get<1>(info.param)).str();
+             std::string(elementTypeName(std::get<1>(info.param)));
     });
 
 TEST(MemoryLayerConfig, RejectsBadConfigurations) {
@@ -434,11 +429,11 @@ TEST(MemoryLayerConfig, RejectsBadConfigurations) {
   EXPECT_EQ(llvm::toString(config.validate()),
             "bits_per_table must be in [1, 16], got 17");
   config.bitsPerTable = 8;
-  config.weighting = LayerWeighting::L1Prob;
+  config.weighting = Weighting::L1Prob;
   config.temperature = 2.0f;
   EXPECT_EQ(llvm::toString(config.validate()),
             "temperature applies to the prob weighting only; l1_prob has none");
-  config.weighting = LayerWeighting::Prob;
+  config.weighting = Weighting::Prob;
   config.numTables = 1 << 20;
   config.outputWidth = 1 << 20;
   EXPECT_EQ(llvm::toString(config.validate()),

@@ -116,12 +116,12 @@ int evalLayer(const EvalLayerOptions &opts) {
   config.tableType =
       tables->type == NpyType::F16 ? ElementType::F16 : ElementType::F32;
   config.weighting =
-      opts.weighting == "prob" ? LayerWeighting::Prob : LayerWeighting::L1Prob;
+      opts.weighting == "prob" ? Weighting::Prob : Weighting::L1Prob;
   config.temperature = static_cast<float>(opts.temperature);
   config.hasBias = bias.has_value();
   if (!(opts.temperature > 0) || !std::isfinite(opts.temperature))
     return reportError("--temperature must be a positive finite number");
-  if (config.weighting == LayerWeighting::L1Prob && opts.temperatureGiven &&
+  if (config.weighting == Weighting::L1Prob && opts.temperatureGiven &&
       opts.temperature != 1.0)
     return reportError("--temperature applies to --weighting prob only; "
                        "l1_prob has no temperature");
@@ -135,10 +135,7 @@ int evalLayer(const EvalLayerOptions &opts) {
       wide[i] = tables->type == NpyType::F16
                     ? halfToFloat(tables->as<uint16_t>()[i])
                     : tables->as<float>()[i];
-    ref::MemoryLayerShape shape{numTables, tau, width,
-                                config.weighting == LayerWeighting::Prob
-                                    ? ref::Weighting::Prob
-                                    : ref::Weighting::L1Prob,
+    ref::MemoryLayerShape shape{numTables, tau, width, config.weighting,
                                 opts.temperature};
     y = ref::memoryLayer(x->as<float>(), n, wide.data(),
                          bias ? bias->as<float>() : nullptr, shape);
@@ -177,7 +174,7 @@ int benchLayer(bench::LayerBenchOptions opts, const std::string &dtype,
                    : dtype == "bf16" ? ElementType::BF16
                                      : ElementType::F32;
   opts.weighting =
-      weighting == "prob" ? LayerWeighting::Prob : LayerWeighting::L1Prob;
+      weighting == "prob" ? Weighting::Prob : Weighting::L1Prob;
   if (opts.threads <= 0)
     opts.threads = static_cast<int>(getHostInfo().cores);
   auto result = bench::runLayerBench(opts);

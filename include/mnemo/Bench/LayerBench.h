@@ -33,7 +33,7 @@ struct LayerBenchOptions {
   int64_t tables = 64;  ///< K (tau = d / K)
   int64_t out = 512;    ///< h
   ElementType tableType = ElementType::F32;
-  LayerWeighting weighting = LayerWeighting::L1Prob;
+  Weighting weighting = Weighting::L1Prob;
   int threads = 0; ///< 0: all cores
   int rounds = 7;
   double roundSeconds = 0.2;

@@ -11,6 +11,8 @@
 #ifndef MNEMO_JIT_JIT_H
 #define MNEMO_JIT_JIT_H
 
+#include "mnemo/Support/Types.h"
+
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -28,14 +30,6 @@ class ModuleOp;
 } // namespace mlir
 
 namespace mnemo {
-
-/// Element types of kernel arguments.
-enum class ElementType { F32, F16, BF16, I64, I32, I1 };
-
-/// Bytes per element of `type` (I1 is stored as one byte).
-int64_t elementBytes(ElementType type);
-/// `f32`, `f16`, ...
-llvm::StringRef elementTypeName(ElementType type);
 
 /// A dimension whose size is only known at run time.
 constexpr int64_t kDynamic = INT64_MIN;

@@ -19,8 +19,6 @@
 
 namespace mnemo {
 
-enum class LayerWeighting { Prob, L1Prob };
-
 /// A normalization folded into the layer's input (SPEC §2), if any.
 enum class LayerNorm { None, RMSNorm, LayerNorm };
 
@@ -30,7 +28,7 @@ struct MemoryLayerConfig {
   int64_t bitsPerTable = 0; ///< tau, in [1, 16]
   int64_t outputWidth = 0;  ///< h
   ElementType tableType = ElementType::F32;
-  LayerWeighting weighting = LayerWeighting::L1Prob;
+  Weighting weighting = Weighting::L1Prob;
   float temperature = 1.0f;
   bool hasBias = false;
   LayerNorm norm = LayerNorm::None;

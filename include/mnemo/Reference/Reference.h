@@ -13,6 +13,8 @@
 #ifndef MNEMO_REFERENCE_REFERENCE_H
 #define MNEMO_REFERENCE_REFERENCE_H
 
+#include "mnemo/Support/Types.h"
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -24,7 +26,7 @@ namespace mnemo::ref {
 // Memory Layer (SPEC §1)
 //===----------------------------------------------------------------------===//
 
-enum class Weighting { Prob, L1Prob };
+using mnemo::Weighting;
 
 /// Geometry and weighting of one Memory Layer: `K` tables of `2^tau` rows of
 /// width `h`; the input width is `d = K * tau`.
