@@ -10,6 +10,8 @@
 
 #include "mnemo/Support/Npy.h"
 
+#include "mnemo/Support/Files.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -311,15 +313,7 @@ llvm::Error writeNpy(llvm::StringRef path, NpyType type,
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
 
-  // Write a temporary file beside the destination and rename it into place,
-  // so that a failed write (a full disk) never leaves a truncated array.
-  int fd = -1;
-  llvm::SmallString<256> temporary;
-  if (std::error_code error =
-          llvm::sys::fs::createUniqueFile(path + ".%%%%%%.tmp", fd, temporary))
-    return fail(path, "cannot write: " + error.message());
-  {
-    llvm::raw_fd_ostream out(fd, /*shouldClose=*/true);
+  return writeFileAtomically(path, [&](llvm::raw_ostream &out) {
     out.write("\x93NUMPY\x01\x00", 8);
     uint16_t length = static_cast<uint16_t>(header.size());
     char lengthBytes[2] = {static_cast<char>(length & 0xff),
@@ -328,19 +322,7 @@ llvm::Error writeNpy(llvm::StringRef path, NpyType type,
     out << header;
     out.write(static_cast<const char *>(data),
               static_cast<size_t>(count * npyItemSize(type)));
-    out.close();
-    if (out.has_error()) {
-      std::string message = out.error().message();
-      out.clear_error();
-      llvm::sys::fs::remove(temporary);
-      return fail(path, "write failed: " + message);
-    }
-  }
-  if (std::error_code error = llvm::sys::fs::rename(temporary, path)) {
-    llvm::sys::fs::remove(temporary);
-    return fail(path, "cannot write: " + error.message());
-  }
-  return llvm::Error::success();
+  });
 }
 
 } // namespace mnemo

@@ -1,33 +1,21 @@
 //===- mnemoc.cpp - The Mnemo compiler driver -------------------*- C++ -*-===//
 //
-// `mnemoc` is the user-facing driver: it runs single Memory Layers on NumPy
-// files (eval-layer) and benchmarks them against dense BLAS (bench layer).
-// Exit codes: 0 success, 1 bad input or failed run (one line on stderr
-// naming the file or option), 2 command-line usage errors.
+// `mnemoc` is the user-facing driver: it creates, inspects, compiles, runs
+// and measures models (init, stats, compile, run, bench DIR) and single
+// Memory Layers (eval-layer, bench layer). See docs/cli.md.
 //
 //===----------------------------------------------------------------------===//
 
-#include "mnemo/Bench/LayerBench.h"
-#include "mnemo/JIT/Host.h"
-#include "mnemo/JIT/MemoryLayer.h"
-#include "mnemo/Reference/Reference.h"
-#include "mnemo/Support/Float16.h"
-#include "mnemo/Support/Npy.h"
+#include "Commands.h"
 
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <CLI/CLI.hpp>
-#include <omp.h>
+#include <algorithm>
 
-#include <cmath>
+namespace mnemoc {
 
-using namespace mnemo;
-
-namespace {
-
-/// Prints `message` as mnemoc's one-line error and returns exit code 1.
 int reportError(const llvm::Twine &message) {
+  llvm::outs().flush();
   llvm::errs() << "mnemoc: error: " << message << "\n";
   return 1;
 }
@@ -39,152 +27,7 @@ int reportError(llvm::Error error) {
   return reportError(message);
 }
 
-//===----------------------------------------------------------------------===//
-// eval-layer
-//===----------------------------------------------------------------------===//
-
-struct EvalLayerOptions {
-  std::string input, tables, bias, output;
-  std::string engine = "jit";
-  std::string weighting = "l1_prob";
-  double temperature = 1.0;
-  bool temperatureGiven = false;
-  int threads = 0;
-};
-
-int evalLayer(const EvalLayerOptions &opts) {
-  auto x = readNpy(opts.input);
-  if (!x)
-    return reportError(x.takeError());
-  if (x->type != NpyType::F32 || x->shape.size() != 2)
-    return reportError(opts.input +
-                       ": the input must be a 2-D float32 array "
-                       "[N, d], got a " +
-                       llvm::Twine(x->shape.size()) + "-D " +
-                       npyTypeName(x->type) + " array");
-  auto tables = readNpy(opts.tables);
-  if (!tables)
-    return reportError(tables.takeError());
-  if (tables->shape.size() != 3 ||
-      (tables->type != NpyType::F32 && tables->type != NpyType::F16))
-    return reportError(opts.tables +
-                       ": the tables must be a 3-D float32 or "
-                       "float16 array [K, 2^tau, h], got a " +
-                       llvm::Twine(tables->shape.size()) + "-D " +
-                       npyTypeName(tables->type) + " array");
-  int64_t numTables = tables->shape[0], rows = tables->shape[1];
-  int64_t width = tables->shape[2];
-  if (numTables < 1 || width < 1)
-    return reportError(opts.tables + ": the tables [K, 2^tau, h] = [" +
-                       llvm::Twine(numTables) + ", " + llvm::Twine(rows) +
-                       ", " + llvm::Twine(width) +
-                       "] hold no table or no "
-                       "column");
-  if (rows < 2 || (rows & (rows - 1)) != 0)
-    return reportError(opts.tables + ": the tables have " + llvm::Twine(rows) +
-                       " rows each, which is not 2^tau for a tau in [1, 16]");
-  if (rows > 65536)
-    return reportError(opts.tables + ": the tables have " + llvm::Twine(rows) +
-                       " rows each, so tau = " +
-                       llvm::Twine(llvm::Log2_64(static_cast<uint64_t>(rows))) +
-                       ", more than 16");
-  int64_t tau = llvm::Log2_64(static_cast<uint64_t>(rows));
-  if (x->shape[1] != numTables * tau)
-    return reportError(
-        opts.input + ": input width " + llvm::Twine(x->shape[1]) +
-        " must equal K * tau = " + llvm::Twine(numTables) + " * " +
-        llvm::Twine(tau) + " = " + llvm::Twine(numTables * tau) + " (from " +
-        opts.tables + ")");
-  std::optional<NpyArray> bias;
-  if (!opts.bias.empty()) {
-    auto read = readNpy(opts.bias);
-    if (!read)
-      return reportError(read.takeError());
-    if (read->type != NpyType::F32 || read->shape.size() != 1 ||
-        read->shape[0] != width)
-      return reportError(opts.bias +
-                         ": the bias must be a float32 array [h] "
-                         "= [" +
-                         llvm::Twine(width) + "]");
-    bias = std::move(*read);
-  }
-
-  MemoryLayerConfig config;
-  config.numTables = numTables;
-  config.bitsPerTable = tau;
-  config.outputWidth = width;
-  config.tableType =
-      tables->type == NpyType::F16 ? ElementType::F16 : ElementType::F32;
-  config.weighting =
-      opts.weighting == "prob" ? Weighting::Prob : Weighting::L1Prob;
-  config.temperature = static_cast<float>(opts.temperature);
-  config.hasBias = bias.has_value();
-  if (!(opts.temperature > 0) || !std::isfinite(opts.temperature))
-    return reportError("--temperature must be a positive finite number");
-  if (config.weighting == Weighting::L1Prob && opts.temperatureGiven &&
-      opts.temperature != 1.0)
-    return reportError("--temperature applies to --weighting prob only; "
-                       "l1_prob has no temperature");
-
-  int64_t n = x->shape[0];
-  std::vector<float> y(static_cast<size_t>(n * width));
-  if (opts.engine == "reference") {
-    // The oracle, on the tables widened to f32 (exactly).
-    std::vector<float> wide(static_cast<size_t>(tables->numElements()));
-    for (size_t i = 0; i < wide.size(); ++i)
-      wide[i] = tables->type == NpyType::F16
-                    ? halfToFloat(tables->as<uint16_t>()[i])
-                    : tables->as<float>()[i];
-    ref::MemoryLayerShape shape{numTables, tau, width, config.weighting,
-                                opts.temperature};
-    y = ref::memoryLayer(x->as<float>(), n, wide.data(),
-                         bias ? bias->as<float>() : nullptr, shape);
-    if (llvm::Error error =
-            writeNpy(opts.output, NpyType::F32, {n, width}, y.data()))
-      return reportError(std::move(error));
-    return 0;
-  }
-
-  JITOptions jit;
-  jit.threads = opts.threads > 0 ? opts.threads : getHostInfo().cores;
-  omp_set_num_threads(static_cast<int>(jit.threads));
-  auto kernel = MemoryLayerKernel::compile(config, jit);
-  if (!kernel)
-    return reportError(kernel.takeError());
-  auto prepared = (*kernel)->prepare(tables->bytes.data(),
-                                     bias ? bias->as<float>() : nullptr);
-  if (!prepared)
-    return reportError(prepared.takeError());
-  if (llvm::Error error =
-          (*kernel)->run(*prepared, x->as<float>(), n, y.data()))
-    return reportError(std::move(error));
-  if (llvm::Error error =
-          writeNpy(opts.output, NpyType::F32, {n, width}, y.data()))
-    return reportError(std::move(error));
-  return 0;
-}
-
-//===----------------------------------------------------------------------===//
-// bench layer
-//===----------------------------------------------------------------------===//
-
-int benchLayer(bench::LayerBenchOptions opts, const std::string &dtype,
-               const std::string &weighting, bool json) {
-  opts.tableType = dtype == "f16"    ? ElementType::F16
-                   : dtype == "bf16" ? ElementType::BF16
-                                     : ElementType::F32;
-  opts.weighting =
-      weighting == "prob" ? Weighting::Prob : Weighting::L1Prob;
-  if (opts.threads <= 0)
-    opts.threads = static_cast<int>(getHostInfo().cores);
-  auto result = bench::runLayerBench(opts);
-  if (!result)
-    return reportError(result.takeError());
-  llvm::outs() << (json ? result->toJSON(opts) + "\n" : result->toText(opts));
-  return 0;
-}
-
-} // namespace
+} // namespace mnemoc
 
 int main(int argc, char **argv) {
   CLI::App app{"mnemo: a compiler for memory-based Transformer layers "
@@ -197,101 +40,13 @@ int main(int argc, char **argv) {
   });
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
 
-  // eval-layer
-  EvalLayerOptions eval;
-  CLI::App *evalCmd = app.add_subcommand(
-      "eval-layer", "Run one Memory Layer on NumPy files: y = layer(x)");
-  evalCmd->add_option("--input", eval.input, "input X [N, d], float32 .npy")
-      ->required();
-  evalCmd
-      ->add_option("--tables", eval.tables,
-                   "tables T [K, 2^tau, h], float32 or float16 .npy")
-      ->required();
-  evalCmd->add_option("--bias", eval.bias, "bias B [h], float32 .npy");
-  evalCmd->add_option("--weighting", eval.weighting, "row weighting")
-      ->check(CLI::IsMember({"prob", "l1_prob"}))
-      ->default_str("l1_prob");
-  CLI::Option *temperature =
-      evalCmd->add_option("--temperature", eval.temperature,
-                          "temperature of the prob weighting (default 1.0)");
-  evalCmd
-      ->add_option("-o,--output", eval.output,
-                   "output Y [N, h], float32 "
-                   ".npy")
-      ->required();
-  evalCmd->add_option("--threads", eval.threads, "threads (default: all cores)")
-      ->check(CLI::Range(int64_t{1}, kMaxThreads));
-  evalCmd
-      ->add_option("--engine", eval.engine,
-                   "jit: the compiled kernel; reference: lib/Reference, the "
-                   "plain C++ oracle")
-      ->check(CLI::IsMember({"jit", "reference"}))
-      ->default_str("jit");
-
-  // bench layer
-  CLI::App *benchCmd = app.add_subcommand("bench", "Measure speed");
-  benchCmd->require_subcommand(1);
-  bench::LayerBenchOptions benchOpts;
-  std::string dtype = "f32", weighting = "l1_prob";
-  bool json = false;
-  CLI::App *layerCmd = benchCmd->add_subcommand(
-      "layer", "A JIT-compiled Memory Layer against dense f32 BLAS layers "
-               "(OpenBLAS, oneDNN) of the same N x d x h shape, in one run");
-  layerCmd->add_option("--tokens", benchOpts.tokens, "tokens per call (N)")
-      ->required();
-  layerCmd->add_option("--hidden", benchOpts.hidden, "input width (d)")
-      ->required();
-  layerCmd
-      ->add_option("--tables", benchOpts.tables,
-                   "number of tables (K); tau = d / K")
-      ->required();
-  layerCmd->add_option("--out", benchOpts.out, "output width (h)")->required();
-  layerCmd->add_option("--dtype", dtype, "table storage type")
-      ->check(CLI::IsMember({"f32", "f16", "bf16"}))
-      ->default_str("f32");
-  layerCmd->add_option("--weighting", weighting, "row weighting")
-      ->check(CLI::IsMember({"prob", "l1_prob"}))
-      ->default_str("l1_prob");
-  layerCmd
-      ->add_option("--threads", benchOpts.threads,
-                   "threads on both sides (default: all cores)")
-      ->check(CLI::Range(int64_t{1}, kMaxThreads));
-  layerCmd
-      ->add_option("--rounds", benchOpts.rounds,
-                   "interleaved rounds; figures are medians (default 7)")
-      ->check(CLI::Range(1, 1000));
-  layerCmd
-      ->add_option("--round-seconds", benchOpts.roundSeconds,
-                   "duration of one side's round (default 0.2)")
-      ->check(CLI::Range(0.001, 60.0));
-  layerCmd
-      ->add_option("--copies", benchOpts.copies,
-                   "layer copies cycled on each side (default: enough "
-                   "to exceed twice the last-level cache)")
-      ->check(CLI::Range(1, 1 << 20));
-  layerCmd
-      ->add_option("--token-tile", benchOpts.jit.tokenTile,
-                   "force the token tile of the Memory Layer")
-      ->check(CLI::Range(1, 1 << 20));
-  layerCmd
-      ->add_option("--column-tile", benchOpts.jit.columnTile,
-                   "force the column tile of the Memory Layer (a divisor of "
-                   "--out)")
-      ->check(CLI::Range(1, 1 << 20));
-  layerCmd
-      ->add_option("--tables-per-pass", benchOpts.jit.tablesPerPass,
-                   "force the tables per pass of the Memory Layer (at most "
-                   "--tables)")
-      ->check(CLI::Range(1, 1 << 20));
-  layerCmd
-      ->add_option("--prefetch", benchOpts.jit.prefetch,
-                   "force the prefetch distance in passes (0: none)")
-      ->check(CLI::Range(0, 64));
-  layerCmd
-      ->add_option("--parallel", benchOpts.jit.parallel,
-                   "force the parallel loop")
-      ->check(CLI::IsMember({"auto", "tokens", "columns"}));
-  layerCmd->add_flag("--json", json, "print one JSON object");
+  CLI::App *bench = app.add_subcommand(
+      "bench", "Measure speed: a model against a dense Transformer of the "
+               "same shape (bench DIR), or one Memory Layer against dense "
+               "BLAS (bench layer)");
+  std::vector<mnemoc::Command> commands;
+  mnemoc::addModelCommands(app, *bench, commands);
+  mnemoc::addLayerCommands(app, *bench, commands);
 
   try {
     app.parse(argc, argv);
@@ -299,12 +54,15 @@ int main(int argc, char **argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
-
-  if (evalCmd->parsed()) {
-    eval.temperatureGiven = temperature->count() > 0;
-    return evalLayer(eval);
-  }
-  if (layerCmd->parsed())
-    return benchLayer(benchOpts, dtype, weighting, json);
+  // The most deeply nested command that was parsed (bench layer before
+  // bench).
+  for (auto it = commands.rbegin(); it != commands.rend(); ++it)
+    if (it->app->parsed() &&
+        std::none_of(commands.begin(), commands.end(),
+                     [&](const mnemoc::Command &other) {
+                       return other.app != it->app && other.app->parsed() &&
+                              other.app->get_parent() == it->app;
+                     }))
+      return it->run();
   return 2;
 }

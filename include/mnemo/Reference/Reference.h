@@ -13,6 +13,7 @@
 #ifndef MNEMO_REFERENCE_REFERENCE_H
 #define MNEMO_REFERENCE_REFERENCE_H
 
+#include "mnemo/Model/ModelConfig.h"
 #include "mnemo/Support/Types.h"
 
 #include <cstdint>
@@ -111,37 +112,8 @@ double gelu(double x);
 // Model families (SPEC §2, §3, §4)
 //===----------------------------------------------------------------------===//
 
-enum class Family { MemoryFormer, Memsizer, Transformer };
-
-/// What the reference needs to know about a model (a subset of the model
-/// directory's config.json, see docs/model-format.md).
-struct ModelConfig {
-  Family family = Family::MemoryFormer;
-  int64_t vocabSize = 0;
-  int64_t hiddenSize = 0;
-  int64_t numLayers = 0;
-  int64_t numHeads = 0;
-  double rmsNormEps = 1e-8;
-  double layerNormEps = 1e-5;
-  // memoryformer
-  int64_t numTables = 0;
-  int64_t bitsPerTable = 0;
-  int64_t expandBits = 2;
-  Weighting weighting = Weighting::L1Prob;
-  double temperature = 1.0;
-  double rotaryPct = 0.25;
-  double rotaryBase = 10000.0;
-  // memsizer
-  int64_t memorySlots = 32;
-  double embedScale = 1.0;
-  // memsizer and transformer
-  int64_t ffnSize = 0;
-
-  int64_t headDim() const { return hiddenSize / numHeads; }
-  int64_t rotaryDims() const {
-    return static_cast<int64_t>(static_cast<double>(headDim()) * rotaryPct);
-  }
-};
+using mnemo::Family;
+using mnemo::ModelConfig;
 
 /// A tensor of the model, widened to f32.
 struct Tensor {

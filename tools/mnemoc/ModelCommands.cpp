@@ -1,0 +1,333 @@
+//===- ModelCommands.cpp - mnemoc init, stats, run --------------*- C++ -*-===//
+//
+// Whole models: create one with random weights (init), count what it costs
+// (stats), run a prompt and greedy decoding (run).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Commands.h"
+
+#include "mnemo/Model/ConfigFile.h"
+#include "mnemo/Model/Model.h"
+#include "mnemo/Model/Stats.h"
+#include "mnemo/Reference/Reference.h"
+#include "mnemo/Support/Files.h"
+#include "mnemo/Support/Float16.h"
+#include "mnemo/Support/Npy.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <memory>
+#include <optional>
+
+using namespace mnemo;
+
+namespace mnemoc {
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// init
+//===----------------------------------------------------------------------===//
+
+struct InitOptions {
+  std::string family, preset = "tiny", output, dtype;
+  uint64_t seed = 0;
+  std::optional<int64_t> vocabSize, layers, hiddenSize, heads, tables, bits,
+      memorySlots, maxPositions;
+  bool configOnly = false, force = false;
+};
+
+int init(const InitOptions &opts) {
+  Family family = opts.family == "memoryformer" ? Family::MemoryFormer
+                  : opts.family == "memsizer"   ? Family::Memsizer
+                                                : Family::Transformer;
+  Preset preset = opts.preset == "small"  ? Preset::Small
+                  : opts.preset == "base" ? Preset::Base
+                                          : Preset::Tiny;
+  ModelConfig config = presetConfig(family, preset);
+  if (!opts.dtype.empty())
+    config.dtype = opts.dtype == "float32"   ? ElementType::F32
+                   : opts.dtype == "float16" ? ElementType::F16
+                                             : ElementType::BF16;
+  if (opts.vocabSize)
+    config.vocabSize = *opts.vocabSize;
+  if (opts.layers)
+    config.numLayers = *opts.layers;
+  if (opts.heads)
+    config.numHeads = *opts.heads;
+  if (opts.maxPositions)
+    config.maxPositions = *opts.maxPositions;
+  if (opts.hiddenSize) {
+    config.hiddenSize = *opts.hiddenSize;
+    config.ffnSize = family == Family::MemoryFormer ? 0 : 4 * *opts.hiddenSize;
+  }
+  if (opts.memorySlots)
+    config.memorySlots = *opts.memorySlots;
+  if (family == Family::MemoryFormer) {
+    // K and tau follow the hidden size unless given: tau = 8 by default.
+    if (opts.bits)
+      config.bitsPerTable = *opts.bits;
+    if (opts.tables)
+      config.numTables = *opts.tables;
+    if (opts.tables && !opts.bits && config.hiddenSize % *opts.tables == 0)
+      config.bitsPerTable = config.hiddenSize / *opts.tables;
+    else if (!opts.tables)
+      config.numTables = config.hiddenSize / config.bitsPerTable;
+    if (config.hiddenSize != config.numTables * config.bitsPerTable)
+      return reportError("--hidden-size " + llvm::Twine(config.hiddenSize) +
+                         " must equal --tables * --bits = " +
+                         llvm::Twine(config.numTables) + " * " +
+                         llvm::Twine(config.bitsPerTable));
+  }
+  if (llvm::Error error = validateModelConfig(config, "mnemoc init"))
+    return reportError(std::move(error));
+
+  llvm::SmallString<256> configPath(opts.output), weightsPath(opts.output);
+  llvm::sys::path::append(configPath, "config.json");
+  llvm::sys::path::append(weightsPath, "model.safetensors");
+  if (!opts.force && (llvm::sys::fs::exists(configPath) ||
+                      llvm::sys::fs::exists(weightsPath)))
+    return reportError(opts.output +
+                       ": already holds a model (use --force to replace it)");
+  if (opts.configOnly) {
+    if (std::error_code error = llvm::sys::fs::create_directories(opts.output))
+      return reportError(opts.output + ": cannot create: " + error.message());
+    std::string json = modelConfigToJSON(config);
+    if (llvm::Error error = writeFileAtomically(
+            configPath, [&](llvm::raw_ostream &out) { out << json; }))
+      return reportError(std::move(error));
+    return 0;
+  }
+  if (llvm::Error error = writeRandomModel(config, opts.seed, opts.output))
+    return reportError(std::move(error));
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// stats
+//===----------------------------------------------------------------------===//
+
+struct StatsOptions {
+  std::string dir;
+  int64_t seqLen = 2048;
+  bool json = false;
+};
+
+int stats(const StatsOptions &opts) {
+  llvm::SmallString<256> configPath(opts.dir);
+  llvm::sys::path::append(configPath, "config.json");
+  auto config = readModelConfig(configPath);
+  if (!config)
+    return reportError(config.takeError());
+  ModelStats result = computeStats(*config, opts.seqLen);
+  llvm::outs() << (opts.json ? result.toJSON(*config) + "\n"
+                             : result.toText(*config));
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// run
+//===----------------------------------------------------------------------===//
+
+struct RunOptions {
+  std::string dir, tokens, logitsOut, engine = "reference";
+  int64_t maxNewTokens = 0;
+  int threads = 0;
+};
+
+/// Parses "1,2,3" (spaces allowed around ids).
+llvm::Expected<std::vector<int64_t>> parseTokens(llvm::StringRef text) {
+  std::vector<int64_t> tokens;
+  llvm::SmallVector<llvm::StringRef> parts;
+  text.split(parts, ',');
+  for (llvm::StringRef part : parts) {
+    part = part.trim();
+    int64_t id = 0;
+    if (part.empty() || part.getAsInteger(10, id))
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "--tokens: '" + part + "' is not a token id (give ids like 1,2,3)");
+    tokens.push_back(id);
+  }
+  return tokens;
+}
+
+/// The weights of a model widened to f32, as the reference reads them.
+ref::Weights widenWeights(const ModelDirectory &model) {
+  ref::Weights weights;
+  for (const TensorView &view : model.weights().tensors()) {
+    ref::Tensor tensor;
+    tensor.shape = view.shape;
+    tensor.data.resize(static_cast<size_t>(view.numElements()));
+    const uint8_t *bytes = static_cast<const uint8_t *>(view.data);
+    for (size_t i = 0; i < tensor.data.size(); ++i) {
+      if (view.dtype == ElementType::F32) {
+        std::memcpy(&tensor.data[i], bytes + 4 * i, 4);
+        continue;
+      }
+      uint16_t bits;
+      std::memcpy(&bits, bytes + 2 * i, 2);
+      tensor.data[i] =
+          view.dtype == ElementType::F16 ? halfToFloat(bits) : bf16ToFloat(bits);
+    }
+    weights[view.name] = std::move(tensor);
+  }
+  return weights;
+}
+
+/// The index of the largest logit (the first of equal ones).
+int64_t argmax(const float *logits, int64_t count) {
+  int64_t best = 0;
+  for (int64_t i = 1; i < count; ++i)
+    if (logits[i] > logits[best])
+      best = i;
+  return best;
+}
+
+int run(const RunOptions &opts) {
+  auto tokens = parseTokens(opts.tokens);
+  if (!tokens)
+    return reportError(tokens.takeError());
+  auto model = ModelDirectory::open(opts.dir);
+  if (!model)
+    return reportError(model.takeError());
+  const ModelConfig &config = (*model)->config();
+  if (llvm::Error error = checkTokenIds(config, *tokens, "--tokens"))
+    return reportError(std::move(error));
+  int64_t total = static_cast<int64_t>(tokens->size()) + opts.maxNewTokens;
+  if (total > config.maxPositions)
+    return reportError("--max-new-tokens: the prompt's " +
+                       llvm::Twine(tokens->size()) + " tokens and " +
+                       llvm::Twine(opts.maxNewTokens) +
+                       " new ones exceed the model's max_positions " +
+                       llvm::Twine(config.maxPositions));
+
+  int64_t vocab = config.vocabSize;
+  ref::Weights weights = widenWeights(**model);
+  std::vector<int64_t> sequence = *tokens;
+  std::vector<float> logits = ref::modelLogits(config, weights, sequence);
+  if (!opts.logitsOut.empty())
+    if (llvm::Error error =
+            writeNpy(opts.logitsOut, NpyType::F32,
+                     {static_cast<int64_t>(sequence.size()), vocab},
+                     logits.data()))
+      return reportError(std::move(error));
+  std::vector<int64_t> generated;
+  for (int64_t step = 0; step < opts.maxNewTokens; ++step) {
+    const float *last = logits.data() + (sequence.size() - 1) * vocab;
+    int64_t next = argmax(last, vocab);
+    generated.push_back(next);
+    sequence.push_back(next);
+    if (step + 1 < opts.maxNewTokens)
+      logits = ref::modelLogits(config, weights, sequence);
+  }
+  llvm::outs() << llvm::join(llvm::map_range(generated,
+                                             [](int64_t id) {
+                                               return std::to_string(id);
+                                             }),
+                             " ")
+               << "\n";
+  return 0;
+}
+
+} // namespace
+
+void addModelCommands(CLI::App &app, CLI::App &bench,
+                      std::vector<Command> &commands) {
+  bench.require_subcommand(1);
+
+  // init
+  auto initOpts = std::make_shared<InitOptions>();
+  CLI::App *initCmd = app.add_subcommand(
+      "init", "Create a model directory with random weights (config.json and "
+              "model.safetensors)");
+  initCmd->add_option("--family", initOpts->family, "model family")
+      ->required()
+      ->check(CLI::IsMember({"memoryformer", "memsizer", "transformer"}));
+  initCmd->add_option("--preset", initOpts->preset, "model size")
+      ->check(CLI::IsMember({"tiny", "small", "base"}))
+      ->default_str("tiny");
+  initCmd->add_option("-o,--output", initOpts->output, "model directory")
+      ->required();
+  initCmd->add_option("--seed", initOpts->seed, "random seed (default 0)");
+  initCmd
+      ->add_option("--dtype", initOpts->dtype,
+                   "storage type of the weights (default float16)")
+      ->check(CLI::IsMember({"float32", "float16", "bfloat16"}));
+  auto positive = CLI::Range(int64_t{1}, int64_t{1} << 24);
+  initCmd->add_option("--vocab-size", initOpts->vocabSize, "vocabulary size")
+      ->check(positive);
+  initCmd->add_option("--layers", initOpts->layers, "number of layers")
+      ->check(positive);
+  initCmd->add_option("--hidden-size", initOpts->hiddenSize, "hidden size d")
+      ->check(positive);
+  initCmd->add_option("--heads", initOpts->heads, "attention heads")
+      ->check(positive);
+  initCmd
+      ->add_option("--tables", initOpts->tables,
+                   "memoryformer: tables K per Memory Layer")
+      ->check(positive);
+  initCmd
+      ->add_option("--bits", initOpts->bits,
+                   "memoryformer: bits tau per table (default 8)")
+      ->check(CLI::Range(1, 16));
+  initCmd
+      ->add_option("--memory-slots", initOpts->memorySlots,
+                   "memsizer: memory slots k (default 32)")
+      ->check(positive);
+  initCmd
+      ->add_option("--max-positions", initOpts->maxPositions,
+                   "longest sequence (default 2048)")
+      ->check(positive);
+  initCmd->add_flag("--config-only", initOpts->configOnly,
+                    "write config.json only (for mnemoc stats)");
+  initCmd->add_flag("--force", initOpts->force,
+                    "replace a model already in the directory");
+  commands.push_back({initCmd, [initOpts] { return init(*initOpts); }});
+
+  // stats
+  auto statsOpts = std::make_shared<StatsOptions>();
+  CLI::App *statsCmd = app.add_subcommand(
+      "stats", "FLOPs, weight and table bytes, and bytes read per decoded "
+               "token of a model");
+  statsCmd->add_option("dir", statsOpts->dir, "model directory")->required();
+  statsCmd
+      ->add_option("--seq-len", statsOpts->seqLen,
+                   "sequence length (default 2048)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+  statsCmd->add_flag("--json", statsOpts->json, "print one JSON object");
+  commands.push_back({statsCmd, [statsOpts] { return stats(*statsOpts); }});
+
+  // run
+  auto runOpts = std::make_shared<RunOptions>();
+  CLI::App *runCmd = app.add_subcommand(
+      "run", "Run a prompt through a model and decode greedily; prints the "
+             "generated token ids");
+  runCmd->add_option("dir", runOpts->dir, "model directory")->required();
+  runCmd->add_option("--tokens", runOpts->tokens, "prompt token ids: 1,2,3")
+      ->required();
+  runCmd
+      ->add_option("--max-new-tokens", runOpts->maxNewTokens,
+                   "tokens to generate (default 0)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+  runCmd->add_option("--logits-out", runOpts->logitsOut,
+                     "write the prompt's logits [tokens, vocab] as float32 "
+                     ".npy");
+  runCmd
+      ->add_option("--threads", runOpts->threads,
+                   "threads (default: all cores)")
+      ->check(CLI::Range(1, 1024));
+  runCmd
+      ->add_option("--engine", runOpts->engine,
+                   "reference: lib/Reference, the plain C++ oracle")
+      ->check(CLI::IsMember({"reference"}))
+      ->default_str("reference");
+  commands.push_back({runCmd, [runOpts] { return run(*runOpts); }});
+}
+
+} // namespace mnemoc
