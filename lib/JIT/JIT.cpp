@@ -10,18 +10,19 @@
 
 #include "mnemo/JIT/Host.h"
 #include "mnemo/Pipelines.h"
-#include "mnemo/Runtime/Allocator.h"
+#include "mnemo/JIT/ObjectCode.h"
+#include "mnemo/Version.h"
+
+#include "KernelCache.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
-#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
@@ -120,13 +121,6 @@ llvm::Expected<FunctionSignature> readSignature(func::FuncOp func,
   return signature;
 }
 
-void initializeLLVMOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-  });
-}
 
 } // namespace
 
@@ -328,13 +322,11 @@ llvm::Error CompiledModule::call(llvm::StringRef name,
   return llvm::Error::success();
 }
 
-llvm::Expected<std::shared_ptr<const CompiledModule>>
-compileModule(ModuleOp module, const JITOptions &options) {
-  auto start = std::chrono::steady_clock::now();
+llvm::Expected<std::map<std::string, FunctionSignature>>
+lowerModule(ModuleOp module, const JITOptions &options) {
   if (llvm::Error error = options.validate())
     return std::move(error);
   MLIRContext *context = module.getContext();
-  initializeLLVMOnce();
   DiagnosticCollector diagnostics(context);
 
   // Every public function gets a C interface. Remember the result count of
@@ -368,67 +360,136 @@ compileModule(ModuleOp module, const JITOptions &options) {
         numOutputs[target.getName().str()] =
             target.getNumArguments() - numWeights[func.getName().str()];
 
-  auto compiled = std::shared_ptr<CompiledModule>(new CompiledModule());
+  std::map<std::string, FunctionSignature> signatures;
   for (auto func : module.getOps<func::FuncOp>()) {
     if (func.isExternal() || func.isPrivate())
       continue;
     auto signature = readSignature(func, numOutputs[func.getName().str()]);
     if (!signature)
       return signature.takeError();
-    compiled->signatures[signature->name] = std::move(*signature);
+    signatures[signature->name] = std::move(*signature);
   }
 
   PassManager toLLVM(context);
   mlir::mnemo::buildLoopsToLLVMPipeline(toLLVM, cpu);
   if (failed(toLLVM.run(module)))
     return makeError("lowering to LLVM failed:\n" + diagnostics.messages);
-
   registerBuiltinDialectTranslation(*context);
   registerLLVMDialectTranslation(*context);
   registerOpenMPDialectTranslation(*context);
+  return signatures;
+}
 
-  auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!machineBuilder)
-    return machineBuilder.takeError();
-  auto machine = machineBuilder->createTargetMachine();
-  if (!machine)
-    return machine.takeError();
-  // The generated loops are already tiled, vectorized and unrolled: -O3's
-  // extra loop passes found nothing to improve in them (same kernel speed,
-  // measured) and cost up to a third of the compile time.
-  ExecutionEngineOptions engineOptions;
-  engineOptions.transformer = makeOptimizingTransformer(
-      /*optLevel=*/2, /*sizeLevel=*/0, machine->get());
-  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  auto engine = ExecutionEngine::create(module, engineOptions);
-  if (!engine)
-    return engine.takeError();
-  compiled->engine = std::move(*engine);
-  // Generated code allocates through Mnemo's allocator.
-  compiled->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
-    llvm::orc::SymbolMap symbols;
-    auto add = [&](const char *name, void *address) {
-      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
-                                 llvm::JITSymbolFlags::Exported};
-    };
-    add("_mlir_memref_to_llvm_alloc",
-        reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc));
-    add("_mlir_memref_to_llvm_aligned_alloc",
-        reinterpret_cast<void *>(&_mlir_memref_to_llvm_aligned_alloc));
-    add("_mlir_memref_to_llvm_free",
-        reinterpret_cast<void *>(&_mlir_memref_to_llvm_free));
-    return symbols;
-  });
-  for (auto &[name, signature] : compiled->signatures) {
-    auto entry = compiled->engine->lookupPacked("_mlir_ciface_" + name);
+std::string writeSignatureManifest(
+    const std::map<std::string, FunctionSignature> &signatures) {
+  return writeManifest(signatures);
+}
+
+CompiledModule::CompiledModule() = default;
+
+llvm::Expected<std::shared_ptr<const CompiledModule>>
+CompiledModule::fromEntryPoints(
+    llvm::StringRef manifest,
+    const std::map<std::string, void (*)(void **)> &entries) {
+  auto signatures = readManifest(manifest);
+  if (!signatures)
+    return signatures.takeError();
+  auto compiled = std::shared_ptr<CompiledModule>(new CompiledModule());
+  for (const auto &[name, signature] : *signatures) {
+    auto entry = entries.find(name);
+    if (entry == entries.end() || !entry->second)
+      return makeError("the kernels have no entry point for @" + name);
+    compiled->entryPoints[name] = entry->second;
+  }
+  compiled->signatures = std::move(*signatures);
+  return std::shared_ptr<const CompiledModule>(std::move(compiled));
+}
+
+namespace {
+
+/// Links `object` and looks up the entry point of every function.
+llvm::Error linkObject(std::unique_ptr<LoadedObject> &code,
+                       std::map<std::string, void (*)(void **)> &entryPoints,
+                       const std::map<std::string, FunctionSignature> &signatures,
+                       std::unique_ptr<llvm::MemoryBuffer> object) {
+  auto loaded = LoadedObject::load(std::move(object));
+  if (!loaded)
+    return loaded.takeError();
+  for (const auto &[name, signature] : signatures) {
+    auto entry = (*loaded)->lookupPacked(name);
     if (!entry)
       return entry.takeError();
-    compiled->entryPoints[name] = *entry;
+    entryPoints[name] = *entry;
   }
-  compiled->seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
-  return std::shared_ptr<const CompiledModule>(std::move(compiled));
+  code = std::move(*loaded);
+  return llvm::Error::success();
+}
+
+/// Everything the compiled code of `module` depends on.
+std::string cacheKey(ModuleOp module, const JITOptions &options) {
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  os << "mnemo " << MNEMO_VERSION_STRING << ", LLVM " << LLVM_VERSION_STRING
+     << "\nhost " << hostTargetDescription() << "\noptions "
+     << options.pipelineOptions() << "\n";
+  module.print(os);
+  return key;
+}
+
+} // namespace
+
+llvm::Expected<std::shared_ptr<const CompiledModule>>
+compileModule(ModuleOp module, const JITOptions &options) {
+  auto start = std::chrono::steady_clock::now();
+  if (llvm::Error error = options.validate())
+    return std::move(error);
+  auto compiled = std::shared_ptr<CompiledModule>(new CompiledModule());
+  auto finish = [&]() {
+    compiled->seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    return std::shared_ptr<const CompiledModule>(std::move(compiled));
+  };
+
+  std::string key, entryPath;
+  if (!options.cacheDirectory.empty()) {
+    key = cacheKey(module, options);
+    entryPath = cacheEntryPath(options.cacheDirectory, key);
+    if (std::optional<CacheEntry> entry = readCacheEntry(entryPath, key)) {
+      auto signatures = readManifest(entry->manifest);
+      llvm::Error error = signatures
+                              ? linkObject(compiled->code, compiled->entryPoints,
+                                           *signatures, std::move(entry->object))
+                              : signatures.takeError();
+      if (!error) {
+        compiled->signatures = std::move(*signatures);
+        compiled->fromCache = true;
+        return finish();
+      }
+      // A damaged entry: compile again and replace it.
+      llvm::consumeError(std::move(error));
+      compiled = std::shared_ptr<CompiledModule>(new CompiledModule());
+    }
+  }
+
+  auto signatures = lowerModule(module, options);
+  if (!signatures)
+    return signatures.takeError();
+  auto object = compileToObject(module);
+  if (!object)
+    return object.takeError();
+  if (!entryPath.empty())
+    // The cache is an optimization: a directory that cannot be written only
+    // costs the next process a compile.
+    llvm::consumeError(writeCacheEntry(entryPath, key,
+                                       writeManifest(*signatures),
+                                       (*object)->getBuffer()));
+  if (llvm::Error error =
+          linkObject(compiled->code, compiled->entryPoints, *signatures,
+                     std::move(*object)))
+    return std::move(error);
+  compiled->signatures = std::move(*signatures);
+  return finish();
 }
 
 llvm::Expected<std::shared_ptr<const CompiledModule>>

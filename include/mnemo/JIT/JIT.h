@@ -1,10 +1,11 @@
 //===- JIT.h - Compile mnemo IR for the host and call it --------*- C++ -*-===//
 //
-// A thin layer over mlir::ExecutionEngine: it runs the CPU pipeline of
-// Pipelines.h on a module, compiles it for the host CPU at -O3, remembers
+// Runs the CPU pipeline of Pipelines.h on a module, compiles it to an object
+// file for the host CPU (ObjectCode.h), links it into the process, remembers
 // the buffer signature of every function, and calls functions with plain
 // pointers and shapes. Compiled modules are cached in-process by the text of
-// the module and the options, so a configuration is compiled once.
+// the module and the options, and, when asked, on disk, so that a
+// configuration is compiled once and a model loads fast the second time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,8 +25,11 @@
 #include <string>
 #include <vector>
 
+namespace llvm {
+class MemoryBuffer;
+} // namespace llvm
+
 namespace mlir {
-class ExecutionEngine;
 class ModuleOp;
 } // namespace mlir
 
@@ -104,6 +108,8 @@ struct JITOptions {
   std::string parallel = "auto";
   bool fuse = true;
   bool hoistWeights = true;
+  /// Where compiled modules are kept between processes; empty: nowhere.
+  std::string cacheDirectory;
 
   /// The textual options of the mnemo-lower-to-llvm pipeline these stand for
   /// (with host values filled in), e.g. for `mnemo-opt`.
@@ -112,6 +118,9 @@ struct JITOptions {
   /// Checks every value against its range; the error names the field.
   llvm::Error validate() const;
 };
+
+class LoadedObject;
+struct KernelTable;
 
 /// A module compiled to machine code.
 class CompiledModule {
@@ -139,24 +148,44 @@ public:
                            llvm::ArrayRef<Buffer> argsAndOutputs,
                            const PreparedWeights &prepared) const;
 
-  /// Wall time spent in the pipeline and LLVM, in seconds.
+  /// Wall time spent compiling (or loading from the disk cache), seconds.
   double compileSeconds() const { return seconds; }
+  /// Whether the code came from the on-disk cache.
+  bool loadedFromCache() const { return fromCache; }
+
+  /// A module linked ahead of time: `manifest` holds its signatures (as an
+  /// ahead-of-time object's kernel table does) and `entries` the packed
+  /// entry point of each function, by name.
+  static llvm::Expected<std::shared_ptr<const CompiledModule>>
+  fromEntryPoints(llvm::StringRef manifest,
+                  const std::map<std::string, void (*)(void **)> &entries);
 
 private:
   friend llvm::Expected<std::shared_ptr<const CompiledModule>>
   compileModule(mlir::ModuleOp module, const JITOptions &options);
-  CompiledModule() = default;
+  CompiledModule();
 
-  std::unique_ptr<mlir::ExecutionEngine> engine;
+  std::unique_ptr<LoadedObject> code;
   std::map<std::string, FunctionSignature> signatures;
   std::map<std::string, void (*)(void **)> entryPoints;
   double seconds = 0.0;
+  bool fromCache = false;
 };
 
 /// Lowers `module` (mnemo IR on tensors; consumed) with the CPU pipeline and
 /// compiles it for the host. Every public function gets a C interface.
 llvm::Expected<std::shared_ptr<const CompiledModule>>
 compileModule(mlir::ModuleOp module, const JITOptions &options);
+
+/// Lowers `module` (consumed) with the CPU pipeline down to the LLVM
+/// dialect, giving every public function a C interface; returns the
+/// signature of each public function, as compiled functions take them.
+llvm::Expected<std::map<std::string, FunctionSignature>>
+lowerModule(mlir::ModuleOp module, const JITOptions &options);
+
+/// The manifest (JSON signatures) an ahead-of-time kernel table carries.
+std::string writeSignatureManifest(
+    const std::map<std::string, FunctionSignature> &signatures);
 
 /// compileModule through an in-process cache: a module with the same text
 /// and options is compiled once and shared.
