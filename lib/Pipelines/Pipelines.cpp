@@ -94,6 +94,7 @@ void mnemo::buildLowerToLoopsPipeline(OpPassManager &pm,
   outParams.memCpyFn = linalgCopy;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addNestedPass<func::FuncOp>(createForwardResultAllocsPass());
+  pm.addNestedPass<func::FuncOp>(createDeallocateBuffersPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createConvertLinalgToLoopsPass());
 }

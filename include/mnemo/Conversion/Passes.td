@@ -77,6 +77,27 @@ def ForwardResultAllocsPass : Pass<"mnemo-forward-result-allocs",
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def DeallocateBuffersPass : Pass<"mnemo-deallocate-buffers",
+                                 "::mlir::func::FuncOp"> {
+  let summary = "Free a function's intermediate buffers when it returns";
+  let description = [{
+    One-shot bufferization allocates the intermediate results of a function
+    (a layer's normalized input, its attention output, a fused lookup's
+    output before it is sliced) and frees none of them. After
+    `-buffer-results-to-out-params`, Mnemo's functions return nothing and
+    their bodies are straight-line code around loops, so every allocation at
+    the function's top level that does not escape (returned, or stored as a
+    value) and is not freed already is freed right before the function
+    returns. Allocations inside loops are the loops' own scratch, which the
+    code that creates them frees.
+
+    Upstream's `-ownership-based-buffer-deallocation` handles arbitrary
+    control flow, but rejects operations without declared memory effects,
+    such as the `memref.prefetch` that Memory Layer kernels issue.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def ApproximateMathPass : Pass<"mnemo-approximate-math"> {
   let summary = "Replace math functions by vectorizable polynomials";
   let description = [{
