@@ -72,7 +72,11 @@ void mnemo::buildLowerToLoopsPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(
       createLowerLookupsPass(LowerLookupsPassOptions{options.vectorWidth}));
   pm.addPass(createLowerNormsPass());
+  pm.addPass(createLowerToRuntimePass());
   pm.addPass(createDecomposeConcatPass());
+  // Elementwise arithmetic on tensors (residual additions, activations,
+  // weight widening) as linalg, which bufferizes.
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
 
   // Buffers: function arguments and results become memrefs with identity
   // layouts, results become caller-provided out-parameters written in place.

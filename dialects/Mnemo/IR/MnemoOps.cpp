@@ -460,6 +460,22 @@ LogicalResult CausalAttentionOp::verify() {
                      getQuery().getType().getShape());
 }
 
+LogicalResult LinearOp::verify() {
+  if (failed(verifyStaticDim(*this, getWeight(), 0, "weight rows")) ||
+      failed(verifyStaticDim(*this, getWeight(), 1, "weight columns")))
+    return failure();
+  int64_t out = dimOf(getWeight(), 0), in = dimOf(getWeight(), 1);
+  if (dimOf(getInput(), 1) != in)
+    return emitOpError() << "input width " << dimStr(dimOf(getInput(), 1))
+                         << " must equal the weight's " << in
+                         << " columns (weights are [out, in])";
+  if (getBias() && dimOf(getBias(), 0) != out)
+    return emitOpError() << "bias width " << dimStr(dimOf(getBias(), 0))
+                         << " must equal the weight's " << out << " rows";
+  return verifyShape(*this, getOutput(), "output",
+                     {dimOf(getInput(), 0), out});
+}
+
 LogicalResult EmbeddingOp::verify() {
   if (failed(verifyStaticDim(*this, getTable(), 1, "table width")))
     return failure();

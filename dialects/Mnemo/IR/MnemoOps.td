@@ -484,4 +484,37 @@ def Mnemo_EmbeddingOp : Mnemo_Op<"embedding", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Dense layers
+//===----------------------------------------------------------------------===//
+
+def Mnemo_LinearOp : Mnemo_Op<"linear", [Pure]> {
+  let summary = "A fully-connected layer in PyTorch's layout";
+  let description = [{
+    `output = input weight^T + bias` with `weight` stored `[out, in]`, as
+    PyTorch's `Linear` stores it (SPEC §3, §4: Memsizer's projections and
+    FFN, the dense baseline's projections and FFN, every model's LM head).
+    The CPU lowering calls the BLAS library (`sgemm`, or `sgemv` for one
+    row): dense layers are the baseline Mnemo is measured against, and are
+    run as fast as the platform's BLAS runs them.
+
+    Example:
+
+    ```mlir
+    %y = mnemo.linear %x, %w bias %b
+        : (tensor<?x512xf32>, tensor<2048x512xf32>, tensor<2048xf32>) -> tensor<?x2048xf32>
+    ```
+  }];
+
+  let arguments = (ins Mnemo_Activation2D:$input, 2DTensorOf<[F32]>:$weight,
+                       Optional<Mnemo_Activation1D>:$bias);
+  let results = (outs Mnemo_Activation2D:$output);
+
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+
+  let hasVerifier = 1;
+}
+
 #endif // MNEMO_OPS_TD

@@ -77,6 +77,41 @@ def ForwardResultAllocsPass : Pass<"mnemo-forward-result-allocs",
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def LowerToRuntimePass : Pass<"mnemo-lower-to-runtime", "::mlir::ModuleOp"> {
+  let summary = "Lower library-backed mnemo ops to calls into Mnemo's runtime";
+  let description = [{
+    `mnemo.linear`, `mnemo.causal_attention`, `mnemo.rotary`,
+    `mnemo.embedding`, `mnemo.memsizer_alpha` and `mnemo.memsizer_prefill`
+    become calls of the kernels declared in
+    `include/mnemo/Runtime/Kernels.h` (`@mnemo_linear` and so on, private
+    declarations with `llvm.emit_c_interface`), on buffers obtained with
+    read-only `bufferization.to_memref` of a fully dynamic strided layout,
+    with results in fresh allocations. Dense products run in the BLAS
+    library, the same one Mnemo's speed is measured against. Runs before
+    one-shot bufferization, like `-mnemo-lower-lookups`.
+
+    ```mlir
+    %y = mnemo.linear %x, %w bias %b : (tensor<?x16xf32>, tensor<64x16xf32>, tensor<64xf32>) -> tensor<?x64xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %x_buf = bufferization.to_memref %x read_only : memref<?x16xf32, strided<[?, ?], offset: ?>>
+    ...
+    %y_buf = memref.alloc(%n) {alignment = 64 : i64} : memref<?x64xf32>
+    call @mnemo_linear(%x_dyn, %w_dyn, %b_dyn, %y_dyn) : (...) -> ()
+    %y = bufferization.to_tensor %y_buf restrict writable : memref<?x64xf32>
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
 def DeallocateBuffersPass : Pass<"mnemo-deallocate-buffers",
                                  "::mlir::func::FuncOp"> {
   let summary = "Free a function's intermediate buffers when it returns";

@@ -617,3 +617,35 @@ func.func private @tiling_tables() attributes {t = #mnemo.lookup_tiling<tokens =
 
 // expected-error @+1 {{prefetch distance must be non-negative, got -2}}
 func.func private @tiling_prefetch() attributes {t = #mnemo.lookup_tiling<tokens = 8, columns = 8, tables = 1, prefetch = -2, parallel = columns>}
+
+// -----
+
+func.func @linear_width(%x: tensor<?x16xf32>, %w: tensor<64x32xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{input width 16 must equal the weight's 32 columns (weights are [out, in])}}
+  %y = mnemo.linear %x, %w : (tensor<?x16xf32>, tensor<64x32xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @linear_bias(%x: tensor<?x16xf32>, %w: tensor<64x16xf32>, %b: tensor<60xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{bias width 60 must equal the weight's 64 rows}}
+  %y = mnemo.linear %x, %w bias %b : (tensor<?x16xf32>, tensor<64x16xf32>, tensor<60xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+func.func @linear_output(%x: tensor<?x16xf32>, %w: tensor<64x16xf32>) -> tensor<?x32xf32> {
+  // expected-error @+1 {{output must have shape [?, 64], got [?, 32]}}
+  %y = mnemo.linear %x, %w : (tensor<?x16xf32>, tensor<64x16xf32>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// -----
+
+func.func @linear_dynamic(%x: tensor<?x16xf32>, %w: tensor<?x16xf32>) -> tensor<?x?xf32> {
+  // expected-error @+1 {{weight rows must be static, got [?, 16]}}
+  %y = mnemo.linear %x, %w : (tensor<?x16xf32>, tensor<?x16xf32>) -> tensor<?x?xf32>
+  return %y : tensor<?x?xf32>
+}
