@@ -37,16 +37,16 @@ func.func @qkv(%x: tensor<?x16xf32>,
 // CHECK: %[[T:.+]] = tensor.concat dim(2) %{{.+}}, %{{.+}} : (tensor<4x16x8xf32>, tensor<4x16x24xf32>) -> tensor<4x16x32xf32>
 // CHECK: %[[B:.+]] = tensor.concat dim(0) %[[Z]], %{{.+}} : (tensor<8xf32>, tensor<24xf32>) -> tensor<32xf32>
 // CHECK: %[[Y:.+]] = mnemo.hash_lookup %{{.+}}, %[[T]] bias %[[B]] weighting<prob> temperature 2.500000e-01
-// CHECK: tensor.extract_slice %[[Y]][0, 0] [7, 8] [1, 1] : tensor<7x32xf32> to tensor<7x8xf32>
-// CHECK: tensor.extract_slice %[[Y]][0, 8] [7, 24] [1, 1] : tensor<7x32xf32> to tensor<7x24xf32>
-func.func @mixed_bias(%x: tensor<7x16xf32>, %ta: tensor<4x16x8xf32>,
+// CHECK: tensor.extract_slice %[[Y]][0, 0] [9, 8] [1, 1] : tensor<9x32xf32> to tensor<9x8xf32>
+// CHECK: tensor.extract_slice %[[Y]][0, 8] [9, 24] [1, 1] : tensor<9x32xf32> to tensor<9x24xf32>
+func.func @mixed_bias(%x: tensor<9x16xf32>, %ta: tensor<4x16x8xf32>,
                       %tb: tensor<4x16x24xf32>, %bb: tensor<24xf32>)
-    -> (tensor<7x8xf32>, tensor<7x24xf32>) {
+    -> (tensor<9x8xf32>, tensor<9x24xf32>) {
   %a = mnemo.hash_lookup %x, %ta weighting<prob> temperature 0.25
-      : (tensor<7x16xf32>, tensor<4x16x8xf32>) -> tensor<7x8xf32>
+      : (tensor<9x16xf32>, tensor<4x16x8xf32>) -> tensor<9x8xf32>
   %b = mnemo.hash_lookup %x, %tb bias %bb weighting<prob> temperature 0.25
-      : (tensor<7x16xf32>, tensor<4x16x24xf32>, tensor<24xf32>) -> tensor<7x24xf32>
-  return %a, %b : tensor<7x8xf32>, tensor<7x24xf32>
+      : (tensor<9x16xf32>, tensor<4x16x24xf32>, tensor<24xf32>) -> tensor<9x24xf32>
+  return %a, %b : tensor<9x8xf32>, tensor<9x24xf32>
 }
 
 // -----
@@ -57,17 +57,17 @@ func.func @mixed_bias(%x: tensor<7x16xf32>, %ta: tensor<4x16x8xf32>,
 // CHECK-NOT: tensor.concat
 // CHECK-COUNT-6: mnemo.hash_lookup
 // CHECK-NOT: tensor.concat
-func.func @not_siblings(%x: tensor<4x16xf32>, %x2: tensor<4x16xf32>,
+func.func @not_siblings(%x: tensor<?x16xf32>, %x2: tensor<?x16xf32>,
                         %t: tensor<2x256x8xf32>, %t4: tensor<4x16x8xf32>,
                         %th: tensor<2x256x8xf16>)
-    -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {
-  %0 = mnemo.hash_lookup %x, %t weighting<prob> : (tensor<4x16xf32>, tensor<2x256x8xf32>) -> tensor<4x8xf32>
-  %1 = mnemo.hash_lookup %x, %t weighting<l1_prob> : (tensor<4x16xf32>, tensor<2x256x8xf32>) -> tensor<4x8xf32>
-  %2 = mnemo.hash_lookup %x, %t weighting<prob> temperature 2.0 : (tensor<4x16xf32>, tensor<2x256x8xf32>) -> tensor<4x8xf32>
-  %3 = mnemo.hash_lookup %x, %t4 weighting<prob> temperature 3.0 : (tensor<4x16xf32>, tensor<4x16x8xf32>) -> tensor<4x8xf32>
-  %4 = mnemo.hash_lookup %x, %th weighting<prob> temperature 4.0 : (tensor<4x16xf32>, tensor<2x256x8xf16>) -> tensor<4x8xf32>
-  %5 = mnemo.hash_lookup %x2, %t weighting<prob> temperature 5.0 : (tensor<4x16xf32>, tensor<2x256x8xf32>) -> tensor<4x8xf32>
-  return %0, %1, %2, %3, %4, %5 : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
+    -> (tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>) {
+  %0 = mnemo.hash_lookup %x, %t weighting<prob> : (tensor<?x16xf32>, tensor<2x256x8xf32>) -> tensor<?x8xf32>
+  %1 = mnemo.hash_lookup %x, %t weighting<l1_prob> : (tensor<?x16xf32>, tensor<2x256x8xf32>) -> tensor<?x8xf32>
+  %2 = mnemo.hash_lookup %x, %t weighting<prob> temperature 2.0 : (tensor<?x16xf32>, tensor<2x256x8xf32>) -> tensor<?x8xf32>
+  %3 = mnemo.hash_lookup %x, %t4 weighting<prob> temperature 3.0 : (tensor<?x16xf32>, tensor<4x16x8xf32>) -> tensor<?x8xf32>
+  %4 = mnemo.hash_lookup %x, %th weighting<prob> temperature 4.0 : (tensor<?x16xf32>, tensor<2x256x8xf16>) -> tensor<?x8xf32>
+  %5 = mnemo.hash_lookup %x2, %t weighting<prob> temperature 5.0 : (tensor<?x16xf32>, tensor<2x256x8xf32>) -> tensor<?x8xf32>
+  return %0, %1, %2, %3, %4, %5 : tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>
 }
 
 // -----
@@ -76,16 +76,16 @@ func.func @not_siblings(%x: tensor<4x16xf32>, %x2: tensor<4x16xf32>,
 // up to it; the two lookups that can be fused still are.
 // CHECK-LABEL: func.func @operand_defined_later
 // CHECK: tensor.concat dim(2) %{{.+}}, %{{.+}} : (tensor<2x256x8xf32>, tensor<2x256x8xf32>) -> tensor<2x256x16xf32>
-// CHECK: mnemo.hash_lookup {{.+}} -> tensor<4x16xf32>
+// CHECK: mnemo.hash_lookup {{.+}} -> tensor<200x16xf32>
 // CHECK: %[[LATE:.+]] = tensor.empty() : tensor<2x256x8xf32>
-// CHECK: mnemo.hash_lookup %{{.+}}, %[[LATE]] {{.+}} -> tensor<4x8xf32>
-func.func @operand_defined_later(%x: tensor<4x16xf32>, %t0: tensor<2x256x8xf32>, %t1: tensor<2x256x8xf32>)
-    -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {
-  %a = mnemo.hash_lookup %x, %t0 weighting<prob> : (tensor<4x16xf32>, tensor<2x256x8xf32>) -> tensor<4x8xf32>
+// CHECK: mnemo.hash_lookup %{{.+}}, %[[LATE]] {{.+}} -> tensor<200x8xf32>
+func.func @operand_defined_later(%x: tensor<200x16xf32>, %t0: tensor<2x256x8xf32>, %t1: tensor<2x256x8xf32>)
+    -> (tensor<200x8xf32>, tensor<200x8xf32>, tensor<200x8xf32>) {
+  %a = mnemo.hash_lookup %x, %t0 weighting<prob> : (tensor<200x16xf32>, tensor<2x256x8xf32>) -> tensor<200x8xf32>
   %late = tensor.empty() : tensor<2x256x8xf32>
-  %b = mnemo.hash_lookup %x, %late weighting<prob> : (tensor<4x16xf32>, tensor<2x256x8xf32>) -> tensor<4x8xf32>
-  %c = mnemo.hash_lookup %x, %t1 weighting<prob> : (tensor<4x16xf32>, tensor<2x256x8xf32>) -> tensor<4x8xf32>
-  return %a, %b, %c : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
+  %b = mnemo.hash_lookup %x, %late weighting<prob> : (tensor<200x16xf32>, tensor<2x256x8xf32>) -> tensor<200x8xf32>
+  %c = mnemo.hash_lookup %x, %t1 weighting<prob> : (tensor<200x16xf32>, tensor<2x256x8xf32>) -> tensor<200x8xf32>
+  return %a, %b, %c : tensor<200x8xf32>, tensor<200x8xf32>, tensor<200x8xf32>
 }
 
 // -----
@@ -93,15 +93,15 @@ func.func @operand_defined_later(%x: tensor<4x16xf32>, %t0: tensor<2x256x8xf32>,
 // Lookups in different blocks are not fused.
 // CHECK-LABEL: func.func @different_blocks
 // CHECK-NOT: tensor.concat
-func.func @different_blocks(%x: tensor<4x16xf32>, %t: tensor<2x256x8xf32>, %c: i1) -> tensor<4x8xf32> {
-  %a = mnemo.hash_lookup %x, %t weighting<prob> : (tensor<4x16xf32>, tensor<2x256x8xf32>) -> tensor<4x8xf32>
-  %r = scf.if %c -> tensor<4x8xf32> {
-    %b = mnemo.hash_lookup %x, %t weighting<prob> : (tensor<4x16xf32>, tensor<2x256x8xf32>) -> tensor<4x8xf32>
-    scf.yield %b : tensor<4x8xf32>
+func.func @different_blocks(%x: tensor<?x16xf32>, %t: tensor<2x256x8xf32>, %c: i1) -> tensor<?x8xf32> {
+  %a = mnemo.hash_lookup %x, %t weighting<prob> : (tensor<?x16xf32>, tensor<2x256x8xf32>) -> tensor<?x8xf32>
+  %r = scf.if %c -> tensor<?x8xf32> {
+    %b = mnemo.hash_lookup %x, %t weighting<prob> : (tensor<?x16xf32>, tensor<2x256x8xf32>) -> tensor<?x8xf32>
+    scf.yield %b : tensor<?x8xf32>
   } else {
-    scf.yield %a : tensor<4x8xf32>
+    scf.yield %a : tensor<?x8xf32>
   }
-  return %r : tensor<4x8xf32>
+  return %r : tensor<?x8xf32>
 }
 
 // -----
@@ -121,4 +121,19 @@ func.func @norm_keeps_only_lookup_users(%x: tensor<?x16xf32>, %g: tensor<16xf32>
   %a = mnemo.hash_lookup %u, %ta weighting<l1_prob> : (tensor<?x16xf32>, tensor<2x256x8xf32>) -> tensor<?x8xf32>
   %b = mnemo.hash_lookup %u, %tb weighting<l1_prob> : (tensor<?x16xf32>, tensor<2x256x8xf32>) -> tensor<?x8xf32>
   return %a, %b : tensor<?x8xf32>, tensor<?x8xf32>
+}
+
+// -----
+
+// Decoding (a static count of at most 2^tau / 2 tokens): the lookups stay
+// apart, since hashing one token twice costs nothing and the concatenated
+// tables would be a copy of them all.
+// CHECK-LABEL: func.func @few_tokens
+// CHECK-NOT: tensor.concat
+// CHECK-COUNT-2: mnemo.hash_lookup
+func.func @few_tokens(%x: tensor<1x16xf32>, %t0: tensor<2x256x8xf32>, %t1: tensor<2x256x8xf32>)
+    -> (tensor<1x8xf32>, tensor<1x8xf32>) {
+  %a = mnemo.hash_lookup %x, %t0 weighting<prob> : (tensor<1x16xf32>, tensor<2x256x8xf32>) -> tensor<1x8xf32>
+  %b = mnemo.hash_lookup %x, %t1 weighting<prob> : (tensor<1x16xf32>, tensor<2x256x8xf32>) -> tensor<1x8xf32>
+  return %a, %b : tensor<1x8xf32>, tensor<1x8xf32>
 }

@@ -40,3 +40,17 @@ func.func @untiled(%x: tensor<?x16xf32>, %t: tensor<2x256x64xf16>) -> tensor<?x6
   %y = mnemo.hash_lookup %x, %t weighting<l1_prob> : (tensor<?x16xf32>, tensor<2x256x64xf16>) -> tensor<?x64xf32>
   return %y : tensor<?x64xf32>
 }
+
+// -----
+
+// Decoding (few tokens): each row is read once, in runs of a column tile
+// that are contiguous enough as stored; packing would copy the tables.
+// CHECK-LABEL: func.func @few_tokens
+// CHECK-NOT: tensor.expand_shape
+// CHECK: mnemo.hash_lookup %{{.+}}, %{{.+}} weighting<l1_prob> {tiling = {{.+}}} : (tensor<1x16xf32>, tensor<2x256x64xf16>)
+func.func @few_tokens(%x: tensor<1x16xf32>, %t: tensor<2x256x64xf16>) -> tensor<1x64xf32> {
+  %y = mnemo.hash_lookup %x, %t weighting<l1_prob>
+      {tiling = #mnemo.lookup_tiling<tokens = 1, columns = 32, tables = 2, prefetch = 0, parallel = columns>}
+      : (tensor<1x16xf32>, tensor<2x256x64xf16>) -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}

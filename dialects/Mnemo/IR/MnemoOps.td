@@ -133,6 +133,15 @@ def Mnemo_HashLookupOp
     }
     /// d: the width of the input.
     int64_t getInputWidth() { return getInput().getType().getDimSize(1); }
+    /// True when a static token count is at most half the rows of a table
+    /// (decoding): rows are then rarely read twice in a call, so each comes
+    /// from DRAM, which decides the tiling, and neither packing nor fusing
+    /// the tables (a copy of them each) pays for the memory it takes.
+    bool hasFewTokens() {
+      int64_t n = getInput().getType().getDimSize(0);
+      return !ShapedType::isDynamic(n) &&
+             n <= std::max<int64_t>(1, getNumBuckets() / 2);
+    }
 
   private:
     /// Dimension `i` of the logical `[K, 2^tau, h]` view; for packed tables

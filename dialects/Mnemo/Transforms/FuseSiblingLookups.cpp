@@ -57,6 +57,11 @@ struct FuseSiblingLookups : OpRewritePattern<HashLookupOp> {
 
   LogicalResult matchAndRewrite(HashLookupOp root,
                                 PatternRewriter &rewriter) const override {
+    // Decoding: hashing a token twice costs nothing next to reading its
+    // rows, and the concatenated tables would be a copy of them all.
+    if (root.hasFewTokens())
+      return rewriter.notifyMatchFailure(
+          root, "few tokens: fusion would copy the tables for nothing");
     SmallVector<HashLookupOp> group;
     for (Operation *user : root.getInput().getUsers()) {
       auto sibling = dyn_cast<HashLookupOp>(user);

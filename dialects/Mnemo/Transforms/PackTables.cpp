@@ -35,6 +35,9 @@ struct PackLookupTables : OpRewritePattern<HashLookupOp> {
     LookupTilingAttr tiling = op.getTilingAttr();
     if (!tiling)
       return rewriter.notifyMatchFailure(op, "not tiled");
+    if (op.hasFewTokens())
+      return rewriter.notifyMatchFailure(
+          op, "few tokens: rows are read once, contiguous enough as stored");
     auto type = op.getTables().getType();
     int64_t numTables = type.getDimSize(0), rows = type.getDimSize(1);
     int64_t width = type.getDimSize(2), columns = tiling.getColumns();

@@ -61,8 +61,7 @@ mlir::mnemo::chooseLookupTiling(HashLookupOp op,
   // the column tiles are spread over the threads. Many tokens: every row of
   // a slice serves several tokens, so slices of U tables are kept in cache
   // for a tile of tokens, with one cache line of each row per token.
-  bool fewTokens = !ShapedType::isDynamic(numTokens) &&
-                   numTokens <= std::max<int64_t>(1, rows / 2);
+  bool fewTokens = op.hasFewTokens();
   SmallVector<int64_t> candidates = columnCandidates(h, v, maxColumns);
 
   int64_t columns = target.columnTile;
