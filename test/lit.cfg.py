@@ -49,3 +49,8 @@ config.substitutions.append(("%python", config.python_executable))
 tool_dirs = [config.mnemo_tools_dir, config.llvm_tools_dir]
 tools = ["mnemo-opt", "mnemoc", "mlir-cpu-runner"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# Compiled kernels go to a cache of the test tree, never the user's.
+config.environment["MNEMO_CACHE_DIR"] = os.path.join(
+    config.test_exec_root, "kernel-cache"
+)

@@ -323,7 +323,7 @@ llvm::Error CompiledModule::call(llvm::StringRef name,
 }
 
 llvm::Expected<std::map<std::string, FunctionSignature>>
-lowerModule(ModuleOp module, const JITOptions &options) {
+lowerModule(ModuleOp module, const JITOptions &options, LowerStage stage) {
   if (llvm::Error error = options.validate())
     return std::move(error);
   MLIRContext *context = module.getContext();
@@ -369,6 +369,8 @@ lowerModule(ModuleOp module, const JITOptions &options) {
       return signature.takeError();
     signatures[signature->name] = std::move(*signature);
   }
+  if (stage == LowerStage::Loops)
+    return signatures;
 
   PassManager toLLVM(context);
   mlir::mnemo::buildLoopsToLLVMPipeline(toLLVM, cpu);

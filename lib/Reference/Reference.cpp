@@ -279,11 +279,35 @@ void addInPlace(std::vector<float> &x, const std::vector<float> &y) {
 
 /// A Memory Layer whose tables and bias are named `<prefix>.tables` and
 /// `<prefix>.bias`.
+/// Records in `margin` the hashed value of `x` (`[n, width]`) closest to
+/// zero relative to its row's root mean square.
+void trackMargin(HashMargin *margin, const std::vector<float> &x, int64_t n,
+                 int64_t layer) {
+  if (!margin || n == 0)
+    return;
+  int64_t width = static_cast<int64_t>(x.size()) / n;
+  for (int64_t r = 0; r < n; ++r) {
+    double sum = 0, least = INFINITY;
+    for (int64_t j = 0; j < width; ++j) {
+      double v = x[r * width + j];
+      sum += v * v;
+      least = std::min(least, std::fabs(v));
+    }
+    double rms = std::sqrt(sum / static_cast<double>(width));
+    double relative = rms > 0 ? least / rms : INFINITY;
+    if (relative < margin->relative)
+      *margin = HashMargin{relative, layer, r};
+  }
+}
+
 std::vector<float> memoryLayerNamed(const Weights &weights,
                                     const std::string &prefix,
                                     const std::vector<float> &x, int64_t n,
                                     int64_t bitsPerTable,
-                                    const ModelConfig &config) {
+                                    const ModelConfig &config,
+                                    HashMargin *margin = nullptr,
+                                    int64_t layer = 0) {
+  trackMargin(margin, x, n, layer);
   const Tensor &tables = getTensor(weights, prefix + ".tables");
   MemoryLayerShape shape;
   shape.numTables = tables.shape.at(0);
@@ -331,13 +355,14 @@ std::vector<float> rotaryAttention(const ModelConfig &config,
 }
 
 void memoryFormerLayer(const ModelConfig &config, const Weights &weights,
-                       const std::string &p, std::vector<float> &x, int64_t n) {
+                       const std::string &p, std::vector<float> &x, int64_t n,
+                       HashMargin *margin, int64_t layer) {
   int64_t d = config.hiddenSize, tau = config.bitsPerTable;
   // a = x + Attn(RMSNorm_in(x)); Q, K, V are Memory Layers on one input.
   std::vector<float> u = rmsNorm(
       x.data(), n, d, get(weights, p + "norm_in.weight"), config.rmsNormEps);
   std::vector<float> q =
-      memoryLayerNamed(weights, p + "attn.q", u, n, tau, config);
+      memoryLayerNamed(weights, p + "attn.q", u, n, tau, config, margin, layer);
   std::vector<float> k =
       memoryLayerNamed(weights, p + "attn.k", u, n, tau, config);
   std::vector<float> v =
@@ -347,12 +372,14 @@ void memoryFormerLayer(const ModelConfig &config, const Weights &weights,
   std::vector<float> post = rmsNorm(
       x.data(), n, d, get(weights, p + "norm_post.weight"), config.rmsNormEps);
   std::vector<float> mid =
-      memoryLayerNamed(weights, p + "block.ml1", post, n, tau, config);
+      memoryLayerNamed(weights, p + "block.ml1", post, n, tau, config, margin,
+                       layer);
   int64_t expanded = config.numTables * (tau + config.expandBits);
   std::vector<float> midNorm = layerNormNamed(
       weights, p + "block.norm_mid", mid, n, expanded, config.layerNormEps);
   addInPlace(x, memoryLayerNamed(weights, p + "block.ml2", midNorm, n,
-                                 tau + config.expandBits, config));
+                                 tau + config.expandBits, config, margin,
+                                 layer));
 }
 
 void memsizerLayer(const ModelConfig &config, const Weights &weights,
@@ -406,7 +433,8 @@ void transformerLayer(const ModelConfig &config, const Weights &weights,
 
 std::vector<float> modelLogits(const ModelConfig &config,
                                const Weights &weights,
-                               const std::vector<int64_t> &tokens) {
+                               const std::vector<int64_t> &tokens,
+                               HashMargin *margin) {
   int64_t n = static_cast<int64_t>(tokens.size()), d = config.hiddenSize;
   const float *embed = get(weights, "embed.weight");
   std::vector<float> x(static_cast<size_t>(n * d));
@@ -425,7 +453,7 @@ std::vector<float> modelLogits(const ModelConfig &config,
     std::string prefix = "layers." + std::to_string(layer) + ".";
     switch (config.family) {
     case Family::MemoryFormer:
-      memoryFormerLayer(config, weights, prefix, x, n);
+      memoryFormerLayer(config, weights, prefix, x, n, margin, layer);
       break;
     case Family::Memsizer:
       memsizerLayer(config, weights, prefix, x, n);

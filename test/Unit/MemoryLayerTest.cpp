@@ -168,7 +168,7 @@ TEST_P(MemoryLayerSweep, MatchesReference) {
 
   ref::MemoryLayerShape shape{c.numTables, c.tau, c.width, c.weighting,
                               config.temperature};
-  double tolerance = c.type == ElementType::F32 ? 1e-5 : 1e-3;
+  double tolerance = c.type == ElementType::F32 ? 1e-5 : 1e-5;
   std::vector<int64_t> tokenCounts = {1, 7, 64, 2049};
   if (c.staticTokens > 0)
     tokenCounts = {c.staticTokens};

@@ -188,6 +188,10 @@ def main():
     c.add_argument("--vocab", type=int, required=True)
     a = sub.add_parser("argmax")
     a.add_argument("path")
+    m = sub.add_parser("compare")
+    m.add_argument("actual")
+    m.add_argument("expected")
+    m.add_argument("--tol", type=float, required=True)
     e = sub.add_parser("expect")
     e.add_argument("path")
     e.add_argument("key")
@@ -217,6 +221,25 @@ def main():
         if error > args.tol:
             sys.exit("%s is %.1f%% off, more than %.1f%%" %
                      (args.key, 100 * error, 100 * args.tol))
+    elif args.command == "compare":
+        # Largest difference relative to the largest expected magnitude.
+        da, sa, pa = read_npy(args.actual)
+        de, se, pe = read_npy(args.expected)
+        if (da, sa) != (de, se):
+            sys.exit("%s is %s %s, %s is %s %s" %
+                     (args.actual, da, sa, args.expected, de, se))
+        a = struct.unpack("<%df" % (len(pa) // 4), pa)
+        b = struct.unpack("<%df" % (len(pe) // 4), pe)
+        scale = max(abs(v) for v in b)
+        diffs = [abs(x - y) for x, y in zip(a, b)]
+        worst = max(diffs) / scale
+        if not worst <= args.tol:
+            cols = sa[-1]
+            rows = [i for i in range(len(diffs) // cols)
+                    if max(diffs[i * cols:(i + 1) * cols]) > args.tol * scale]
+            sys.exit("max |difference| is %.3g of the largest logit %.3g, "
+                     "more than %g (rows %s)" % (worst, scale, args.tol, rows))
+        print("match: max |difference| %.3g of the largest logit" % worst)
     elif args.command == "check-logits":
         descr, shape, payload = read_npy(args.path)
         if descr != "<f4" or shape != [args.tokens, args.vocab]:

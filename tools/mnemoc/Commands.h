@@ -25,6 +25,10 @@ int reportError(const llvm::Twine &message);
 /// The same for an llvm::Error (a multi-line message is joined).
 int reportError(llvm::Error error);
 
+/// Progress lines on stderr for long steps, or null (silent) with `quiet`
+/// or when stderr is not a terminal.
+std::function<void(llvm::StringRef)> progressPrinter(bool quiet);
+
 /// A subcommand and what to run when it is the one parsed.
 struct Command {
   CLI::App *app = nullptr;
@@ -38,6 +42,9 @@ void addLayerCommands(CLI::App &app, CLI::App &bench,
 /// `init`, `stats`, `run`, `compile` and `bench DIR`.
 void addModelCommands(CLI::App &app, CLI::App &bench,
                       std::vector<Command> &commands);
+
+/// `compile`.
+void addCompileCommand(CLI::App &app, std::vector<Command> &commands);
 
 } // namespace mnemoc
 

@@ -7,6 +7,7 @@
 
 #include "Commands.h"
 
+#include "mnemo/Engine/Engine.h"
 #include "mnemo/Model/ConfigFile.h"
 #include "mnemo/Model/Model.h"
 #include "mnemo/Model/Stats.h"
@@ -18,6 +19,7 @@
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -135,9 +137,10 @@ int stats(const StatsOptions &opts) {
 //===----------------------------------------------------------------------===//
 
 struct RunOptions {
-  std::string dir, tokens, logitsOut, engine = "reference";
-  int64_t maxNewTokens = 0;
+  std::string dir, tokens, logitsOut, engine = "jit";
+  int64_t maxNewTokens = 0, chunk = 0;
   int threads = 0;
+  bool quiet = false, noCache = false;
 };
 
 /// Parses "1,2,3" (spaces allowed around ids).
@@ -180,6 +183,10 @@ ref::Weights widenWeights(const ModelDirectory &model) {
   return weights;
 }
 
+/// Hashed values closer to zero than this (relative to their row's RMS)
+/// are reported by the reference engine.
+constexpr double kHashMarginNote = 1e-6;
+
 /// The index of the largest logit (the first of equal ones).
 int64_t argmax(const float *logits, int64_t count) {
   int64_t best = 0;
@@ -189,14 +196,87 @@ int64_t argmax(const float *logits, int64_t count) {
   return best;
 }
 
+/// The prompt's logits and the greedily generated tokens, by the reference.
+llvm::Error runReference(const ModelDirectory &model,
+                         const std::vector<int64_t> &tokens,
+                         int64_t maxNewTokens, std::vector<float> &promptLogits,
+                         std::vector<int64_t> &generated) {
+  const ModelConfig &config = model.config();
+  int64_t vocab = config.vocabSize;
+  ref::Weights weights = widenWeights(model);
+  std::vector<int64_t> sequence = tokens;
+  ref::HashMargin margin;
+  std::vector<float> logits =
+      ref::modelLogits(config, weights, sequence, &margin);
+  promptLogits = logits;
+  for (int64_t step = 0; step < maxNewTokens; ++step) {
+    const float *last = logits.data() + (sequence.size() - 1) * vocab;
+    int64_t next = argmax(last, vocab);
+    generated.push_back(next);
+    sequence.push_back(next);
+    if (step + 1 < maxNewTokens)
+      logits = ref::modelLogits(config, weights, sequence, &margin);
+  }
+  // Hashing is discontinuous at zero: say when a result hinges on it.
+  if (margin.relative < kHashMarginNote)
+    llvm::errs() << llvm::formatv(
+        "mnemoc: note: a hashed value of layer {0}, token {1} is {2:e2} of "
+        "its row's RMS from zero: an f32 engine may hash it into the other "
+        "bucket (the reference computes in double)\n",
+        margin.layer, margin.row, margin.relative);
+  return llvm::Error::success();
+}
+
+/// The same with the compiled model: prefill, then one decoding step per
+/// generated token.
+llvm::Error runCompiled(const LoadedModel &model,
+                        const std::vector<int64_t> &tokens,
+                        int64_t maxNewTokens, int64_t chunk, bool allLogits,
+                        std::vector<float> &promptLogits,
+                        std::vector<int64_t> &generated) {
+  int64_t vocab = model.config().vocabSize;
+  std::unique_ptr<Sequence> sequence = model.newSequence();
+  // The prompt in chunks of `chunk` tokens (all at once by default).
+  size_t step = chunk > 0 ? static_cast<size_t>(chunk) : tokens.size();
+  std::vector<float> chunkLogits;
+  for (size_t begin = 0; begin < tokens.size(); begin += step) {
+    llvm::ArrayRef<int64_t> part = llvm::ArrayRef(tokens).slice(
+        begin, std::min(step, tokens.size() - begin));
+    if (llvm::Error error = sequence->append(part, &chunkLogits, allLogits))
+      return error;
+    if (allLogits || begin + step >= tokens.size())
+      promptLogits.insert(promptLogits.end(), chunkLogits.begin(),
+                          chunkLogits.end());
+  }
+  const float *last =
+      promptLogits.data() + promptLogits.size() - static_cast<size_t>(vocab);
+  std::vector<float> logits;
+  for (int64_t step = 0; step < maxNewTokens; ++step) {
+    int64_t next = argmax(last, vocab);
+    generated.push_back(next);
+    if (step + 1 == maxNewTokens)
+      break;
+    if (llvm::Error error = sequence->append({next}, &logits))
+      return error;
+    last = logits.data();
+  }
+  return llvm::Error::success();
+}
+
 int run(const RunOptions &opts) {
   auto tokens = parseTokens(opts.tokens);
   if (!tokens)
     return reportError(tokens.takeError());
-  auto model = ModelDirectory::open(opts.dir);
-  if (!model)
-    return reportError(model.takeError());
-  const ModelConfig &config = (*model)->config();
+  // The directory, the token ids and the length are checked before
+  // anything is compiled.
+  EngineOptions engine;
+  engine.threads = opts.threads;
+  engine.diskCache = !opts.noCache;
+  engine.progress = progressPrinter(opts.quiet);
+  auto imported = importModelDirectory(opts.dir, engine.progress);
+  if (!imported)
+    return reportError(imported.takeError());
+  ModelConfig config = imported->directory->config();
   if (llvm::Error error = checkTokenIds(config, *tokens, "--tokens"))
     return reportError(std::move(error));
   int64_t total = static_cast<int64_t>(tokens->size()) + opts.maxNewTokens;
@@ -207,25 +287,28 @@ int run(const RunOptions &opts) {
                        " new ones exceed the model's max_positions " +
                        llvm::Twine(config.maxPositions));
 
-  int64_t vocab = config.vocabSize;
-  ref::Weights weights = widenWeights(**model);
-  std::vector<int64_t> sequence = *tokens;
-  std::vector<float> logits = ref::modelLogits(config, weights, sequence);
-  if (!opts.logitsOut.empty())
-    if (llvm::Error error =
-            writeNpy(opts.logitsOut, NpyType::F32,
-                     {static_cast<int64_t>(sequence.size()), vocab},
-                     logits.data()))
-      return reportError(std::move(error));
+  std::vector<float> logits;
   std::vector<int64_t> generated;
-  for (int64_t step = 0; step < opts.maxNewTokens; ++step) {
-    const float *last = logits.data() + (sequence.size() - 1) * vocab;
-    int64_t next = argmax(last, vocab);
-    generated.push_back(next);
-    sequence.push_back(next);
-    if (step + 1 < opts.maxNewTokens)
-      logits = ref::modelLogits(config, weights, sequence);
+  if (opts.engine == "reference") {
+    if (llvm::Error error =
+            runReference(*imported->directory, *tokens, opts.maxNewTokens,
+                         logits, generated))
+      return reportError(std::move(error));
+  } else {
+    auto model = LoadedModel::load(std::move(*imported), engine);
+    if (!model)
+      return reportError(model.takeError());
+    if (llvm::Error error =
+            runCompiled(**model, *tokens, opts.maxNewTokens, opts.chunk,
+                        !opts.logitsOut.empty(), logits, generated))
+      return reportError(opts.dir + ": " + llvm::toString(std::move(error)));
   }
+  if (!opts.logitsOut.empty())
+    if (llvm::Error error = writeNpy(
+            opts.logitsOut, NpyType::F32,
+            {static_cast<int64_t>(tokens->size()), config.vocabSize},
+            logits.data()))
+      return reportError(std::move(error));
   llvm::outs() << llvm::join(llvm::map_range(generated,
                                              [](int64_t id) {
                                                return std::to_string(id);
@@ -324,9 +407,18 @@ void addModelCommands(CLI::App &app, CLI::App &bench,
       ->check(CLI::Range(1, 1024));
   runCmd
       ->add_option("--engine", runOpts->engine,
+                   "jit: the model compiled for this CPU (default); "
                    "reference: lib/Reference, the plain C++ oracle")
-      ->check(CLI::IsMember({"reference"}))
-      ->default_str("reference");
+      ->check(CLI::IsMember({"jit", "reference"}))
+      ->default_str("jit");
+  runCmd
+      ->add_option("--chunk", runOpts->chunk,
+                   "run the prompt in chunks of this many tokens (1: token "
+                   "by token, as decoding does; default: all at once)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+  runCmd->add_flag("--quiet", runOpts->quiet, "no progress on stderr");
+  runCmd->add_flag("--no-cache", runOpts->noCache,
+                   "neither read nor write the on-disk kernel cache");
   commands.push_back({runCmd, [runOpts] { return run(*runOpts); }});
 }
 

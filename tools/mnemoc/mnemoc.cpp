@@ -27,6 +27,12 @@ int reportError(llvm::Error error) {
   return reportError(message);
 }
 
+std::function<void(llvm::StringRef)> progressPrinter(bool quiet) {
+  if (quiet || !llvm::errs().is_displayed())
+    return nullptr;
+  return [](llvm::StringRef line) { llvm::errs() << "mnemoc: " << line << "\n"; };
+}
+
 } // namespace mnemoc
 
 int main(int argc, char **argv) {
@@ -46,6 +52,7 @@ int main(int argc, char **argv) {
                "BLAS (bench layer)");
   std::vector<mnemoc::Command> commands;
   mnemoc::addModelCommands(app, *bench, commands);
+  mnemoc::addCompileCommand(app, commands);
   mnemoc::addLayerCommands(app, *bench, commands);
 
   try {

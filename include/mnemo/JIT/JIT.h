@@ -177,11 +177,18 @@ private:
 llvm::Expected<std::shared_ptr<const CompiledModule>>
 compileModule(mlir::ModuleOp module, const JITOptions &options);
 
-/// Lowers `module` (consumed) with the CPU pipeline down to the LLVM
-/// dialect, giving every public function a C interface; returns the
-/// signature of each public function, as compiled functions take them.
+/// How far lowerModule goes.
+enum class LowerStage {
+  Loops, ///< bufferized loops and vector ops (-mnemo-lower-to-loops)
+  LLVM,  ///< the LLVM dialect, ready for translation
+};
+
+/// Lowers `module` (consumed) with the CPU pipeline down to `stage`, giving
+/// every public function a C interface; returns the signature of each
+/// public function, as compiled functions take them.
 llvm::Expected<std::map<std::string, FunctionSignature>>
-lowerModule(mlir::ModuleOp module, const JITOptions &options);
+lowerModule(mlir::ModuleOp module, const JITOptions &options,
+            LowerStage stage = LowerStage::LLVM);
 
 /// The manifest (JSON signatures) an ahead-of-time kernel table carries.
 std::string writeSignatureManifest(

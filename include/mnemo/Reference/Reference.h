@@ -16,6 +16,7 @@
 #include "mnemo/Model/ModelConfig.h"
 #include "mnemo/Support/Types.h"
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -122,13 +123,23 @@ struct Tensor {
 };
 using Weights = std::map<std::string, Tensor>;
 
+/// How close the hashed inputs of a model's Memory Layers came to zero.
+/// Hashing is discontinuous there: a value within a few f32 rounding
+/// errors of zero (relative to its row's RMS) may legitimately fall in the
+/// other bucket in any f32 implementation, and change a whole output row.
+struct HashMargin {
+  double relative = INFINITY; ///< least |value| / row RMS
+  int64_t layer = -1, row = -1;
+};
+
 /// Logits `[tokens.size(), vocab]` of a causal LM for a prompt, computed in
 /// one pass over the whole prompt (no caches): the oracle for prefill and,
 /// token by token, for decoding. Throws std::out_of_range when a tensor is
-/// missing.
+/// missing. `margin`, if given, receives the hashed value closest to zero.
 std::vector<float> modelLogits(const ModelConfig &config,
                                const Weights &weights,
-                               const std::vector<int64_t> &tokens);
+                               const std::vector<int64_t> &tokens,
+                               HashMargin *margin = nullptr);
 
 } // namespace mnemo::ref
 

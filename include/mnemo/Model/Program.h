@@ -1,0 +1,93 @@
+//===- Program.h - A model as mnemo IR --------------------------*- C++ -*-===//
+//
+// The importer turns a model's config into one mnemo module, and says how
+// its functions are called: the contract between the importer, which writes
+// the functions, and the runtime, which binds a sequence's buffers and the
+// model's weights to their arguments.
+//
+// Every family has the same functions:
+//
+//   @embed(tokens [n] i64, positions [n] i64, weights...) -> hidden [n, d]
+//   @layer_prefill(hidden [n, d], positions [n], state..., weights...)
+//       -> hidden [n, d]
+//   @layer_decode(...)   the same for one token, tiled for decoding
+//   @head(hidden [n, d], weights...) -> logits [n, vocab]
+//
+// A layer's state is written in place. MemoryFormer and the dense
+// Transformer take their key and value caches as `memref<? x d>` views of
+// the rows `0 .. start + n` of the sequence's caches: the function writes the
+// (rotated) keys and the values of its `n` new positions into the last `n`
+// rows, then attends over all of them. Memsizer takes its `[k, d]` memory,
+// the unscaled sum over the positions before `positions[0]`, and updates it.
+// Positions are 0-based and consecutive; the runtime checks that before
+// calling. Every layer calls the same layer functions with its own weights,
+// so that each distinct kernel configuration is compiled once and shared
+// across layers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MNEMO_MODEL_PROGRAM_H
+#define MNEMO_MODEL_PROGRAM_H
+
+#include "mnemo/Model/ModelConfig.h"
+
+#include <string>
+#include <vector>
+
+namespace mnemo {
+
+/// What the runtime binds to an argument of a model function.
+enum class ArgRole {
+  Tokens,     ///< i64 token ids [n]
+  Positions,  ///< i64 positions [n]
+  Hidden,     ///< f32 activations [n, d]
+  KeyCache,   ///< f32 rows 0 .. start + n of the key cache [?, d]
+  ValueCache, ///< f32 rows 0 .. start + n of the value cache [?, d]
+  State,      ///< Memsizer's memory [k, d], updated in place
+  Weight,     ///< a tensor of model.safetensors
+};
+
+struct ProgramArg {
+  ArgRole role = ArgRole::Hidden;
+  /// For weights: the tensor's name; `{layer}` stands for the layer index.
+  std::string weight;
+};
+
+struct ProgramFunction {
+  std::string name;
+  std::vector<ProgramArg> args;
+  /// Whether the result is logits `[n, vocab]` (@head) rather than hidden
+  /// states `[n, d]`.
+  bool returnsLogits = false;
+};
+
+struct ModelProgram {
+  /// The mnemo module, as text.
+  std::string mlir;
+  std::vector<ProgramFunction> functions;
+
+  const ProgramFunction *find(const std::string &name) const;
+};
+
+struct ImportOptions {
+  /// Memsizer: the model has `pos_embed.weight` (added to the embedding).
+  bool positionEmbedding = false;
+};
+
+/// The names of the model functions.
+constexpr const char *kEmbedFunction = "embed";
+constexpr const char *kLayerPrefillFunction = "layer_prefill";
+constexpr const char *kLayerDecodeFunction = "layer_decode";
+constexpr const char *kHeadFunction = "head";
+
+/// The mnemo module of a model and how to call its functions. The config
+/// must have been validated (ConfigFile.h).
+ModelProgram importModel(const ModelConfig &config,
+                         const ImportOptions &options = {});
+
+/// `name` with `{layer}` replaced by `layer`.
+std::string weightName(const std::string &name, int64_t layer);
+
+} // namespace mnemo
+
+#endif // MNEMO_MODEL_PROGRAM_H

@@ -1,0 +1,437 @@
+//===- Importer.cpp - A model as mnemo IR ---------------------------------===//
+//
+// Writes the mnemo module of a model (Program.h) as text. Each layer function
+// spells out the layer's structure as SPEC §2-§4 write it (norms, lookups or
+// projections, rotary, attention, residuals), leaving every fusion and
+// layout decision to the pipeline, so `mnemoc compile --emit mnemo` shows a
+// user the model as the paper draws it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mnemo/Model/Program.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+
+namespace mnemo {
+
+const ProgramFunction *ModelProgram::find(const std::string &name) const {
+  for (const ProgramFunction &function : functions)
+    if (function.name == name)
+      return &function;
+  return nullptr;
+}
+
+std::string weightName(const std::string &name, int64_t layer) {
+  std::string result = name;
+  size_t at = result.find("{layer}");
+  if (at != std::string::npos)
+    result.replace(at, 7, std::to_string(layer));
+  return result;
+}
+
+namespace {
+
+/// An f32 attribute value as text that parses back to the same float.
+std::string floatText(double value) {
+  return llvm::formatv("{0:e9}", static_cast<float>(value)).str();
+}
+
+const char *elementTypeMLIR(ElementType type) {
+  switch (type) {
+  case ElementType::F32:
+    return "f32";
+  case ElementType::F16:
+    return "f16";
+  case ElementType::BF16:
+    return "bf16";
+  default:
+    return "f32"; // validated configs store weights in one of the above
+  }
+}
+
+/// `tensor<AxBxT>`; kDynamicRows (-1) prints `?`.
+std::string tensorType(std::initializer_list<int64_t> shape,
+                       const char *element = "f32") {
+  std::string text = "tensor<";
+  for (int64_t dim : shape)
+    text += (dim < 0 ? std::string("?") : std::to_string(dim)) + "x";
+  return text + element + ">";
+}
+
+/// Writes one function: its arguments (each with the role the runtime binds
+/// to it) and a body of SSA statements.
+class FunctionWriter {
+public:
+  FunctionWriter(std::string name, int64_t rows) : rows(rows) {
+    function.name = std::move(name);
+  }
+
+  /// An argument the runtime binds to `role`; returns its SSA name. Tensor
+  /// arguments are inputs, never written in place: a function that updated
+  /// and returned one would return its own argument, which the bufferized
+  /// calling convention (results written to out-parameters) cannot express.
+  std::string arg(const std::string &name, ArgRole role,
+                  const std::string &type) {
+    bool tensor = llvm::StringRef(type).starts_with("tensor");
+    signature.push_back("%" + name + ": " + type +
+                        (tensor ? " {bufferization.writable = false}" : ""));
+    function.args.push_back({role, ""});
+    return "%" + name;
+  }
+
+  /// A weight argument `tensor` (with `{layer}` for the layer's index).
+  std::string weight(const std::string &tensor, const std::string &type) {
+    std::string ssa = "%w" + std::to_string(function.args.size());
+    signature.push_back(ssa + ": " + type + " {mnemo.weight}");
+    function.args.push_back({ArgRole::Weight, tensor});
+    return ssa;
+  }
+
+  /// Appends `%name = text`; returns `%name`.
+  std::string let(const std::string &name, const std::string &text) {
+    body += "  %" + name + " = " + text + "\n";
+    return "%" + name;
+  }
+  void line(const std::string &text) { body += "  " + text + "\n"; }
+
+  /// The activation type `[rows, width]` of this function.
+  std::string act(int64_t width) const { return tensorType({rows, width}); }
+
+  void finish(llvm::raw_ostream &os, const std::string &result,
+              const std::string &resultType, bool logits,
+              std::vector<ProgramFunction> &functions) {
+    os << "func.func @" << function.name << "(" << llvm::join(signature, ",\n    ")
+       << ")\n    -> " << resultType << " {\n"
+       << body << "  return " << result << " : " << resultType << "\n}\n\n";
+    function.returnsLogits = logits;
+    functions.push_back(std::move(function));
+  }
+
+  int64_t rows;
+
+private:
+  ProgramFunction function;
+  std::vector<std::string> signature;
+  std::string body;
+};
+
+/// Builds the layer functions of one family.
+class Importer {
+public:
+  Importer(const ModelConfig &config, const ImportOptions &options)
+      : c(config), options(options), d(config.hiddenSize),
+        dtype(elementTypeMLIR(config.dtype)) {}
+
+  ModelProgram run() {
+    ModelProgram program;
+    llvm::raw_string_ostream os(program.mlir);
+    os << "// " << familyName(c.family) << ": d = " << d
+       << ", heads = " << c.numHeads << ", layers = " << c.numLayers
+       << ", vocab = " << c.vocabSize << ", weights " << dtype << "\n\n";
+    embed(os, program.functions);
+    layer(os, program.functions, kLayerPrefillFunction, -1);
+    layer(os, program.functions, kLayerDecodeFunction, 1);
+    head(os, program.functions);
+    return program;
+  }
+
+private:
+  const ModelConfig &c;
+  const ImportOptions &options;
+  int64_t d;
+  const char *dtype;
+
+  std::string vec(int64_t width) const { return tensorType({width}); }
+
+  /// A dense weight `[out, in]` (widened to f32 by the runtime).
+  std::string linear(FunctionWriter &f, const std::string &name,
+                     const std::string &prefix, const std::string &x,
+                     int64_t in, int64_t out, bool bias = true) {
+    std::string w = f.weight(prefix + ".weight", tensorType({out, in}));
+    std::string text = "mnemo.linear " + x + ", " + w;
+    std::string types = f.act(in) + ", " + tensorType({out, in});
+    if (bias) {
+      text += " bias " + f.weight(prefix + ".bias", vec(out));
+      types += ", " + vec(out);
+    }
+    return f.let(name, text + " : (" + types + ") -> " + f.act(out));
+  }
+
+  std::string layerNorm(FunctionWriter &f, const std::string &name,
+                        const std::string &prefix, const std::string &x,
+                        int64_t width) {
+    std::string g = f.weight(prefix + ".weight", vec(width));
+    std::string b = f.weight(prefix + ".bias", vec(width));
+    return f.let(name, "mnemo.layer_norm " + x + ", " + g + ", " + b +
+                           " eps " + floatText(c.layerNormEps) + " : " +
+                           f.act(width) + ", " + vec(width) + ", " +
+                           vec(width) + " -> " + f.act(width));
+  }
+
+  std::string rmsNorm(FunctionWriter &f, const std::string &name,
+                      const std::string &prefix, const std::string &x) {
+    std::string g = f.weight(prefix + ".weight", vec(d));
+    return f.let(name, "mnemo.rms_norm " + x + ", " + g + " eps " +
+                           floatText(c.rmsNormEps) + " : " + f.act(d) + ", " +
+                           vec(d) + " -> " + f.act(d));
+  }
+
+  /// A Memory Layer `K * bits -> out` with bias (SPEC §1).
+  std::string lookup(FunctionWriter &f, const std::string &name,
+                     const std::string &prefix, const std::string &x,
+                     int64_t bits, int64_t out) {
+    int64_t in = c.numTables * bits;
+    std::string tablesType =
+        tensorType({c.numTables, int64_t{1} << bits, out}, dtype);
+    std::string t = f.weight(prefix + ".tables", tablesType);
+    std::string b = f.weight(prefix + ".bias", vec(out));
+    std::string weighting = c.weighting == Weighting::Prob
+                                ? "weighting<prob> temperature " +
+                                      floatText(c.temperature)
+                                : "weighting<l1_prob>";
+    return f.let(name, "mnemo.hash_lookup " + x + ", " + t + " bias " + b +
+                           " " + weighting + " : (" + f.act(in) + ", " +
+                           tablesType + ", " + vec(out) + ") -> " +
+                           f.act(out));
+  }
+
+  std::string add(FunctionWriter &f, const std::string &name,
+                  const std::string &a, const std::string &b) {
+    return f.let(name, "arith.addf " + a + ", " + b + " : " + f.act(d));
+  }
+
+  /// An elementwise function of `x` (`[rows, width]`) written into `x`'s
+  /// buffer: `body` maps `%elem` to the SSA value it names last.
+  std::string map(FunctionWriter &f, const std::string &name,
+                  const std::string &x, int64_t width,
+                  const std::string &body, const std::string &result) {
+    std::string type = f.act(width);
+    return f.let(name, "linalg.map ins(" + x + " : " + type + ") outs(" + x +
+                           " : " + type + ")\n      (%elem: f32) {\n" + body +
+                           "        linalg.yield " + result + " : f32\n      }");
+  }
+
+  /// The number of rows as an index value.
+  std::string rowCount(FunctionWriter &f, const std::string &x) {
+    if (f.rows >= 0)
+      return f.let("n", "arith.constant " + std::to_string(f.rows) + " : index");
+    f.let("c0", "arith.constant 0 : index");
+    return f.let("n", "tensor.dim " + x + ", %c0 : " + f.act(d));
+  }
+
+  /// Rotary on Q and K, the new rows into the caches, causal attention over
+  /// every cached row (SPEC §2, §4).
+  std::string attention(FunctionWriter &f, const std::string &x,
+                        const std::string &positions, const std::string &kc,
+                        const std::string &vc, std::string q, std::string k,
+                        const std::string &v) {
+    int64_t rd = c.rotaryDims();
+    if (rd > 0) {
+      std::string attrs = " heads " + std::to_string(c.numHeads) + " dims " +
+                          std::to_string(rd) + " base " +
+                          floatText(c.rotaryBase) + " : " + f.act(d) + ", " +
+                          tensorType({f.rows}, "i64") + " -> " + f.act(d);
+      q = f.let("q_rot", "mnemo.rotary " + q + ", " + positions + attrs);
+      k = f.let("k_rot", "mnemo.rotary " + k + ", " + positions + attrs);
+    }
+    std::string n = rowCount(f, x);
+    f.let("c0_rows", "arith.constant 0 : index");
+    std::string m = f.let("m", "memref.dim " + kc + ", %c0_rows : memref<?x" +
+                                   std::to_string(d) + "xf32>");
+    std::string start = f.let("start", "arith.subi " + m + ", " + n + " : index");
+    std::string cacheType = "memref<?x" + std::to_string(d) + "xf32>";
+    std::string rowsText = f.rows >= 0 ? std::to_string(f.rows) : n;
+    std::string viewType = std::string("memref<") +
+                           (f.rows >= 0 ? std::to_string(f.rows) : "?") + "x" +
+                           std::to_string(d) + "xf32, strided<[" +
+                           std::to_string(d) + ", 1], offset: ?>>";
+    auto store = [&](const std::string &name, const std::string &cache,
+                     const std::string &value) {
+      std::string view = f.let(name, "memref.subview " + cache + "[" + start +
+                                         ", 0] [" + rowsText + ", " +
+                                         std::to_string(d) + "] [1, 1] : " +
+                                         cacheType + " to " + viewType);
+      f.line("bufferization.materialize_in_destination " + value +
+             " in restrict writable " + view + " : (" + f.act(d) + ", " +
+             viewType + ") -> ()");
+    };
+    store("k_new", kc, k);
+    store("v_new", vc, v);
+    std::string keys = f.let("keys", "bufferization.to_tensor " + kc +
+                                         " restrict : " + cacheType);
+    std::string values = f.let("values", "bufferization.to_tensor " + vc +
+                                             " restrict : " + cacheType);
+    double scale = 1.0 / std::sqrt(static_cast<double>(c.headDim()));
+    return f.let("attn", "mnemo.causal_attention " + q + ", " + keys + ", " +
+                             values + " heads " + std::to_string(c.numHeads) +
+                             " scale " + floatText(scale) + " : " + f.act(d) +
+                             ", " + tensorType({-1, d}) + ", " +
+                             tensorType({-1, d}) + " -> " + f.act(d));
+  }
+
+  void embed(llvm::raw_ostream &os, std::vector<ProgramFunction> &functions) {
+    FunctionWriter f(kEmbedFunction, -1);
+    std::string tokens = f.arg("tokens", ArgRole::Tokens, tensorType({-1}, "i64"));
+    std::string positions =
+        f.arg("positions", ArgRole::Positions, tensorType({-1}, "i64"));
+    bool memsizer = c.family == Family::Memsizer;
+    std::string tableType = tensorType({c.vocabSize, d}, dtype);
+    std::string table = f.weight("embed.weight", tableType);
+    std::string x = f.let("x", "mnemo.embedding " + table + "[" + tokens +
+                                   "] : " + tableType + ", " +
+                                   tensorType({-1}, "i64") + " -> " + f.act(d));
+    if (memsizer && c.embedScale != 1.0)
+      x = map(f, "x_scaled", x, d,
+              "        %s = arith.constant " + floatText(c.embedScale) +
+                  " : f32\n        %r = arith.mulf %elem, %s : f32\n",
+              "%r");
+    if (memsizer && options.positionEmbedding) {
+      std::string posType = tensorType({c.maxPositions, d});
+      std::string pos = f.weight("pos_embed.weight", posType);
+      std::string p = f.let("p", "mnemo.embedding " + pos + "[" + positions +
+                                     "] : " + posType + ", " +
+                                     tensorType({-1}, "i64") + " -> " +
+                                     f.act(d));
+      x = add(f, "x_pos", x, p);
+    }
+    f.finish(os, x, f.act(d), false, functions);
+  }
+
+  void layer(llvm::raw_ostream &os, std::vector<ProgramFunction> &functions,
+             const char *name, int64_t rows) {
+    FunctionWriter f(name, rows);
+    std::string x = f.arg("x", ArgRole::Hidden, f.act(d));
+    std::string positions =
+        f.arg("positions", ArgRole::Positions, tensorType({rows}, "i64"));
+    std::string cacheType = "memref<?x" + std::to_string(d) + "xf32>";
+    std::string p = "layers.{layer}.";
+    std::string out;
+    switch (c.family) {
+    case Family::MemoryFormer: {
+      std::string kc = f.arg("k_cache", ArgRole::KeyCache, cacheType);
+      std::string vc = f.arg("v_cache", ArgRole::ValueCache, cacheType);
+      int64_t tau = c.bitsPerTable, wide = c.expandedWidth();
+      // a = x + Attn(RMSNorm_in(x)): Q, K and V are Memory Layers of u.
+      std::string u = rmsNorm(f, "u", p + "norm_in", x);
+      std::string q = lookup(f, "q", p + "attn.q", u, tau, d);
+      std::string k = lookup(f, "k", p + "attn.k", u, tau, d);
+      std::string v = lookup(f, "v", p + "attn.v", u, tau, d);
+      std::string a =
+          add(f, "a", x, attention(f, x, positions, kc, vc, q, k, v));
+      // out = a + ML2(LayerNorm_mid(ML1(RMSNorm_post(a))))
+      std::string post = rmsNorm(f, "post", p + "norm_post", a);
+      std::string mid = lookup(f, "mid", p + "block.ml1", post, tau, wide);
+      std::string midNorm =
+          layerNorm(f, "mid_norm", p + "block.norm_mid", mid, wide);
+      std::string y =
+          lookup(f, "y", p + "block.ml2", midNorm, tau + c.expandBits, d);
+      out = add(f, "out", a, y);
+      break;
+    }
+    case Family::Memsizer: {
+      int64_t k = c.memorySlots, heads = c.numHeads, ffn = c.ffnSize;
+      std::string stateType = "memref<" + std::to_string(k) + "x" +
+                              std::to_string(d) + "xf32>";
+      std::string state = f.arg("state", ArgRole::State, stateType);
+      // a = x + MemsizerAttn(LayerNorm(x))
+      std::string u = layerNorm(f, "u", p + "norm_attn", x, d);
+      std::string logits =
+          linear(f, "logits", p + "attn.phi", u, d, heads * k);
+      std::string alpha = f.let(
+          "alpha", "mnemo.memsizer_alpha " + logits + " heads " +
+                       std::to_string(heads) + " : " + f.act(heads * k) +
+                       " -> " + f.act(k));
+      std::string keys = layerNorm(
+          f, "keys", p + "attn.norm_k", linear(f, "kl", p + "attn.wl", u, d, k),
+          k);
+      std::string values =
+          layerNorm(f, "values", p + "attn.norm_v",
+                    linear(f, "vl", p + "attn.wr", u, d, d), d);
+      f.let("c0", "arith.constant 0 : index");
+      std::string first = f.let("first", "tensor.extract " + positions +
+                                             "[%c0] : " +
+                                             tensorType({rows}, "i64"));
+      std::string start =
+          f.let("start", "arith.index_cast " + first + " : i64 to index");
+      std::string s0 = f.let("s0", "bufferization.to_tensor " + state +
+                                       " restrict : " + stateType);
+      std::string stateTensor = tensorType({k, d});
+      f.let("y, %s1", "mnemo.memsizer_prefill " + alpha + ", " + keys + ", " +
+                          values + " state " + s0 + " at " + start +
+                          " scale<rsqrt> : " + f.act(k) + ", " + f.act(k) +
+                          ", " + f.act(d) + ", " + stateTensor + " -> " +
+                          f.act(d) + ", " + stateTensor);
+      f.line("bufferization.materialize_in_destination %s1 in restrict "
+             "writable " +
+             state + " : (" + stateTensor + ", " + stateType + ") -> ()");
+      std::string a = add(f, "a", x, "%y");
+      // out = a + fc2(ReLU(fc1(LayerNorm(a))))
+      std::string g = layerNorm(f, "g", p + "norm_ffn", a, d);
+      std::string h = linear(f, "h", p + "ffn.fc1", g, d, ffn);
+      std::string relu =
+          map(f, "relu", h, ffn,
+              "        %zero = arith.constant 0.0 : f32\n"
+              "        %r = arith.maximumf %elem, %zero : f32\n",
+              "%r");
+      out = add(f, "out", a, linear(f, "ffn", p + "ffn.fc2", relu, ffn, d));
+      break;
+    }
+    case Family::Transformer: {
+      std::string kc = f.arg("k_cache", ArgRole::KeyCache, cacheType);
+      std::string vc = f.arg("v_cache", ArgRole::ValueCache, cacheType);
+      int64_t ffn = c.ffnSize;
+      // a = x + O(Attn(Q, K, V)) on LayerNorm(x)
+      std::string u = layerNorm(f, "u", p + "norm_attn", x, d);
+      std::string q = linear(f, "q", p + "attn.q", u, d, d);
+      std::string k = linear(f, "k", p + "attn.k", u, d, d);
+      std::string v = linear(f, "v", p + "attn.v", u, d, d);
+      std::string attn = attention(f, x, positions, kc, vc, q, k, v);
+      std::string a =
+          add(f, "a", x, linear(f, "o", p + "attn.o", attn, d, d));
+      // out = a + fc2(GELU(fc1(LayerNorm(a)))), exact (erf) GELU
+      std::string g = layerNorm(f, "g", p + "norm_ffn", a, d);
+      std::string h = linear(f, "h", p + "ffn.fc1", g, d, ffn);
+      std::string gelu =
+          map(f, "gelu", h, ffn,
+              "        %half = arith.constant 0.5 : f32\n"
+              "        %one = arith.constant 1.0 : f32\n"
+              "        %rsqrt2 = arith.constant " +
+                  floatText(1.0 / std::sqrt(2.0)) +
+                  " : f32\n"
+                  "        %s = arith.mulf %elem, %rsqrt2 : f32\n"
+                  "        %e = math.erf %s : f32\n"
+                  "        %e1 = arith.addf %e, %one : f32\n"
+                  "        %hv = arith.mulf %elem, %half : f32\n"
+                  "        %r = arith.mulf %hv, %e1 : f32\n",
+              "%r");
+      out = add(f, "out", a, linear(f, "ffn", p + "ffn.fc2", gelu, ffn, d));
+      break;
+    }
+    }
+    f.finish(os, out, f.act(d), false, functions);
+  }
+
+  void head(llvm::raw_ostream &os, std::vector<ProgramFunction> &functions) {
+    FunctionWriter f(kHeadFunction, -1);
+    std::string x = f.arg("x", ArgRole::Hidden, f.act(d));
+    std::string normed = c.family == Family::MemoryFormer
+                             ? rmsNorm(f, "normed", "norm_out", x)
+                             : layerNorm(f, "normed", "norm_out", x, d);
+    std::string logits =
+        linear(f, "logits", "lm_head", normed, d, c.vocabSize, false);
+    f.finish(os, logits, f.act(c.vocabSize), true, functions);
+  }
+};
+
+} // namespace
+
+ModelProgram importModel(const ModelConfig &config,
+                         const ImportOptions &options) {
+  return Importer(config, options).run();
+}
+
+} // namespace mnemo
