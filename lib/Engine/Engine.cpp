@@ -50,8 +50,7 @@ float widen(const TensorView &view, int64_t i) {
   }
   uint16_t bits;
   std::memcpy(&bits, bytes + 2 * i, 2);
-  return view.dtype == ElementType::F16 ? halfToFloat(bits)
-                                        : bf16ToFloat(bits);
+  return view.dtype == ElementType::F16 ? halfToFloat(bits) : bf16ToFloat(bits);
 }
 
 } // namespace
@@ -141,8 +140,9 @@ parseProgram(const ModelProgram &program, mlir::MLIRContext &context,
   });
   auto module = mlir::parseSourceString<mlir::ModuleOp>(program.mlir, &context);
   if (!module || failed(mlir::verify(*module)))
-    return makeError(dir + ": internal error: the imported model is invalid "
-                           "(see mnemoc compile " +
+    return makeError(dir +
+                     ": internal error: the imported model is invalid "
+                     "(see mnemoc compile " +
                      dir + " --emit mnemo): " + diagnostics);
   return std::move(module);
 }
@@ -196,8 +196,8 @@ LoadedModel::load(ImportedModel imported, const EngineOptions &options) {
                      std::to_string(jit.threads) + " threads");
   auto compiled = compileModuleCached(**module, jit);
   if (!compiled)
-    return makeError(dir + ": compiling the model: " +
-                     llvm::toString(compiled.takeError()));
+    return makeError(
+        dir + ": compiling the model: " + llvm::toString(compiled.takeError()));
   model->compiled = std::move(*compiled);
   if (llvm::Error error = model->bind(options))
     return std::move(error);
@@ -232,8 +232,9 @@ LoadedModel::load(llvm::StringRef dir, const AheadOfTimeKernels &kernels,
                      "model configuration (recompile with mnemoc compile " +
                      dir + ")");
   if (target != hostTargetDescription())
-    return makeError(dir + ": the ahead-of-time kernels were compiled for "
-                           "another CPU (" +
+    return makeError(dir +
+                     ": the ahead-of-time kernels were compiled for "
+                     "another CPU (" +
                      llvm::StringRef(target).split(' ').first + ", this is " +
                      llvm::sys::getHostCPUName() + ")");
   auto compiled =
@@ -471,8 +472,8 @@ llvm::Error Sequence::append(llvm::ArrayRef<int64_t> tokens,
     int64_t rows = allRows ? n : 1, vocab = config.vocabSize;
     logits->resize(static_cast<size_t>(rows * vocab));
     Buffer last{static_cast<float *>(in.data) + (n - rows) * d, {rows, d}};
-    if (llvm::Error error = call(*model.head, 0, last,
-                                 {logits->data(), {rows, vocab}}))
+    if (llvm::Error error =
+            call(*model.head, 0, last, {logits->data(), {rows, vocab}}))
       return error;
   }
   return llvm::Error::success();

@@ -9,8 +9,8 @@
 #include "mnemo/JIT/JIT.h"
 
 #include "mnemo/JIT/Host.h"
-#include "mnemo/Pipelines.h"
 #include "mnemo/JIT/ObjectCode.h"
+#include "mnemo/Pipelines.h"
 #include "mnemo/Version.h"
 
 #include "KernelCache.h"
@@ -120,7 +120,6 @@ llvm::Expected<FunctionSignature> readSignature(func::FuncOp func,
   }
   return signature;
 }
-
 
 } // namespace
 
@@ -410,10 +409,11 @@ CompiledModule::fromEntryPoints(
 namespace {
 
 /// Links `object` and looks up the entry point of every function.
-llvm::Error linkObject(std::unique_ptr<LoadedObject> &code,
-                       std::map<std::string, void (*)(void **)> &entryPoints,
-                       const std::map<std::string, FunctionSignature> &signatures,
-                       std::unique_ptr<llvm::MemoryBuffer> object) {
+llvm::Error
+linkObject(std::unique_ptr<LoadedObject> &code,
+           std::map<std::string, void (*)(void **)> &entryPoints,
+           const std::map<std::string, FunctionSignature> &signatures,
+           std::unique_ptr<llvm::MemoryBuffer> object) {
   auto loaded = LoadedObject::load(std::move(object));
   if (!loaded)
     return loaded.takeError();
@@ -459,10 +459,10 @@ compileModule(ModuleOp module, const JITOptions &options) {
     entryPath = cacheEntryPath(options.cacheDirectory, key);
     if (std::optional<CacheEntry> entry = readCacheEntry(entryPath, key)) {
       auto signatures = readManifest(entry->manifest);
-      llvm::Error error = signatures
-                              ? linkObject(compiled->code, compiled->entryPoints,
-                                           *signatures, std::move(entry->object))
-                              : signatures.takeError();
+      llvm::Error error =
+          signatures ? linkObject(compiled->code, compiled->entryPoints,
+                                  *signatures, std::move(entry->object))
+                     : signatures.takeError();
       if (!error) {
         compiled->signatures = std::move(*signatures);
         compiled->fromCache = true;
@@ -483,12 +483,10 @@ compileModule(ModuleOp module, const JITOptions &options) {
   if (!entryPath.empty())
     // The cache is an optimization: a directory that cannot be written only
     // costs the next process a compile.
-    llvm::consumeError(writeCacheEntry(entryPath, key,
-                                       writeManifest(*signatures),
-                                       (*object)->getBuffer()));
-  if (llvm::Error error =
-          linkObject(compiled->code, compiled->entryPoints, *signatures,
-                     std::move(*object)))
+    llvm::consumeError(writeCacheEntry(
+        entryPath, key, writeManifest(*signatures), (*object)->getBuffer()));
+  if (llvm::Error error = linkObject(compiled->code, compiled->entryPoints,
+                                     *signatures, std::move(*object)))
     return std::move(error);
   compiled->signatures = std::move(*signatures);
   return finish();

@@ -104,8 +104,9 @@ public:
   void finish(llvm::raw_ostream &os, const std::string &result,
               const std::string &resultType, bool logits,
               std::vector<ProgramFunction> &functions) {
-    os << "func.func @" << function.name << "(" << llvm::join(signature, ",\n    ")
-       << ")\n    -> " << resultType << " {\n"
+    os << "func.func @" << function.name << "("
+       << llvm::join(signature, ",\n    ") << ")\n    -> " << resultType
+       << " {\n"
        << body << "  return " << result << " : " << resultType << "\n}\n\n";
     function.returnsLogits = logits;
     functions.push_back(std::move(function));
@@ -166,10 +167,10 @@ private:
                         int64_t width) {
     std::string g = f.weight(prefix + ".weight", vec(width));
     std::string b = f.weight(prefix + ".bias", vec(width));
-    return f.let(name, "mnemo.layer_norm " + x + ", " + g + ", " + b +
-                           " eps " + floatText(c.layerNormEps) + " : " +
-                           f.act(width) + ", " + vec(width) + ", " +
-                           vec(width) + " -> " + f.act(width));
+    return f.let(name, "mnemo.layer_norm " + x + ", " + g + ", " + b + " eps " +
+                           floatText(c.layerNormEps) + " : " + f.act(width) +
+                           ", " + vec(width) + ", " + vec(width) + " -> " +
+                           f.act(width));
   }
 
   std::string rmsNorm(FunctionWriter &f, const std::string &name,
@@ -189,14 +190,13 @@ private:
         tensorType({c.numTables, int64_t{1} << bits, out}, dtype);
     std::string t = f.weight(prefix + ".tables", tablesType);
     std::string b = f.weight(prefix + ".bias", vec(out));
-    std::string weighting = c.weighting == Weighting::Prob
-                                ? "weighting<prob> temperature " +
-                                      floatText(c.temperature)
-                                : "weighting<l1_prob>";
+    std::string weighting =
+        c.weighting == Weighting::Prob
+            ? "weighting<prob> temperature " + floatText(c.temperature)
+            : "weighting<l1_prob>";
     return f.let(name, "mnemo.hash_lookup " + x + ", " + t + " bias " + b +
                            " " + weighting + " : (" + f.act(in) + ", " +
-                           tablesType + ", " + vec(out) + ") -> " +
-                           f.act(out));
+                           tablesType + ", " + vec(out) + ") -> " + f.act(out));
   }
 
   std::string add(FunctionWriter &f, const std::string &name,
@@ -207,18 +207,20 @@ private:
   /// An elementwise function of `x` (`[rows, width]`) written into `x`'s
   /// buffer: `body` maps `%elem` to the SSA value it names last.
   std::string map(FunctionWriter &f, const std::string &name,
-                  const std::string &x, int64_t width,
-                  const std::string &body, const std::string &result) {
+                  const std::string &x, int64_t width, const std::string &body,
+                  const std::string &result) {
     std::string type = f.act(width);
     return f.let(name, "linalg.map ins(" + x + " : " + type + ") outs(" + x +
                            " : " + type + ")\n      (%elem: f32) {\n" + body +
-                           "        linalg.yield " + result + " : f32\n      }");
+                           "        linalg.yield " + result +
+                           " : f32\n      }");
   }
 
   /// The number of rows as an index value.
   std::string rowCount(FunctionWriter &f, const std::string &x) {
     if (f.rows >= 0)
-      return f.let("n", "arith.constant " + std::to_string(f.rows) + " : index");
+      return f.let("n",
+                   "arith.constant " + std::to_string(f.rows) + " : index");
     f.let("c0", "arith.constant 0 : index");
     return f.let("n", "tensor.dim " + x + ", %c0 : " + f.act(d));
   }
@@ -242,7 +244,8 @@ private:
     f.let("c0_rows", "arith.constant 0 : index");
     std::string m = f.let("m", "memref.dim " + kc + ", %c0_rows : memref<?x" +
                                    std::to_string(d) + "xf32>");
-    std::string start = f.let("start", "arith.subi " + m + ", " + n + " : index");
+    std::string start =
+        f.let("start", "arith.subi " + m + ", " + n + " : index");
     std::string cacheType = "memref<?x" + std::to_string(d) + "xf32>";
     std::string rowsText = f.rows >= 0 ? std::to_string(f.rows) : n;
     std::string viewType = std::string("memref<") +
@@ -251,10 +254,10 @@ private:
                            std::to_string(d) + ", 1], offset: ?>>";
     auto store = [&](const std::string &name, const std::string &cache,
                      const std::string &value) {
-      std::string view = f.let(name, "memref.subview " + cache + "[" + start +
-                                         ", 0] [" + rowsText + ", " +
-                                         std::to_string(d) + "] [1, 1] : " +
-                                         cacheType + " to " + viewType);
+      std::string view =
+          f.let(name, "memref.subview " + cache + "[" + start + ", 0] [" +
+                          rowsText + ", " + std::to_string(d) +
+                          "] [1, 1] : " + cacheType + " to " + viewType);
       f.line("bufferization.materialize_in_destination " + value +
              " in restrict writable " + view + " : (" + f.act(d) + ", " +
              viewType + ") -> ()");
@@ -275,7 +278,8 @@ private:
 
   void embed(llvm::raw_ostream &os, std::vector<ProgramFunction> &functions) {
     FunctionWriter f(kEmbedFunction, -1);
-    std::string tokens = f.arg("tokens", ArgRole::Tokens, tensorType({-1}, "i64"));
+    std::string tokens =
+        f.arg("tokens", ArgRole::Tokens, tensorType({-1}, "i64"));
     std::string positions =
         f.arg("positions", ArgRole::Positions, tensorType({-1}, "i64"));
     bool memsizer = c.family == Family::Memsizer;
@@ -292,10 +296,9 @@ private:
     if (memsizer && options.positionEmbedding) {
       std::string posType = tensorType({c.maxPositions, d});
       std::string pos = f.weight("pos_embed.weight", posType);
-      std::string p = f.let("p", "mnemo.embedding " + pos + "[" + positions +
-                                     "] : " + posType + ", " +
-                                     tensorType({-1}, "i64") + " -> " +
-                                     f.act(d));
+      std::string p = f.let(
+          "p", "mnemo.embedding " + pos + "[" + positions + "] : " + posType +
+                   ", " + tensorType({-1}, "i64") + " -> " + f.act(d));
       x = add(f, "x_pos", x, p);
     }
     f.finish(os, x, f.act(d), false, functions);
@@ -334,27 +337,25 @@ private:
     }
     case Family::Memsizer: {
       int64_t k = c.memorySlots, heads = c.numHeads, ffn = c.ffnSize;
-      std::string stateType = "memref<" + std::to_string(k) + "x" +
-                              std::to_string(d) + "xf32>";
+      std::string stateType =
+          "memref<" + std::to_string(k) + "x" + std::to_string(d) + "xf32>";
       std::string state = f.arg("state", ArgRole::State, stateType);
       // a = x + MemsizerAttn(LayerNorm(x))
       std::string u = layerNorm(f, "u", p + "norm_attn", x, d);
-      std::string logits =
-          linear(f, "logits", p + "attn.phi", u, d, heads * k);
-      std::string alpha = f.let(
-          "alpha", "mnemo.memsizer_alpha " + logits + " heads " +
-                       std::to_string(heads) + " : " + f.act(heads * k) +
-                       " -> " + f.act(k));
-      std::string keys = layerNorm(
-          f, "keys", p + "attn.norm_k", linear(f, "kl", p + "attn.wl", u, d, k),
-          k);
+      std::string logits = linear(f, "logits", p + "attn.phi", u, d, heads * k);
+      std::string alpha =
+          f.let("alpha", "mnemo.memsizer_alpha " + logits + " heads " +
+                             std::to_string(heads) + " : " + f.act(heads * k) +
+                             " -> " + f.act(k));
+      std::string keys = layerNorm(f, "keys", p + "attn.norm_k",
+                                   linear(f, "kl", p + "attn.wl", u, d, k), k);
       std::string values =
           layerNorm(f, "values", p + "attn.norm_v",
                     linear(f, "vl", p + "attn.wr", u, d, d), d);
       f.let("c0", "arith.constant 0 : index");
-      std::string first = f.let("first", "tensor.extract " + positions +
-                                             "[%c0] : " +
-                                             tensorType({rows}, "i64"));
+      std::string first =
+          f.let("first", "tensor.extract " + positions +
+                             "[%c0] : " + tensorType({rows}, "i64"));
       std::string start =
           f.let("start", "arith.index_cast " + first + " : i64 to index");
       std::string s0 = f.let("s0", "bufferization.to_tensor " + state +
@@ -372,11 +373,10 @@ private:
       // out = a + fc2(ReLU(fc1(LayerNorm(a))))
       std::string g = layerNorm(f, "g", p + "norm_ffn", a, d);
       std::string h = linear(f, "h", p + "ffn.fc1", g, d, ffn);
-      std::string relu =
-          map(f, "relu", h, ffn,
-              "        %zero = arith.constant 0.0 : f32\n"
-              "        %r = arith.maximumf %elem, %zero : f32\n",
-              "%r");
+      std::string relu = map(f, "relu", h, ffn,
+                             "        %zero = arith.constant 0.0 : f32\n"
+                             "        %r = arith.maximumf %elem, %zero : f32\n",
+                             "%r");
       out = add(f, "out", a, linear(f, "ffn", p + "ffn.fc2", relu, ffn, d));
       break;
     }
@@ -390,8 +390,7 @@ private:
       std::string k = linear(f, "k", p + "attn.k", u, d, d);
       std::string v = linear(f, "v", p + "attn.v", u, d, d);
       std::string attn = attention(f, x, positions, kc, vc, q, k, v);
-      std::string a =
-          add(f, "a", x, linear(f, "o", p + "attn.o", attn, d, d));
+      std::string a = add(f, "a", x, linear(f, "o", p + "attn.o", attn, d, d));
       // out = a + fc2(GELU(fc1(LayerNorm(a)))), exact (erf) GELU
       std::string g = layerNorm(f, "g", p + "norm_ffn", a, d);
       std::string h = linear(f, "h", p + "ffn.fc1", g, d, ffn);

@@ -300,13 +300,11 @@ void trackMargin(HashMargin *margin, const std::vector<float> &x, int64_t n,
   }
 }
 
-std::vector<float> memoryLayerNamed(const Weights &weights,
-                                    const std::string &prefix,
-                                    const std::vector<float> &x, int64_t n,
-                                    int64_t bitsPerTable,
-                                    const ModelConfig &config,
-                                    HashMargin *margin = nullptr,
-                                    int64_t layer = 0) {
+std::vector<float>
+memoryLayerNamed(const Weights &weights, const std::string &prefix,
+                 const std::vector<float> &x, int64_t n, int64_t bitsPerTable,
+                 const ModelConfig &config, HashMargin *margin = nullptr,
+                 int64_t layer = 0) {
   trackMargin(margin, x, n, layer);
   const Tensor &tables = getTensor(weights, prefix + ".tables");
   MemoryLayerShape shape;
@@ -371,15 +369,14 @@ void memoryFormerLayer(const ModelConfig &config, const Weights &weights,
   // out = a + ML2(LayerNorm_mid(ML1(RMSNorm_post(a))))
   std::vector<float> post = rmsNorm(
       x.data(), n, d, get(weights, p + "norm_post.weight"), config.rmsNormEps);
-  std::vector<float> mid =
-      memoryLayerNamed(weights, p + "block.ml1", post, n, tau, config, margin,
-                       layer);
+  std::vector<float> mid = memoryLayerNamed(weights, p + "block.ml1", post, n,
+                                            tau, config, margin, layer);
   int64_t expanded = config.numTables * (tau + config.expandBits);
   std::vector<float> midNorm = layerNormNamed(
       weights, p + "block.norm_mid", mid, n, expanded, config.layerNormEps);
-  addInPlace(x, memoryLayerNamed(weights, p + "block.ml2", midNorm, n,
-                                 tau + config.expandBits, config, margin,
-                                 layer));
+  addInPlace(x,
+             memoryLayerNamed(weights, p + "block.ml2", midNorm, n,
+                              tau + config.expandBits, config, margin, layer));
 }
 
 void memsizerLayer(const ModelConfig &config, const Weights &weights,

@@ -162,8 +162,7 @@ int benchLayer(bench::LayerBenchOptions opts, const std::string &dtype,
   opts.tableType = dtype == "f16"    ? ElementType::F16
                    : dtype == "bf16" ? ElementType::BF16
                                      : ElementType::F32;
-  opts.weighting =
-      weighting == "prob" ? Weighting::Prob : Weighting::L1Prob;
+  opts.weighting = weighting == "prob" ? Weighting::Prob : Weighting::L1Prob;
   if (opts.threads <= 0)
     opts.threads = static_cast<int>(getHostInfo().cores);
   auto result = bench::runLayerBench(opts);

@@ -81,10 +81,10 @@ int init(const InitOptions &opts) {
     else if (!opts.tables)
       config.numTables = config.hiddenSize / config.bitsPerTable;
     if (config.hiddenSize != config.numTables * config.bitsPerTable)
-      return reportError("--hidden-size " + llvm::Twine(config.hiddenSize) +
-                         " must equal --tables * --bits = " +
-                         llvm::Twine(config.numTables) + " * " +
-                         llvm::Twine(config.bitsPerTable));
+      return reportError(
+          "--hidden-size " + llvm::Twine(config.hiddenSize) +
+          " must equal --tables * --bits = " + llvm::Twine(config.numTables) +
+          " * " + llvm::Twine(config.bitsPerTable));
   }
   if (llvm::Error error = validateModelConfig(config, "mnemoc init"))
     return reportError(std::move(error));
@@ -92,8 +92,8 @@ int init(const InitOptions &opts) {
   llvm::SmallString<256> configPath(opts.output), weightsPath(opts.output);
   llvm::sys::path::append(configPath, "config.json");
   llvm::sys::path::append(weightsPath, "model.safetensors");
-  if (!opts.force && (llvm::sys::fs::exists(configPath) ||
-                      llvm::sys::fs::exists(weightsPath)))
+  if (!opts.force &&
+      (llvm::sys::fs::exists(configPath) || llvm::sys::fs::exists(weightsPath)))
     return reportError(opts.output +
                        ": already holds a model (use --force to replace it)");
   if (opts.configOnly) {
@@ -175,8 +175,8 @@ ref::Weights widenWeights(const ModelDirectory &model) {
       }
       uint16_t bits;
       std::memcpy(&bits, bytes + 2 * i, 2);
-      tensor.data[i] =
-          view.dtype == ElementType::F16 ? halfToFloat(bits) : bf16ToFloat(bits);
+      tensor.data[i] = view.dtype == ElementType::F16 ? halfToFloat(bits)
+                                                      : bf16ToFloat(bits);
     }
     weights[view.name] = std::move(tensor);
   }
@@ -290,9 +290,8 @@ int run(const RunOptions &opts) {
   std::vector<float> logits;
   std::vector<int64_t> generated;
   if (opts.engine == "reference") {
-    if (llvm::Error error =
-            runReference(*imported->directory, *tokens, opts.maxNewTokens,
-                         logits, generated))
+    if (llvm::Error error = runReference(*imported->directory, *tokens,
+                                         opts.maxNewTokens, logits, generated))
       return reportError(std::move(error));
   } else {
     auto model = LoadedModel::load(std::move(*imported), engine);
@@ -304,15 +303,14 @@ int run(const RunOptions &opts) {
       return reportError(opts.dir + ": " + llvm::toString(std::move(error)));
   }
   if (!opts.logitsOut.empty())
-    if (llvm::Error error = writeNpy(
-            opts.logitsOut, NpyType::F32,
-            {static_cast<int64_t>(tokens->size()), config.vocabSize},
-            logits.data()))
+    if (llvm::Error error =
+            writeNpy(opts.logitsOut, NpyType::F32,
+                     {static_cast<int64_t>(tokens->size()), config.vocabSize},
+                     logits.data()))
       return reportError(std::move(error));
-  llvm::outs() << llvm::join(llvm::map_range(generated,
-                                             [](int64_t id) {
-                                               return std::to_string(id);
-                                             }),
+  llvm::outs() << llvm::join(llvm::map_range(
+                                 generated,
+                                 [](int64_t id) { return std::to_string(id); }),
                              " ")
                << "\n";
   return 0;

@@ -30,7 +30,8 @@ int reportError(llvm::Error error) {
 std::function<void(llvm::StringRef)> progressPrinter(bool quiet) {
   if (quiet || !llvm::errs().is_displayed())
     return nullptr;
-  return [](llvm::StringRef line) { llvm::errs() << "mnemoc: " << line << "\n"; };
+  return
+      [](llvm::StringRef line) { llvm::errs() << "mnemoc: " << line << "\n"; };
 }
 
 } // namespace mnemoc

@@ -33,7 +33,6 @@
 
 namespace mnemo {
 
-
 struct EngineOptions {
   /// Threads of each call; 0: every core of the machine.
   int64_t threads = 0;
@@ -139,8 +138,8 @@ public:
   /// `logits` is not null it receives the logits of the last token
   /// (`[vocab]`), or of every token (`[n, vocab]`) when `allRows`. Token ids
   /// must lie in the vocabulary and the sequence within `max_positions`.
-  llvm::Error append(llvm::ArrayRef<int64_t> tokens,
-                     std::vector<float> *logits, bool allRows = false);
+  llvm::Error append(llvm::ArrayRef<int64_t> tokens, std::vector<float> *logits,
+                     bool allRows = false);
 
   /// Tokens seen so far.
   int64_t length() const { return position; }
