@@ -397,10 +397,10 @@ TEST_P(MemoryLayerSiblings, QKVMatchesReference) {
 
   std::vector<float> u = ref::rmsNorm(x.data(), n, 32, g.data(), 1e-8);
   ref::MemoryLayerShape shape{8, 4, 24, ref::Weighting::Prob, 0.5};
-  double tolerance = type == ElementType::F32 ? 1e-5 : 1e-3;
+  double tolerance = 1e-5;
   EXPECT_TRUE(matches(
       q, ref::memoryLayer(u.data(), n, tq.values.data(), bq.data(), shape), 24,
-  double tolerance = 1e-5;
+      tolerance));
   EXPECT_TRUE(matches(
       k, ref::memoryLayer(u.data(), n, tk.values.data(), nullptr, shape), 24,
       tolerance));
