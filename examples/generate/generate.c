@@ -1,0 +1,66 @@
+/* Greedy generation with a model whose kernels were compiled ahead of time:
+ *
+ *   generate MODEL_DIR NEW_TOKENS TOKEN...
+ *
+ * prints the generated token ids, as `mnemoc run MODEL_DIR --tokens ...
+ * --max-new-tokens NEW_TOKENS` does. */
+
+#include "model_kernels.h"
+
+#include <mnemo-c/Runtime.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int64_t argmax(const float *logits, int64_t count) {
+  int64_t best = 0;
+  for (int64_t i = 1; i < count; ++i)
+    if (logits[i] > logits[best])
+      best = i;
+  return best;
+}
+
+static int failed(mnemo_error *error) {
+  fprintf(stderr, "generate: %s\n", mnemo_error_message(error));
+  mnemo_error_destroy(error);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: generate MODEL_DIR NEW_TOKENS TOKEN...\n");
+    return 2;
+  }
+  int64_t newTokens = atoll(argv[2]), count = argc - 3;
+  int64_t *prompt = malloc(sizeof(int64_t) * (size_t)count);
+  for (int64_t i = 0; i < count; ++i)
+    prompt[i] = atoll(argv[3 + i]);
+
+  mnemo_error *error = NULL;
+  mnemo_model *model =
+      mnemo_model_load_kernels(argv[1], model_kernels(), NULL, &error);
+  if (!model)
+    return failed(error);
+  mnemo_sequence *sequence = mnemo_sequence_create(model, &error);
+  if (!sequence)
+    return failed(error);
+
+  int64_t vocab = mnemo_model_vocab_size(model);
+  float *logits = malloc(sizeof(float) * (size_t)vocab);
+  if (mnemo_sequence_append(sequence, prompt, count, logits, &error))
+    return failed(error);
+  for (int64_t step = 0; step < newTokens; ++step) {
+    int64_t next = argmax(logits, vocab);
+    printf(step ? " %lld" : "%lld", (long long)next);
+    if (step + 1 < newTokens &&
+        mnemo_sequence_append(sequence, &next, 1, logits, &error))
+      return failed(error);
+  }
+  printf("\n");
+
+  free(logits);
+  free(prompt);
+  mnemo_sequence_destroy(sequence);
+  mnemo_model_destroy(model);
+  return 0;
+}

@@ -1,0 +1,103 @@
+/*===- mnemo-c/Runtime.h - Mnemo's C API ---------------------------*- C -*-===*
+ *
+ * Load a model directory (docs/model-format.md), compiling its kernels for
+ * this CPU at load time (through the on-disk kernel cache) or using kernels
+ * compiled ahead of time by `mnemoc compile DIR --emit lib`; then run
+ * sequences: a prompt, then one token at a time.
+ *
+ * Conventions: every object comes from a create/load function and goes back
+ * to its destroy function (destroying NULL does nothing). A function that
+ * can fail takes `mnemo_error **error` last: on failure it returns NULL (or
+ * a non-zero status) and, when `error` is not NULL, stores an error that
+ * the caller destroys with mnemo_error_destroy. A loaded model may be used
+ * from several threads at once; one sequence by one thread at a time.
+ *
+ * See docs/c-api.md.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef MNEMO_C_RUNTIME_H
+#define MNEMO_C_RUNTIME_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version of the library, "MAJOR.MINOR.PATCH". */
+const char *mnemo_version(void);
+
+/*--- Errors ---------------------------------------------------------------*/
+
+typedef struct mnemo_error mnemo_error;
+
+/* One line saying what failed, naming the file and field at fault. */
+const char *mnemo_error_message(const mnemo_error *error);
+void mnemo_error_destroy(mnemo_error *error);
+
+/*--- Kernels compiled ahead of time ----------------------------------------*/
+
+/* What `mnemoc compile --emit obj|lib` puts in an object: the generated
+ * header declares a function returning it. */
+typedef struct mnemo_kernels {
+  uint32_t abi_version; /* 1 */
+  const char *manifest; /* JSON: signatures, the model program, the CPU */
+  uint64_t count;
+  const char *const *names;
+  void (*const *entries)(void **);
+} mnemo_kernels;
+
+/*--- Models ---------------------------------------------------------------*/
+
+typedef struct mnemo_model mnemo_model;
+
+typedef struct mnemo_load_options {
+  /* Threads of each call; 0: every core. */
+  int32_t threads;
+  /* Where compiled kernels are cached between processes; NULL: the default
+   * ($MNEMO_CACHE_DIR, else $XDG_CACHE_HOME/mnemo, else ~/.cache/mnemo). */
+  const char *cache_dir;
+  /* Non-zero: neither read nor write the kernel cache. */
+  int32_t no_cache;
+} mnemo_load_options;
+
+/* Loads `dir`, compiling its kernels for this CPU. `options` may be NULL. */
+mnemo_model *mnemo_model_load(const char *dir,
+                              const mnemo_load_options *options,
+                              mnemo_error **error);
+
+/* Loads `dir` with kernels compiled ahead of time for it; fails when they
+ * were compiled for another model configuration or another CPU. */
+mnemo_model *mnemo_model_load_kernels(const char *dir,
+                                      const mnemo_kernels *kernels,
+                                      const mnemo_load_options *options,
+                                      mnemo_error **error);
+
+void mnemo_model_destroy(mnemo_model *model);
+
+int64_t mnemo_model_vocab_size(const mnemo_model *model);
+int64_t mnemo_model_max_positions(const mnemo_model *model);
+
+/*--- Sequences --------------------------------------------------------------*/
+
+typedef struct mnemo_sequence mnemo_sequence;
+
+mnemo_sequence *mnemo_sequence_create(const mnemo_model *model,
+                                      mnemo_error **error);
+void mnemo_sequence_destroy(mnemo_sequence *sequence);
+
+/* Tokens run so far. */
+int64_t mnemo_sequence_length(const mnemo_sequence *sequence);
+
+/* Runs `count` tokens that continue the sequence (a prompt, or one token
+ * when decoding). When `logits` is not NULL it receives the vocab_size
+ * logits of the last token. Returns 0 on success. */
+int mnemo_sequence_append(mnemo_sequence *sequence, const int64_t *tokens,
+                          int64_t count, float *logits, mnemo_error **error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MNEMO_C_RUNTIME_H */
