@@ -2,6 +2,7 @@
 //-*-===//
 
 #include "mnemo/Bench/LayerBench.h"
+#include "mnemo/Bench/Median.h"
 
 #include "mnemo/Bench/Dense.h"
 #include "mnemo/JIT/Host.h"
@@ -25,12 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  size_t n = values.size();
-  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
 /// Fills `count` elements of `type` at `data` with uniform values in

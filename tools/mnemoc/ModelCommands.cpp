@@ -7,6 +7,7 @@
 
 #include "Commands.h"
 
+#include "mnemo/Bench/ModelBench.h"
 #include "mnemo/Engine/Engine.h"
 #include "mnemo/Model/ConfigFile.h"
 #include "mnemo/Model/Model.h"
@@ -316,11 +317,65 @@ int run(const RunOptions &opts) {
   return 0;
 }
 
+//===----------------------------------------------------------------------===//
+// bench DIR
+//===----------------------------------------------------------------------===//
+
+struct BenchOptions {
+  std::string dir;
+  int64_t promptLength = 0, decodeTokens = 0, rounds = 5;
+  int threads = 0;
+  bool json = false, quiet = false, noCache = false;
+};
+
+int benchModel(const BenchOptions &opts) {
+  if (opts.dir.empty())
+    return reportError("bench: give a model directory (mnemoc bench DIR) or "
+                       "a layer (mnemoc bench layer ...)");
+  bench::ModelBenchOptions options;
+  options.dir = opts.dir;
+  options.promptLength = opts.promptLength;
+  options.decodeTokens = opts.decodeTokens;
+  options.rounds = opts.rounds;
+  options.engine.threads = opts.threads;
+  options.engine.diskCache = !opts.noCache;
+  options.engine.progress = progressPrinter(opts.quiet);
+  auto result = bench::runModelBench(options);
+  if (!result)
+    return reportError(result.takeError());
+  llvm::outs() << (opts.json ? result->toJSON() + "\n" : result->toText());
+  return 0;
+}
+
 } // namespace
 
 void addModelCommands(CLI::App &app, CLI::App &bench,
                       std::vector<Command> &commands) {
-  bench.require_subcommand(1);
+  // bench DIR (bench layer is a subcommand of the same group)
+  bench.require_subcommand(0, 1);
+  auto benchOpts = std::make_shared<BenchOptions>();
+  bench.add_option("dir", benchOpts->dir, "model directory");
+  bench
+      .add_option("--prompt-len", benchOpts->promptLength,
+                  "prompt tokens of each prefill (default: min(512, "
+                  "max_positions / 2))")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+  bench
+      .add_option("--decode-tokens", benchOpts->decodeTokens,
+                  "tokens decoded after the prompt (default: min(64, the "
+                  "positions left))")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+  bench.add_option("--rounds", benchOpts->rounds, "rounds (default 5)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+  bench
+      .add_option("--threads", benchOpts->threads,
+                  "threads (default: all cores)")
+      ->check(CLI::Range(1, 1024));
+  bench.add_flag("--json", benchOpts->json, "print one JSON object");
+  bench.add_flag("--quiet", benchOpts->quiet, "no progress on stderr");
+  bench.add_flag("--no-cache", benchOpts->noCache,
+                 "neither read nor write the on-disk kernel cache");
+  commands.push_back({&bench, [benchOpts] { return benchModel(*benchOpts); }});
 
   // init
   auto initOpts = std::make_shared<InitOptions>();
