@@ -37,12 +37,10 @@ llvm::Error round(const LoadedModel &model, const std::vector<int64_t> &prompt,
   prefill.push_back(static_cast<double>(prompt.size()) / seconds(start));
   if (decodeTokens == 0)
     return llvm::Error::success();
-  int64_t vocab = model.config().vocabSize;
   start = std::chrono::steady_clock::now();
   for (int64_t step = 0; step < decodeTokens; ++step) {
     int64_t next =
         std::max_element(logits.begin(), logits.end()) - logits.begin();
-    next %= vocab;
     if (llvm::Error error = sequence->append({next}, &logits))
       return error;
   }

@@ -7,7 +7,6 @@
 #include "mnemo/JIT/ObjectCode.h"
 #include "mnemo/Model/Model.h"
 #include "mnemo/Model/Program.h"
-#include "mnemo/Support/Float16.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -38,19 +37,6 @@ llvm::Error makeError(const llvm::Twine &message) {
 std::string programKey(const ModelProgram &program) {
   return llvm::utohexstr(llvm::xxh3_64bits(program.mlir), /*LowerCase=*/true,
                          16);
-}
-
-/// The element of `view` at `i`, as f32.
-float widen(const TensorView &view, int64_t i) {
-  const uint8_t *bytes = static_cast<const uint8_t *>(view.data);
-  if (view.dtype == ElementType::F32) {
-    float value;
-    std::memcpy(&value, bytes + 4 * i, 4);
-    return value;
-  }
-  uint16_t bits;
-  std::memcpy(&bits, bytes + 2 * i, 2);
-  return view.dtype == ElementType::F16 ? halfToFloat(bits) : bf16ToFloat(bits);
 }
 
 } // namespace
@@ -165,8 +151,6 @@ importModelDirectory(llvm::StringRef dir,
 
 llvm::Expected<std::unique_ptr<LoadedModel>>
 LoadedModel::load(llvm::StringRef dir, const EngineOptions &options) {
-  if (llvm::Error error = checkThreads(options))
-    return std::move(error);
   auto opened = importModelDirectory(dir, options.progress);
   if (!opened)
     return opened.takeError();
@@ -177,18 +161,13 @@ llvm::Expected<std::unique_ptr<LoadedModel>>
 LoadedModel::load(ImportedModel imported, const EngineOptions &options) {
   if (llvm::Error error = checkThreads(options))
     return std::move(error);
-  std::unique_ptr<LoadedModel> model(new LoadedModel());
-  model->directory = std::move(imported.directory);
-  model->program = std::move(imported.program);
-  model->numThreads = threadCount(options);
-  llvm::StringRef dir = model->directory->path();
-
+  llvm::StringRef dir = imported.directory->path();
   std::unique_ptr<mlir::MLIRContext> context = createProgramContext();
-  auto module = parseProgram(*model->program, *context, dir);
+  auto module = parseProgram(*imported.program, *context, dir);
   if (!module)
     return module.takeError();
   JITOptions jit;
-  jit.threads = model->numThreads;
+  jit.threads = threadCount(options);
   jit.cacheDirectory = kernelCacheDirectory(options);
   if (options.progress)
     options.progress("compiling the kernels for " +
@@ -198,10 +177,7 @@ LoadedModel::load(ImportedModel imported, const EngineOptions &options) {
   if (!compiled)
     return makeError(
         dir + ": compiling the model: " + llvm::toString(compiled.takeError()));
-  model->compiled = std::move(*compiled);
-  if (llvm::Error error = model->bind(options))
-    return std::move(error);
-  return std::move(model);
+  return create(std::move(imported), std::move(*compiled), options);
 }
 
 llvm::Expected<std::unique_ptr<LoadedModel>>
@@ -212,10 +188,6 @@ LoadedModel::load(llvm::StringRef dir, const AheadOfTimeKernels &kernels,
   auto opened = importModelDirectory(dir, options.progress);
   if (!opened)
     return opened.takeError();
-  std::unique_ptr<LoadedModel> model(new LoadedModel());
-  model->directory = std::move(opened->directory);
-  model->program = std::move(opened->program);
-  model->numThreads = threadCount(options);
   std::string program, target;
   try {
     Json json = Json::parse(kernels.manifest);
@@ -226,7 +198,7 @@ LoadedModel::load(llvm::StringRef dir, const AheadOfTimeKernels &kernels,
                                  "manifest: ") +
                      e.what());
   }
-  if (program != programKey(*model->program))
+  if (program != programKey(*opened->program))
     return makeError(dir +
                      ": the ahead-of-time kernels were compiled for another "
                      "model configuration (recompile with mnemoc compile " +
@@ -241,7 +213,18 @@ LoadedModel::load(llvm::StringRef dir, const AheadOfTimeKernels &kernels,
       CompiledModule::fromEntryPoints(kernels.manifest, kernels.entries);
   if (!compiled)
     return compiled.takeError();
-  model->compiled = std::move(*compiled);
+  return create(std::move(*opened), std::move(*compiled), options);
+}
+
+llvm::Expected<std::unique_ptr<LoadedModel>>
+LoadedModel::create(ImportedModel imported,
+                    std::shared_ptr<const CompiledModule> compiled,
+                    const EngineOptions &options) {
+  std::unique_ptr<LoadedModel> model(new LoadedModel());
+  model->directory = std::move(imported.directory);
+  model->program = std::move(imported.program);
+  model->compiled = std::move(compiled);
+  model->numThreads = threadCount(options);
   if (llvm::Error error = model->bind(options))
     return std::move(error);
   return std::move(model);
@@ -276,8 +259,7 @@ llvm::Error LoadedModel::bind(const EngineOptions &options) {
       if (type == view->dtype)
         std::memcpy(copy->data(), view->data, view->bytes);
       else
-        for (int64_t i = 0, e = view->numElements(); i < e; ++i)
-          static_cast<float *>(copy->data())[i] = widen(*view, i);
+        view->widenToF32(static_cast<float *>(copy->data()));
       it = copies.emplace(name, std::move(*copy)).first;
     }
     buffer.data = it->second.data();
@@ -401,7 +383,7 @@ llvm::Error Sequence::append(llvm::ArrayRef<int64_t> tokens,
   if (tokens.empty())
     return makeError("no tokens to run");
   int64_t n = static_cast<int64_t>(tokens.size()), d = config.hiddenSize;
-  if (llvm::Error error = checkTokenIds(config, tokens.vec(), "tokens"))
+  if (llvm::Error error = checkTokenIds(config, tokens, "tokens"))
     return error;
   if (position + n > config.maxPositions)
     return makeError(llvm::formatv("the sequence would hold {0} tokens, more "

@@ -40,20 +40,7 @@ std::string floatText(double value) {
   return llvm::formatv("{0:e9}", static_cast<float>(value)).str();
 }
 
-const char *elementTypeMLIR(ElementType type) {
-  switch (type) {
-  case ElementType::F32:
-    return "f32";
-  case ElementType::F16:
-    return "f16";
-  case ElementType::BF16:
-    return "bf16";
-  default:
-    return "f32"; // validated configs store weights in one of the above
-  }
-}
-
-/// `tensor<AxBxT>`; kDynamicRows (-1) prints `?`.
+/// `tensor<AxBxT>`; a negative size prints `?`.
 std::string tensorType(std::initializer_list<int64_t> shape,
                        const char *element = "f32") {
   std::string text = "tensor<";
@@ -125,7 +112,7 @@ class Importer {
 public:
   Importer(const ModelConfig &config, const ImportOptions &options)
       : c(config), options(options), d(config.hiddenSize),
-        dtype(elementTypeMLIR(config.dtype)) {}
+        dtype(elementTypeName(config.dtype)) {}
 
   ModelProgram run() {
     ModelProgram program;

@@ -1,4 +1,5 @@
-//===- Model.cpp - Model directories ---------------------------------------===//
+//===- Model.cpp - Model directories
+//---------------------------------------===//
 
 #include "mnemo/Model/Model.h"
 
@@ -170,8 +171,8 @@ ModelDirectory::open(llvm::StringRef dir) {
     expected.insert(spec.name);
     const TensorView *view = (*file)->find(spec.name);
     auto fail = [&](const llvm::Twine &message) {
-      return makeError(weightsPath + ": tensor '" + spec.name + "': " +
-                       message);
+      return makeError(weightsPath + ": tensor '" + spec.name +
+                       "': " + message);
     };
     if (!view) {
       if (spec.optional)
@@ -201,7 +202,7 @@ ModelDirectory::open(llvm::StringRef dir) {
 }
 
 llvm::Error checkTokenIds(const ModelConfig &config,
-                          const std::vector<int64_t> &tokens,
+                          llvm::ArrayRef<int64_t> tokens,
                           llvm::StringRef what) {
   for (size_t i = 0; i < tokens.size(); ++i)
     if (tokens[i] < 0 || tokens[i] >= config.vocabSize)

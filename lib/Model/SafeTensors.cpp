@@ -3,6 +3,7 @@
 #include "mnemo/Model/SafeTensors.h"
 
 #include "mnemo/Support/Files.h"
+#include "mnemo/Support/Float16.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -29,13 +30,13 @@ struct DtypeName {
   std::optional<ElementType> type; ///< none: known, but not a weight type
 };
 constexpr DtypeName kDtypes[] = {
-    {"F32", ElementType::F32}, {"F16", ElementType::F16},
+    {"F32", ElementType::F32},   {"F16", ElementType::F16},
     {"BF16", ElementType::BF16}, {"F64", std::nullopt},
-    {"I64", std::nullopt},     {"I32", std::nullopt},
-    {"I16", std::nullopt},     {"I8", std::nullopt},
-    {"U64", std::nullopt},     {"U32", std::nullopt},
-    {"U16", std::nullopt},     {"U8", std::nullopt},
-    {"BOOL", std::nullopt},    {"F8_E4M3", std::nullopt},
+    {"I64", std::nullopt},       {"I32", std::nullopt},
+    {"I16", std::nullopt},       {"I8", std::nullopt},
+    {"U64", std::nullopt},       {"U32", std::nullopt},
+    {"U16", std::nullopt},       {"U8", std::nullopt},
+    {"BOOL", std::nullopt},      {"F8_E4M3", std::nullopt},
     {"F8_E5M2", std::nullopt},
 };
 
@@ -57,6 +58,20 @@ int64_t TensorView::numElements() const {
   for (int64_t dim : shape)
     count *= dim;
   return count;
+}
+
+void TensorView::widenToF32(float *out) const {
+  const uint8_t *bytes = static_cast<const uint8_t *>(data);
+  int64_t count = numElements();
+  if (dtype == ElementType::F32) {
+    std::memcpy(out, bytes, static_cast<size_t>(count) * 4);
+    return;
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    uint16_t bits;
+    std::memcpy(&bits, bytes + 2 * i, 2);
+    out[i] = dtype == ElementType::F16 ? halfToFloat(bits) : bf16ToFloat(bits);
+  }
 }
 
 const char *safeTensorsDtype(ElementType type) {
@@ -217,7 +232,8 @@ SafeTensorsFile::open(llvm::StringRef path) {
     const TensorView &view = file->views[extent.view];
     if (extent.begin < covered)
       return makeError(path + ": tensors '" + previous->name + "' and '" +
-                       view.name + "' overlap (their data_offsets share bytes " +
+                       view.name +
+                       "' overlap (their data_offsets share bytes " +
                        llvm::Twine(extent.begin) + " to " +
                        llvm::Twine(std::min(covered, extent.end)) + ")");
     if (extent.begin > covered)

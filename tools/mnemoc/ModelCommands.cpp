@@ -14,7 +14,6 @@
 #include "mnemo/Model/Stats.h"
 #include "mnemo/Reference/Reference.h"
 #include "mnemo/Support/Files.h"
-#include "mnemo/Support/Float16.h"
 #include "mnemo/Support/Npy.h"
 
 #include "llvm/ADT/SmallString.h"
@@ -137,11 +136,32 @@ int stats(const StatsOptions &opts) {
 // run
 //===----------------------------------------------------------------------===//
 
+/// The options of every command that loads a model.
+struct EngineFlags {
+  int threads = 0;
+  bool quiet = false, noCache = false;
+
+  EngineOptions options() const {
+    EngineOptions engine;
+    engine.threads = threads;
+    engine.diskCache = !noCache;
+    engine.progress = progressPrinter(quiet);
+    return engine;
+  }
+};
+
+void addEngineFlags(CLI::App &app, EngineFlags &flags) {
+  app.add_option("--threads", flags.threads, "threads (default: all cores)")
+      ->check(CLI::Range(1, 1024));
+  app.add_flag("--quiet", flags.quiet, "no progress on stderr");
+  app.add_flag("--no-cache", flags.noCache,
+               "neither read nor write the on-disk kernel cache");
+}
+
 struct RunOptions {
   std::string dir, tokens, logitsOut, engine = "jit";
   int64_t maxNewTokens = 0, chunk = 0;
-  int threads = 0;
-  bool quiet = false, noCache = false;
+  EngineFlags engineFlags;
 };
 
 /// Parses "1,2,3" (spaces allowed around ids).
@@ -168,17 +188,7 @@ ref::Weights widenWeights(const ModelDirectory &model) {
     ref::Tensor tensor;
     tensor.shape = view.shape;
     tensor.data.resize(static_cast<size_t>(view.numElements()));
-    const uint8_t *bytes = static_cast<const uint8_t *>(view.data);
-    for (size_t i = 0; i < tensor.data.size(); ++i) {
-      if (view.dtype == ElementType::F32) {
-        std::memcpy(&tensor.data[i], bytes + 4 * i, 4);
-        continue;
-      }
-      uint16_t bits;
-      std::memcpy(&bits, bytes + 2 * i, 2);
-      tensor.data[i] = view.dtype == ElementType::F16 ? halfToFloat(bits)
-                                                      : bf16ToFloat(bits);
-    }
+    view.widenToF32(tensor.data.data());
     weights[view.name] = std::move(tensor);
   }
   return weights;
@@ -270,10 +280,7 @@ int run(const RunOptions &opts) {
     return reportError(tokens.takeError());
   // The directory, the token ids and the length are checked before
   // anything is compiled.
-  EngineOptions engine;
-  engine.threads = opts.threads;
-  engine.diskCache = !opts.noCache;
-  engine.progress = progressPrinter(opts.quiet);
+  EngineOptions engine = opts.engineFlags.options();
   auto imported = importModelDirectory(opts.dir, engine.progress);
   if (!imported)
     return reportError(imported.takeError());
@@ -324,8 +331,8 @@ int run(const RunOptions &opts) {
 struct BenchOptions {
   std::string dir;
   int64_t promptLength = 0, decodeTokens = 0, rounds = 5;
-  int threads = 0;
-  bool json = false, quiet = false, noCache = false;
+  EngineFlags engine;
+  bool json = false;
 };
 
 int benchModel(const BenchOptions &opts) {
@@ -337,9 +344,7 @@ int benchModel(const BenchOptions &opts) {
   options.promptLength = opts.promptLength;
   options.decodeTokens = opts.decodeTokens;
   options.rounds = opts.rounds;
-  options.engine.threads = opts.threads;
-  options.engine.diskCache = !opts.noCache;
-  options.engine.progress = progressPrinter(opts.quiet);
+  options.engine = opts.engine.options();
   auto result = bench::runModelBench(options);
   if (!result)
     return reportError(result.takeError());
@@ -367,14 +372,8 @@ void addModelCommands(CLI::App &app, CLI::App &bench,
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
   bench.add_option("--rounds", benchOpts->rounds, "rounds (default 5)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000}));
-  bench
-      .add_option("--threads", benchOpts->threads,
-                  "threads (default: all cores)")
-      ->check(CLI::Range(1, 1024));
   bench.add_flag("--json", benchOpts->json, "print one JSON object");
-  bench.add_flag("--quiet", benchOpts->quiet, "no progress on stderr");
-  bench.add_flag("--no-cache", benchOpts->noCache,
-                 "neither read nor write the on-disk kernel cache");
+  addEngineFlags(bench, benchOpts->engine);
   commands.push_back({&bench, [benchOpts] { return benchModel(*benchOpts); }});
 
   // init
@@ -455,10 +454,6 @@ void addModelCommands(CLI::App &app, CLI::App &bench,
                      "write the prompt's logits [tokens, vocab] as float32 "
                      ".npy");
   runCmd
-      ->add_option("--threads", runOpts->threads,
-                   "threads (default: all cores)")
-      ->check(CLI::Range(1, 1024));
-  runCmd
       ->add_option("--engine", runOpts->engine,
                    "jit: the model compiled for this CPU (default); "
                    "reference: lib/Reference, the plain C++ oracle")
@@ -469,9 +464,7 @@ void addModelCommands(CLI::App &app, CLI::App &bench,
                    "run the prompt in chunks of this many tokens (1: token "
                    "by token, as decoding does; default: all at once)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
-  runCmd->add_flag("--quiet", runOpts->quiet, "no progress on stderr");
-  runCmd->add_flag("--no-cache", runOpts->noCache,
-                   "neither read nor write the on-disk kernel cache");
+  addEngineFlags(*runCmd, runOpts->engineFlags);
   commands.push_back({runCmd, [runOpts] { return run(*runOpts); }});
 }
 

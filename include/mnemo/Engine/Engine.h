@@ -113,6 +113,10 @@ public:
 private:
   friend class Sequence;
   LoadedModel();
+  /// A model of `imported` running `compiled`, its weights bound.
+  static llvm::Expected<std::unique_ptr<LoadedModel>>
+  create(ImportedModel imported, std::shared_ptr<const CompiledModule> compiled,
+         const EngineOptions &options);
   llvm::Error bind(const EngineOptions &options);
 
   struct Function;

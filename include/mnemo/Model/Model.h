@@ -14,6 +14,7 @@
 #include "mnemo/Model/ModelConfig.h"
 #include "mnemo/Model/SafeTensors.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -26,9 +27,9 @@ namespace mnemo {
 
 /// What a tensor of a model is, as far as loading it goes.
 enum class TensorRole {
-  Table,      ///< Memory Layer tables: used as stored, in the config's dtype
-  Embedding,  ///< the token embedding: rows read as stored
-  Dense,      ///< dense weights, norms, biases: widened to f32 on load
+  Table,     ///< Memory Layer tables: used as stored, in the config's dtype
+  Embedding, ///< the token embedding: rows read as stored
+  Dense,     ///< dense weights, norms, biases: widened to f32 on load
 };
 
 struct TensorSpec {
@@ -70,8 +71,7 @@ private:
 /// Checks token ids against the vocabulary: `<what>: token id X at position
 /// I is outside the vocabulary [0, V)`.
 llvm::Error checkTokenIds(const ModelConfig &config,
-                          const std::vector<int64_t> &tokens,
-                          llvm::StringRef what);
+                          llvm::ArrayRef<int64_t> tokens, llvm::StringRef what);
 
 //===----------------------------------------------------------------------===//
 // Creating models (mnemoc init)

@@ -43,6 +43,9 @@ struct TensorView {
   uint64_t bytes = 0;
 
   int64_t numElements() const;
+  /// Writes the tensor's elements to `out` as f32 (exactly: every f16 and
+  /// bf16 value is an f32 value). The data may be unaligned.
+  void widenToF32(float *out) const;
 };
 
 class SafeTensorsFile {
@@ -84,9 +87,9 @@ struct TensorData {
 
 /// Writes `tensors` in the given order, atomically (a temporary file renamed
 /// into place).
-llvm::Error writeSafeTensors(llvm::StringRef path,
-                             const std::vector<TensorData> &tensors,
-                             const std::map<std::string, std::string> &metadata);
+llvm::Error
+writeSafeTensors(llvm::StringRef path, const std::vector<TensorData> &tensors,
+                 const std::map<std::string, std::string> &metadata);
 
 /// `F32`, `F16`, `BF16`, ...: the format's dtype names.
 const char *safeTensorsDtype(ElementType type);
