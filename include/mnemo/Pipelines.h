@@ -55,6 +55,10 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       *this, "parallel",
       llvm::cl::desc("parallel loop of Memory Layers: auto, tokens, columns"),
       llvm::cl::init("auto")};
+  Option<int64_t> memsizerChunk{
+      *this, "memsizer-chunk",
+      llvm::cl::desc("tokens per Memsizer prefill chunk (0: choose)"),
+      llvm::cl::init(0)};
   Option<bool> hoistWeights{
       *this, "hoist-weights",
       llvm::cl::desc("move weight preparation into a load-time function"),

@@ -53,6 +53,7 @@ void fillPipelineOptions(const JITOptions &options,
   cpu.tablesPerPass = options.tablesPerPass;
   cpu.prefetch = options.prefetch;
   cpu.parallel = options.parallel;
+  cpu.memsizerChunk = options.memsizerChunk;
   cpu.fuse = options.fuse;
   cpu.hoistWeights = options.hoistWeights;
 }
@@ -145,6 +146,9 @@ llvm::Error JITOptions::validate() const {
     return makeError("prefetch distance must be -1 (choose) or non-negative, "
                      "got " +
                      llvm::Twine(prefetch));
+  if (memsizerChunk < 0)
+    return makeError("Memsizer chunk must be non-negative (0: choose), got " +
+                     llvm::Twine(memsizerChunk));
   if (parallel != "auto" && parallel != "tokens" && parallel != "columns")
     return makeError("parallel loop must be auto, tokens or columns, got '" +
                      parallel + "'");

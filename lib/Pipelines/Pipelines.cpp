@@ -71,6 +71,10 @@ void mnemo::buildLowerToLoopsPipeline(OpPassManager &pm,
   // Code generation of the mnemo ops.
   pm.addNestedPass<func::FuncOp>(
       createLowerLookupsPass(LowerLookupsPassOptions{options.vectorWidth}));
+  LowerMemsizerPassOptions memsizer;
+  memsizer.vectorWidth = options.vectorWidth;
+  memsizer.chunk = options.memsizerChunk;
+  pm.addNestedPass<func::FuncOp>(createLowerMemsizerPass(memsizer));
   pm.addPass(createLowerNormsPass());
   pm.addPass(createLowerToRuntimePass());
   pm.addPass(createDecomposeConcatPass());

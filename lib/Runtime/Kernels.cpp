@@ -53,12 +53,6 @@ void axpy(float a, const float *x, float *y, int64_t n) {
     y[i] += a * x[i];
 }
 
-MNEMO_MULTIVERSION
-void scaleInto(float a, const float *x, float *y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    y[i] = a * x[i];
-}
-
 /// In-place softmax of `count` scores (max-subtracted).
 void softmax(float *scores, int64_t count) {
   float maxScore = -INFINITY;
@@ -185,8 +179,8 @@ void _mlir_ciface_mnemo_rotary(StridedMemRefType<float, 2> *xRef,
   int64_t headDim = x.cols / heads, half = dims / 2;
   std::vector<double> inverseFrequency(static_cast<size_t>(half));
   for (int64_t j = 0; j < half; ++j)
-    inverseFrequency[j] =
-        std::pow(static_cast<double>(base), -2.0 * j / static_cast<double>(dims));
+    inverseFrequency[j] = std::pow(static_cast<double>(base),
+                                   -2.0 * j / static_cast<double>(dims));
   for (int64_t r = 0; r < x.rows; ++r) {
     double position = static_cast<double>(
         positions->data[positions->offset + r * positions->strides[0]]);
@@ -221,54 +215,6 @@ void _mlir_ciface_mnemo_embedding_bf16(StridedMemRefType<uint16_t, 2> *table,
                                        StridedMemRefType<int64_t, 1> *ids,
                                        StridedMemRefType<float, 2> *out) {
   embedding(table, ids, out, [](uint16_t v) { return mnemo::bf16ToFloat(v); });
-}
-
-void _mlir_ciface_mnemo_memsizer_alpha(StridedMemRefType<float, 2> *logitsRef,
-                                       StridedMemRefType<float, 2> *alphaRef,
-                                       int64_t heads) {
-  Matrix<float> logits = matrix(logitsRef, "memsizer_alpha");
-  Matrix<float> alpha = matrix(alphaRef, "memsizer_alpha");
-  int64_t slots = alpha.cols;
-  std::vector<float> probabilities(static_cast<size_t>(slots));
-  for (int64_t r = 0; r < logits.rows; ++r) {
-    float *a = alpha.row(r);
-    std::fill(a, a + slots, 0.0f);
-    for (int64_t h = 0; h < heads; ++h) {
-      const float *row = logits.row(r) + h * slots;
-      std::copy(row, row + slots, probabilities.begin());
-      softmax(probabilities.data(), slots);
-      axpy(1.0f / static_cast<float>(heads), probabilities.data(), a, slots);
-    }
-  }
-}
-
-void _mlir_ciface_mnemo_memsizer_prefill(
-    StridedMemRefType<float, 2> *alphaRef, StridedMemRefType<float, 2> *keysRef,
-    StridedMemRefType<float, 2> *valuesRef,
-    StridedMemRefType<float, 2> *stateRef, int64_t start,
-    StridedMemRefType<float, 2> *outRef,
-    StridedMemRefType<float, 2> *newStateRef, int64_t rsqrt) {
-  Matrix<float> alpha = matrix(alphaRef, "memsizer_prefill");
-  Matrix<float> keys = matrix(keysRef, "memsizer_prefill");
-  Matrix<float> values = matrix(valuesRef, "memsizer_prefill");
-  Matrix<float> state = matrix(stateRef, "memsizer_prefill");
-  Matrix<float> out = matrix(outRef, "memsizer_prefill");
-  Matrix<float> memory = matrix(newStateRef, "memsizer_prefill");
-  int64_t slots = state.rows, d = state.cols;
-  for (int64_t s = 0; s < slots; ++s)
-    std::copy(state.row(s), state.row(s) + d, memory.row(s));
-  for (int64_t r = 0; r < alpha.rows; ++r) {
-    // S_t = S_{t-1} + key_t value_t^T
-    for (int64_t s = 0; s < slots; ++s)
-      axpy(keys.row(r)[s], values.row(r), memory.row(s), d);
-    // y_t = alpha_t^T S_t / sqrt(t)
-    double position = static_cast<double>(start + r + 1);
-    float scale = rsqrt ? static_cast<float>(1.0 / std::sqrt(position)) : 1.0f;
-    float *o = out.row(r);
-    scaleInto(alpha.row(r)[0] * scale, memory.row(0), o, d);
-    for (int64_t s = 1; s < slots; ++s)
-      axpy(alpha.row(r)[s] * scale, memory.row(s), o, d);
-  }
 }
 
 } // extern "C"

@@ -1,4 +1,5 @@
-//===- Symbols.cpp - What generated code may call --------------------------===//
+//===- Symbols.cpp - What generated code may call
+//--------------------------===//
 
 #include "mnemo/Runtime/Symbols.h"
 
@@ -23,8 +24,6 @@ const std::vector<RuntimeSymbol> &runtimeSymbols() {
       MNEMO_KERNEL(mnemo_embedding_f32),
       MNEMO_KERNEL(mnemo_embedding_f16),
       MNEMO_KERNEL(mnemo_embedding_bf16),
-      MNEMO_KERNEL(mnemo_memsizer_alpha),
-      MNEMO_KERNEL(mnemo_memsizer_prefill),
 #undef MNEMO_KERNEL
   };
   return symbols;

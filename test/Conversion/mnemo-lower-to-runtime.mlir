@@ -8,8 +8,6 @@
 // CHECK-DAG: func.func private @mnemo_causal_attention({{.*}}, i64, f32) attributes {llvm.emit_c_interface}
 // CHECK-DAG: func.func private @mnemo_rotary({{.*}}memref<?xi64, strided<[?], offset: ?>>{{.*}}, i64, i64, f32) attributes {llvm.emit_c_interface}
 // CHECK-DAG: func.func private @mnemo_embedding_bf16(memref<?x?xbf16, strided<[?, ?], offset: ?>>
-// CHECK-DAG: func.func private @mnemo_memsizer_alpha({{.*}}, i64) attributes {llvm.emit_c_interface}
-// CHECK-DAG: func.func private @mnemo_memsizer_prefill({{.*}}, i64, {{.*}}, i64) attributes {llvm.emit_c_interface}
 
 // CHECK-LABEL: func.func @linear
 // CHECK: %[[X:.+]] = bufferization.to_memref %{{.+}} read_only : memref<?x16xf32, strided<[?, ?], offset: ?>>
@@ -50,14 +48,11 @@ func.func @rotary_embedding(%table: tensor<100x64xbf16>, %ids: tensor<?xi64>) ->
   return %r : tensor<?x64xf32>
 }
 
-// The state's new value is a second result buffer; the start position an
-// i64 argument.
+// Memsizer's ops are generated code (-mnemo-lower-memsizer), not calls.
 // CHECK-LABEL: func.func @memsizer
-// CHECK: call @mnemo_memsizer_alpha(
-// CHECK: %[[START:.+]] = arith.index_cast %{{.+}} : index to i64
-// CHECK: %[[STATE:.+]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
-// CHECK: call @mnemo_memsizer_prefill(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[START]], %{{.+}}, %{{.+}}, %{{.+}})
-// CHECK: bufferization.to_tensor %[[STATE]] restrict writable
+// CHECK-NOT: call
+// CHECK: mnemo.memsizer_alpha
+// CHECK: mnemo.memsizer_prefill
 func.func @memsizer(%logits: tensor<?x12xf32>, %keys: tensor<?x4xf32>, %values: tensor<?x8xf32>,
                     %state: tensor<4x8xf32>, %start: index) -> (tensor<?x8xf32>, tensor<4x8xf32>) {
   %alpha = mnemo.memsizer_alpha %logits heads 3 : tensor<?x12xf32> -> tensor<?x4xf32>

@@ -1,22 +1,15 @@
 //===- RuntimeOpsTest.cpp - Library-backed ops vs. the oracle ---*- C++ -*-===//
 //
 // The ops that -mnemo-lower-to-runtime turns into kernel calls (embedding,
-// linear, rotary, causal attention, Memsizer's alpha and memory), compiled
-// through the whole CPU pipeline and the JIT, against lib/Reference.
+// linear, rotary, causal attention), compiled through the whole CPU
+// pipeline and the JIT, against lib/Reference.
 //
 //===----------------------------------------------------------------------===//
 
-#include "mnemo/InitAll.h"
-#include "mnemo/JIT/JIT.h"
+#include "TestUtil.h"
+
 #include "mnemo/Reference/Reference.h"
 #include "mnemo/Support/Float16.h"
-
-#include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/DialectRegistry.h"
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
-
-#include "gtest/gtest.h"
 
 #include <cmath>
 #include <random>
@@ -25,40 +18,16 @@ using namespace mnemo;
 
 namespace {
 
+using test::expectClose;
+
 std::shared_ptr<const CompiledModule> compile(const char *source) {
-  mlir::DialectRegistry registry;
-  mlir::mnemo::registerAllDialects(registry);
-  mlir::MLIRContext context(registry);
-  auto module = mlir::parseSourceString<mlir::ModuleOp>(source, &context);
-  EXPECT_TRUE(module);
-  if (!module)
-    return nullptr;
   JITOptions options;
   options.threads = 2;
-  auto compiled = compileModule(*module, options);
-  if (!compiled) {
-    ADD_FAILURE() << llvm::toString(compiled.takeError());
-    return nullptr;
-  }
-  return *compiled;
+  return test::compileSource(source, options);
 }
 
 std::vector<float> random(size_t count, std::mt19937 &rng, float scale = 1) {
-  std::uniform_real_distribution<float> uniform(-scale, scale);
-  std::vector<float> values(count);
-  for (float &v : values)
-    v = uniform(rng);
-  return values;
-}
-
-void expectClose(const std::vector<float> &actual,
-                 const std::vector<float> &expected, double tolerance) {
-  ASSERT_EQ(actual.size(), expected.size());
-  double scale = 1e-30;
-  for (float e : expected)
-    scale = std::max(scale, std::fabs(double(e)));
-  for (size_t i = 0; i < actual.size(); ++i)
-    ASSERT_NEAR(actual[i], expected[i], tolerance * scale) << "element " << i;
+  return test::randomVector(count, rng, scale);
 }
 
 // Embedding (f16), a fused QKV projection, rotary on Q and K at positions
@@ -105,18 +74,18 @@ TEST_P(RuntimeOpsBlock, MatchesReference) {
     ids[i] = (i * 37 + 5) % 100;
     pos[i] = start + i;
   }
-  std::vector<float> kprev = random(start * 16, rng), vprev = random(start * 16, rng);
+  std::vector<float> kprev = random(start * 16, rng),
+                     vprev = random(start * 16, rng);
   std::vector<float> y(n * 16), qkv(n * 48);
-  llvm::Error error = module->call(
-      "block", {{ids.data(), {n}},
-                {pos.data(), {n}},
-                {kprev.data(), {start, 16}},
-                {vprev.data(), {start, 16}},
-                {embHalf.data(), {100, 16}},
-                {w.data(), {48, 16}},
-                {b.data(), {48}},
-                {y.data(), {n, 16}},
-                {qkv.data(), {n, 48}}});
+  llvm::Error error = module->call("block", {{ids.data(), {n}},
+                                             {pos.data(), {n}},
+                                             {kprev.data(), {start, 16}},
+                                             {vprev.data(), {start, 16}},
+                                             {embHalf.data(), {100, 16}},
+                                             {w.data(), {48, 16}},
+                                             {b.data(), {48}},
+                                             {y.data(), {n, 16}},
+                                             {qkv.data(), {n, 48}}});
   ASSERT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
 
   // The oracle, step by step.
@@ -124,7 +93,8 @@ TEST_P(RuntimeOpsBlock, MatchesReference) {
   for (int i = 0; i < n; ++i)
     std::copy(emb.begin() + ids[i] * 16, emb.begin() + ids[i] * 16 + 16,
               x.begin() + i * 16);
-  std::vector<float> expectedQkv = ref::linear(x.data(), n, 16, w.data(), b.data(), 48);
+  std::vector<float> expectedQkv =
+      ref::linear(x.data(), n, 16, w.data(), b.data(), 48);
   expectClose(qkv, expectedQkv, 1e-5);
   std::vector<float> q(n * 16), kall(kprev), vall(vprev);
   for (int i = 0; i < n; ++i)
@@ -135,8 +105,8 @@ TEST_P(RuntimeOpsBlock, MatchesReference) {
     }
   ref::rotary(q.data(), n, 2, 8, 4, 10000.0, pos.data());
   ref::rotary(kall.data() + start * 16, n, 2, 8, 4, 10000.0, pos.data());
-  std::vector<float> o = ref::causalAttention(q.data(), n, kall.data(), vall.data(),
-                                              start + n, 2, 8, 0.353553385);
+  std::vector<float> o = ref::causalAttention(
+      q.data(), n, kall.data(), vall.data(), start + n, 2, 8, 0.353553385);
   for (size_t i = 0; i < o.size(); ++i)
     o[i] += x[i];
   expectClose(y, o, 1e-5);
@@ -149,53 +119,5 @@ INSTANTIATE_TEST_SUITE_P(Shapes, RuntimeOpsBlock,
                                            std::make_pair(0, 7),
                                            std::make_pair(5, 130),
                                            std::make_pair(40, 1)));
-
-const char *kMemsizer = R"mlir(
-func.func @memory(%logits: tensor<?x12xf32>, %keys: tensor<?x4xf32>,
-                  %values: tensor<?x8xf32>, %state: tensor<4x8xf32>,
-                  %start: index) -> (tensor<?x8xf32>, tensor<4x8xf32>) {
-  %alpha = mnemo.memsizer_alpha %logits heads 3 : tensor<?x12xf32> -> tensor<?x4xf32>
-  %y, %s = mnemo.memsizer_prefill %alpha, %keys, %values state %state at %start scale<rsqrt>
-      : tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x8xf32>, tensor<4x8xf32>
-      -> tensor<?x8xf32>, tensor<4x8xf32>
-  return %y, %s : tensor<?x8xf32>, tensor<4x8xf32>
-}
-)mlir";
-
-TEST(RuntimeOpsMemsizer, MatchesReference) {
-  // The start position is an index argument, which the JIT's buffer calls
-  // do not take: wrap it.
-  std::string source = kMemsizer;
-  source.replace(source.find("%start: index) -> ("),
-                 std::string("%start: index) -> (").size(),
-                 "%startv: tensor<1xi64>) -> (");
-  source.replace(source.find("  %alpha"), 0,
-                 "  %c0 = arith.constant 0 : index\n"
-                 "  %s64 = tensor.extract %startv[%c0] : tensor<1xi64>\n"
-                 "  %start = arith.index_cast %s64 : i64 to index\n");
-  auto module = compile(source.c_str());
-  ASSERT_TRUE(module);
-  std::mt19937 rng(3);
-  int64_t t = 9, start = 6;
-  std::vector<float> logits = random(t * 12, rng, 3), keys = random(t * 4, rng);
-  std::vector<float> values = random(t * 8, rng), state = random(32, rng);
-  std::vector<int64_t> startv = {start};
-  std::vector<float> y(t * 8), newState(32);
-  llvm::Error error = module->call("memory", {{logits.data(), {t, 12}},
-                                              {keys.data(), {t, 4}},
-                                              {values.data(), {t, 8}},
-                                              {state.data(), {4, 8}},
-                                              {startv.data(), {1}},
-                                              {y.data(), {t, 8}},
-                                              {newState.data(), {4, 8}}});
-  ASSERT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
-  std::vector<float> alpha = ref::memsizerAlpha(logits.data(), t, 3, 4);
-  std::vector<float> expectedState = state;
-  std::vector<float> expected =
-      ref::memsizerCausal(alpha.data(), keys.data(), values.data(), t, 4, 8,
-                          expectedState, start, /*scaled=*/true);
-  expectClose(y, expected, 1e-5);
-  expectClose(newState, expectedState, 1e-5);
-}
 
 } // namespace

@@ -48,6 +48,45 @@ def LowerLookupsPass : Pass<"mnemo-lower-lookups", "::mlir::func::FuncOp"> {
   ];
 }
 
+def LowerMemsizerPass : Pass<"mnemo-lower-memsizer", "::mlir::func::FuncOp"> {
+  let summary = "Generate vector loops for Memsizer's attention ops (CPU)";
+  let description = [{
+    Replaces `mnemo.memsizer_alpha`, `mnemo.memsizer_prefill`,
+    `mnemo.memsizer_step`, `mnemo.memsizer_source_memory` and
+    `mnemo.memsizer_cross` by loops on buffers with `vector<V x f32>` FMAs,
+    specialized for the memory's `[k, d]` shape:
+
+    * every op runs over column tiles of the `d` memory columns (a few
+      vectors wide, kept in registers), spread over threads with
+      `scf.parallel`, since Memsizer's memory is independent per column;
+    * `memsizer_prefill` is chunked: per chunk of `chunk` tokens, each
+      token's output is `alpha^T S_prev` plus the chunk's causal triangle
+      of scores `alpha_t . key_i / sqrt(t)` (computed once for all column
+      tiles), and the chunk then updates `S` with `keys^T values` -- O(T k d)
+      time and one `[k, d]` memory, whatever the sequence length;
+    * `memsizer_step` fuses the rank-1 update and the read-out in one pass
+      over each sequence's `[k, d]` state.
+
+    A state read with `bufferization.to_tensor %m restrict` whose new value
+    is only materialized back into `%m` is updated in place. Runs before
+    one-shot bufferization, like `-mnemo-lower-lookups`.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
+           "f32 lanes per vector register (8: AVX2, 16: AVX-512)">,
+    Option<"chunk", "chunk", "int64_t", /*default=*/"0",
+           "tokens per prefill chunk (0: choose from k)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 def LowerNormsPass : Pass<"mnemo-lower-norms"> {
   let summary = "Lower mnemo.rms_norm and mnemo.layer_norm to linalg";
   let description = [{
@@ -80,9 +119,8 @@ def ForwardResultAllocsPass : Pass<"mnemo-forward-result-allocs",
 def LowerToRuntimePass : Pass<"mnemo-lower-to-runtime", "::mlir::ModuleOp"> {
   let summary = "Lower library-backed mnemo ops to calls into Mnemo's runtime";
   let description = [{
-    `mnemo.linear`, `mnemo.causal_attention`, `mnemo.rotary`,
-    `mnemo.embedding`, `mnemo.memsizer_alpha` and `mnemo.memsizer_prefill`
-    become calls of the kernels declared in
+    `mnemo.linear`, `mnemo.causal_attention`, `mnemo.rotary` and
+    `mnemo.embedding` become calls of the kernels declared in
     `include/mnemo/Runtime/Kernels.h` (`@mnemo_linear` and so on, private
     declarations with `llvm.emit_c_interface`), on buffers obtained with
     read-only `bufferization.to_memref` of a fully dynamic strided layout,

@@ -106,6 +106,8 @@ struct JITOptions {
   int64_t tablesPerPass = 0;
   int64_t prefetch = -1;
   std::string parallel = "auto";
+  /// Tokens per chunk of Memsizer's prefill; 0: chosen from k.
+  int64_t memsizerChunk = 0;
   bool fuse = true;
   bool hoistWeights = true;
   /// Where compiled modules are kept between processes; empty: nowhere.

@@ -4,9 +4,9 @@
 // interface of MLIR's memref descriptors (`_mlir_ciface_<name>`, memrefs by
 // pointer, scalars by value). Dense matrix products (`mnemo.linear`,
 // attention) go to the BLAS library, the baseline every speed figure is
-// measured against; the rest (rotary embedding, token embedding, Memsizer's
-// memory) is plain loops here. The Memory Layers, Mnemo's subject, are
-// generated code, not calls.
+// measured against; rotary and token embedding are plain loops here. The
+// Memory Layers and Memsizer's attention, Mnemo's subjects, are generated
+// code (-mnemo-lower-lookups, -mnemo-lower-memsizer), not calls.
 //
 // Every 2-D argument may have any row stride (a slice of a wider matrix)
 // but unit column stride; kernels check what they rely on and abort with a
@@ -54,22 +54,6 @@ void _mlir_ciface_mnemo_embedding_f16(StridedMemRefType<uint16_t, 2> *table,
 void _mlir_ciface_mnemo_embedding_bf16(StridedMemRefType<uint16_t, 2> *table,
                                        StridedMemRefType<int64_t, 1> *ids,
                                        StridedMemRefType<float, 2> *out);
-
-/// Memsizer's addressing weights: the mean over heads of per-head softmaxes
-/// of `logits` ([T, H*k]) into `alpha` ([T, k]).
-void _mlir_ciface_mnemo_memsizer_alpha(StridedMemRefType<float, 2> *logits,
-                                       StridedMemRefType<float, 2> *alpha,
-                                       int64_t heads);
-
-/// Memsizer causal attention over T tokens continuing `state` ([k, d], the
-/// unscaled memory of `start` tokens); writes the outputs and the state
-/// after the last token. `rsqrt` != 0 scales token t's output by
-/// 1/sqrt(t).
-void _mlir_ciface_mnemo_memsizer_prefill(
-    StridedMemRefType<float, 2> *alpha, StridedMemRefType<float, 2> *keys,
-    StridedMemRefType<float, 2> *values, StridedMemRefType<float, 2> *state,
-    int64_t start, StridedMemRefType<float, 2> *out,
-    StridedMemRefType<float, 2> *newState, int64_t rsqrt);
 }
 
 #endif // MNEMO_RUNTIME_KERNELS_H

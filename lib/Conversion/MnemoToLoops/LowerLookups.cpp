@@ -31,6 +31,8 @@
 #include "Mnemo/IR/MnemoOps.h"
 #include "mnemo/Conversion/Passes.h"
 
+#include "LoopEmitter.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -92,24 +94,15 @@ struct LookupConfig {
   }
 };
 
-/// A run of `width` columns at `offset` within a column tile, processed as
-/// one vector.
-struct ColumnChunk {
-  int64_t offset;
-  int64_t width;
-};
-
-class LookupCodegen {
+class LookupCodegen : public LoopEmitter {
 public:
   LookupCodegen(ImplicitLocOpBuilder &b, const LookupConfig &cfg, Value x,
                 Value tables, Value bias, Value normWeight, Value normBias)
-      : b(b), cfg(cfg), x(x), tables(tables), bias(bias),
+      : LoopEmitter(b), cfg(cfg), x(x), tables(tables), bias(bias),
         normWeight(normWeight), normBias(normBias) {
     f32 = b.getF32Type();
     i32 = b.getI32Type();
-    for (int64_t offset = 0; offset < cfg.columns; offset += cfg.vectorWidth)
-      chunks.push_back(
-          {offset, std::min(cfg.vectorWidth, cfg.columns - offset)});
+    chunks = splitColumns(cfg.columns, cfg.vectorWidth);
     if (cfg.packed)
       flatTables = b.create<memref::CollapseShapeOp>(
           tables, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}});
@@ -123,18 +116,6 @@ private:
   // Builder helpers
   //===--------------------------------------------------------------------===//
 
-  Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(v); }
-  Value f32Const(double v) {
-    return b.create<arith::ConstantOp>(
-        b.getF32FloatAttr(static_cast<float>(v)));
-  }
-  Value splat(VectorType type, Value scalar) {
-    return b.create<vector::SplatOp>(type, scalar);
-  }
-  Value minIndex(Value a, Value c) { return b.create<arith::MinSIOp>(a, c); }
-  Value add(Value a, Value c) { return b.create<arith::AddIOp>(a, c); }
-  Value mul(Value a, Value c) { return b.create<arith::MulIOp>(a, c); }
-
   /// Buckets and weights are stored `[passes, tokens, U]`: the entries a
   /// pass reads are one contiguous block, and a token's entries within a
   /// pass are adjacent. These are the indices of table `k` of token `slot`.
@@ -147,54 +128,6 @@ private:
   MemRefType entryType(int64_t tokens, Type element) {
     return MemRefType::get({cfg.numPasses(), tokens, cfg.tablesPerPass},
                            element);
-  }
-
-  /// scf.for from `lower` to `upper`; `body` builds at the builder's
-  /// insertion point inside the loop.
-  void forLoop(Value lower, Value upper, Value step,
-               function_ref<void(Value)> body) {
-    b.create<scf::ForOp>(
-        lower, upper, step, std::nullopt,
-        [&](OpBuilder &nested, Location loc, Value iv, ValueRange) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(nested.create<scf::YieldOp>(loc));
-          body(iv);
-        });
-  }
-
-  /// scf.for carrying `inits`; `body` returns the values to yield.
-  SmallVector<Value>
-  forLoop(Value lower, Value upper, Value step, ValueRange inits,
-          function_ref<SmallVector<Value>(Value, ValueRange)> body) {
-    auto loop = b.create<scf::ForOp>(
-        lower, upper, step, inits,
-        [&](OpBuilder &nested, Location loc, Value iv, ValueRange iterArgs) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(nested.getInsertionBlock(),
-                              nested.getInsertionPoint());
-          SmallVector<Value> yields = body(iv, iterArgs);
-          b.create<scf::YieldOp>(yields);
-        });
-    return SmallVector<Value>(loop.getResults().begin(),
-                              loop.getResults().end());
-  }
-
-  /// scf.parallel from 0 to `upper`, with the body in a memref.alloca_scope
-  /// so that stack buffers of an iteration are released when it ends.
-  void parallelLoop(Value upper, function_ref<void(Value)> body) {
-    b.create<scf::ParallelOp>(
-        ValueRange{index(0)}, ValueRange{upper}, ValueRange{index(1)},
-        [&](OpBuilder &nested, Location loc, ValueRange ivs) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(nested.getInsertionBlock(),
-                              nested.getInsertionPoint());
-          auto scope = b.create<memref::AllocaScopeOp>(TypeRange{});
-          Block *scopeBody = b.createBlock(&scope.getBodyRegion());
-          b.setInsertionPointToEnd(scopeBody);
-          b.setInsertionPoint(
-              b.create<memref::AllocaScopeReturnOp>(ValueRange{}));
-          body(ivs[0]);
-        });
   }
 
   //===--------------------------------------------------------------------===//
@@ -227,7 +160,6 @@ private:
   void emitSlicePrefetch(Value columnTile, Value firstTable, Value token,
                          int64_t tablesAhead);
 
-  ImplicitLocOpBuilder &b;
   const LookupConfig &cfg;
   Value x, tables, bias, normWeight, normBias;
   /// A 1-D view of packed tables, for prefetching contiguous ranges.
@@ -738,17 +670,6 @@ LookupTilingAttr defaultTiling(HashLookupOp op) {
                                /*prefetch=*/0, LookupParallel::tokens);
 }
 
-/// A memref type for reading `value`: identity layout, or a unit-stride
-/// innermost dimension with dynamic row stride for activations.
-MemRefType bufferType(Value value, bool stridedRows) {
-  auto type = cast<RankedTensorType>(value.getType());
-  if (!stridedRows)
-    return MemRefType::get(type.getShape(), type.getElementType());
-  auto layout = StridedLayoutAttr::get(value.getContext(), ShapedType::kDynamic,
-                                       {ShapedType::kDynamic, 1});
-  return MemRefType::get(type.getShape(), type.getElementType(), layout);
-}
-
 LogicalResult lowerLookup(HashLookupOp op, int64_t vectorWidth) {
   LookupTilingAttr tiling = op.getTilingAttr();
   if (!tiling)
@@ -783,8 +704,8 @@ LogicalResult lowerLookup(HashLookupOp op, int64_t vectorWidth) {
   auto toBuffer = [&](Value tensor, bool stridedRows) -> Value {
     if (!tensor)
       return Value();
-    return b.create<bufferization::ToMemrefOp>(bufferType(tensor, stridedRows),
-                                               tensor, /*read_only=*/true);
+    return b.create<bufferization::ToMemrefOp>(
+        readBufferType(tensor, stridedRows), tensor, /*read_only=*/true);
   };
   Value x = toBuffer(op.getInput(), /*stridedRows=*/true);
   Value tables = toBuffer(op.getTables(), false);

@@ -40,8 +40,7 @@ MemRefType stridedType(ArrayRef<int64_t> shape, Type element) {
   return MemRefType::get(shape, element, layout);
 }
 MemRefType dynamicType(int64_t rank, Type element) {
-  return stridedType(SmallVector<int64_t>(rank, ShapedType::kDynamic),
-                     element);
+  return stridedType(SmallVector<int64_t>(rank, ShapedType::kDynamic), element);
 }
 
 /// Builds one call of a runtime kernel in place of a mnemo op.
@@ -85,8 +84,8 @@ public:
     args.push_back(b.create<arith::ConstantIntOp>(value, 64));
   }
   void scalar(float value) {
-    args.push_back(b.create<arith::ConstantFloatOp>(APFloat(value),
-                                                    b.getF32Type()));
+    args.push_back(
+        b.create<arith::ConstantFloatOp>(APFloat(value), b.getF32Type()));
   }
   void index(Value value) {
     args.push_back(b.create<arith::IndexCastOp>(b.getI64Type(), value));
@@ -101,8 +100,8 @@ public:
       types.push_back(arg.getType());
     if (!function) {
       OpBuilder top(module.getBodyRegion());
-      function = top.create<func::FuncOp>(
-          module.getLoc(), callee, top.getFunctionType(types, {}));
+      function = top.create<func::FuncOp>(module.getLoc(), callee,
+                                          top.getFunctionType(types, {}));
       function.setPrivate();
       function->setAttr("llvm.emit_c_interface", top.getUnitAttr());
     }
@@ -182,29 +181,6 @@ void lower(EmbeddingOp op) {
                                  : "mnemo_embedding_f32");
 }
 
-void lower(MemsizerAlphaOp op) {
-  CallBuilder call(op);
-  call.operand(op.getLogits());
-  call.result(tensorType(op.getAlpha()),
-              rowSizes(tensorType(op.getAlpha()), call.dim(0, 0)));
-  call.scalar(static_cast<int64_t>(op.getNumHeads()));
-  call.finish("mnemo_memsizer_alpha");
-}
-
-void lower(MemsizerPrefillOp op) {
-  CallBuilder call(op);
-  call.operand(op.getAlpha());
-  call.operand(op.getKeys());
-  call.operand(op.getValues());
-  call.operand(op.getState());
-  call.index(op.getStart());
-  call.result(tensorType(op.getOutput()),
-              rowSizes(tensorType(op.getOutput()), call.dim(0, 0)));
-  call.result(tensorType(op.getNewState()), {});
-  call.scalar(static_cast<int64_t>(op.getScale() == MemsizerScale::rsqrt));
-  call.finish("mnemo_memsizer_prefill");
-}
-
 struct LowerToRuntimePass
     : mnemo::impl::LowerToRuntimePassBase<LowerToRuntimePass> {
   using Base::Base;
@@ -212,14 +188,12 @@ struct LowerToRuntimePass
   void runOnOperation() override {
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (isa<LinearOp, CausalAttentionOp, RotaryOp, EmbeddingOp,
-              MemsizerAlphaOp, MemsizerPrefillOp>(op))
+      if (isa<LinearOp, CausalAttentionOp, RotaryOp, EmbeddingOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops)
       llvm::TypeSwitch<Operation *>(op)
-          .Case<LinearOp, CausalAttentionOp, RotaryOp, EmbeddingOp,
-                MemsizerAlphaOp, MemsizerPrefillOp>(
+          .Case<LinearOp, CausalAttentionOp, RotaryOp, EmbeddingOp>(
               [](auto concrete) { lower(concrete); });
   }
 };

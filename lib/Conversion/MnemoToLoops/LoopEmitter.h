@@ -1,0 +1,130 @@
+//===- LoopEmitter.h - Shared helpers of the CPU code generators -*- C++
+//-*-===//
+//
+// The builder helpers that the Memory Layer (LowerLookups.cpp) and Memsizer
+// (LowerMemsizer.cpp) code generators share: constants, index arithmetic,
+// `scf.for` with and without loop-carried values, `scf.parallel` with a
+// per-iteration stack scope, and the split of a column tile into vectors.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MNEMO_LIB_CONVERSION_MNEMOTOLOOPS_LOOPEMITTER_H
+#define MNEMO_LIB_CONVERSION_MNEMOTOLOOPS_LOOPEMITTER_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::mnemo {
+
+/// A run of `width` columns at `offset` within a column tile, processed as
+/// one vector.
+struct ColumnChunk {
+  int64_t offset;
+  int64_t width;
+};
+
+/// `columns` as vectors of `vectorWidth` lanes; the last may be narrower.
+inline SmallVector<ColumnChunk> splitColumns(int64_t columns,
+                                             int64_t vectorWidth) {
+  SmallVector<ColumnChunk> chunks;
+  for (int64_t offset = 0; offset < columns; offset += vectorWidth)
+    chunks.push_back({offset, std::min(vectorWidth, columns - offset)});
+  return chunks;
+}
+
+/// A memref type for reading `value`: identity layout, or a unit-stride
+/// innermost dimension with dynamic outer strides for activations.
+inline MemRefType readBufferType(Value value, bool stridedRows) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (!stridedRows || type.getRank() < 2)
+    return MemRefType::get(type.getShape(), type.getElementType());
+  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  strides.back() = 1;
+  auto layout =
+      StridedLayoutAttr::get(value.getContext(), ShapedType::kDynamic, strides);
+  return MemRefType::get(type.getShape(), type.getElementType(), layout);
+}
+
+class LoopEmitter {
+public:
+  explicit LoopEmitter(ImplicitLocOpBuilder &b) : b(b) {}
+
+protected:
+  Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(v); }
+  Value f32Const(double v) {
+    return b.create<arith::ConstantOp>(
+        b.getF32FloatAttr(static_cast<float>(v)));
+  }
+  Value splat(VectorType type, Value scalar) {
+    return b.create<vector::SplatOp>(type, scalar);
+  }
+  Value minIndex(Value a, Value c) { return b.create<arith::MinSIOp>(a, c); }
+  Value add(Value a, Value c) { return b.create<arith::AddIOp>(a, c); }
+  Value mul(Value a, Value c) { return b.create<arith::MulIOp>(a, c); }
+
+  /// A read-only buffer of `tensor` (null for a null tensor).
+  Value readBuffer(Value tensor, bool stridedRows) {
+    if (!tensor)
+      return Value();
+    return b.create<bufferization::ToMemrefOp>(
+        readBufferType(tensor, stridedRows), tensor, /*read_only=*/true);
+  }
+
+  /// scf.for from `lower` to `upper`; `body` builds at the builder's
+  /// insertion point inside the loop.
+  void forLoop(Value lower, Value upper, Value step,
+               function_ref<void(Value)> body) {
+    b.create<scf::ForOp>(
+        lower, upper, step, std::nullopt,
+        [&](OpBuilder &nested, Location loc, Value iv, ValueRange) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nested.create<scf::YieldOp>(loc));
+          body(iv);
+        });
+  }
+
+  /// scf.for carrying `inits`; `body` returns the values to yield.
+  SmallVector<Value>
+  forLoop(Value lower, Value upper, Value step, ValueRange inits,
+          function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto loop = b.create<scf::ForOp>(
+        lower, upper, step, inits,
+        [&](OpBuilder &nested, Location loc, Value iv, ValueRange iterArgs) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nested.getInsertionBlock(),
+                              nested.getInsertionPoint());
+          SmallVector<Value> yields = body(iv, iterArgs);
+          b.create<scf::YieldOp>(yields);
+        });
+    return SmallVector<Value>(loop.getResults().begin(),
+                              loop.getResults().end());
+  }
+
+  /// scf.parallel from 0 to `upper`, with the body in a memref.alloca_scope
+  /// so that stack buffers of an iteration are released when it ends.
+  void parallelLoop(Value upper, function_ref<void(Value)> body) {
+    b.create<scf::ParallelOp>(
+        ValueRange{index(0)}, ValueRange{upper}, ValueRange{index(1)},
+        [&](OpBuilder &nested, Location loc, ValueRange ivs) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nested.getInsertionBlock(),
+                              nested.getInsertionPoint());
+          auto scope = b.create<memref::AllocaScopeOp>(TypeRange{});
+          Block *scopeBody = b.createBlock(&scope.getBodyRegion());
+          b.setInsertionPointToEnd(scopeBody);
+          b.setInsertionPoint(
+              b.create<memref::AllocaScopeReturnOp>(ValueRange{}));
+          body(ivs[0]);
+        });
+  }
+
+  ImplicitLocOpBuilder &b;
+};
+
+} // namespace mlir::mnemo
+
+#endif // MNEMO_LIB_CONVERSION_MNEMOTOLOOPS_LOOPEMITTER_H
