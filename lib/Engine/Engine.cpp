@@ -426,7 +426,11 @@ llvm::Error Sequence::append(llvm::ArrayRef<int64_t> tokens,
         args.push_back({values[layer].data(), {position + n, d}});
         break;
       case ArgRole::State:
-        args.push_back({states[layer].data(), {config.memorySlots, d}});
+        // Decoding steps a batch of one.
+        if (n == 1)
+          args.push_back({states[layer].data(), {1, config.memorySlots, d}});
+        else
+          args.push_back({states[layer].data(), {config.memorySlots, d}});
         break;
       case ArgRole::Weight:
         args.push_back(fn.weights[i]);

@@ -121,8 +121,11 @@ public:
        << ", heads = " << c.numHeads << ", layers = " << c.numLayers
        << ", vocab = " << c.vocabSize << ", weights " << dtype << "\n\n";
     embed(os, program.functions);
-    layer(os, program.functions, kLayerPrefillFunction, -1);
-    layer(os, program.functions, kLayerDecodeFunction, 1);
+    layer(os, program.functions, kLayerPrefillFunction, -1, false);
+    // Memsizer decodes a batch of sequences, each with its own state; the
+    // other families decode one token of one sequence.
+    layer(os, program.functions, kLayerDecodeFunction,
+          c.family == Family::Memsizer ? -1 : 1, true);
     head(os, program.functions);
     return program;
   }
@@ -292,7 +295,7 @@ private:
   }
 
   void layer(llvm::raw_ostream &os, std::vector<ProgramFunction> &functions,
-             const char *name, int64_t rows) {
+             const char *name, int64_t rows, bool decode) {
     FunctionWriter f(name, rows);
     std::string x = f.arg("x", ArgRole::Hidden, f.act(d));
     std::string positions =
@@ -324,8 +327,9 @@ private:
     }
     case Family::Memsizer: {
       int64_t k = c.memorySlots, heads = c.numHeads, ffn = c.ffnSize;
+      std::string memory = std::to_string(k) + "x" + std::to_string(d);
       std::string stateType =
-          "memref<" + std::to_string(k) + "x" + std::to_string(d) + "xf32>";
+          "memref<" + std::string(decode ? "?x" : "") + memory + "xf32>";
       std::string state = f.arg("state", ArgRole::State, stateType);
       // a = x + MemsizerAttn(LayerNorm(x))
       std::string u = layerNorm(f, "u", p + "norm_attn", x, d);
@@ -339,20 +343,32 @@ private:
       std::string values =
           layerNorm(f, "values", p + "attn.norm_v",
                     linear(f, "vl", p + "attn.wr", u, d, d), d);
-      f.let("c0", "arith.constant 0 : index");
-      std::string first =
-          f.let("first", "tensor.extract " + positions +
-                             "[%c0] : " + tensorType({rows}, "i64"));
-      std::string start =
-          f.let("start", "arith.index_cast " + first + " : i64 to index");
       std::string s0 = f.let("s0", "bufferization.to_tensor " + state +
                                        " restrict : " + stateType);
-      std::string stateTensor = tensorType({k, d});
-      f.let("y, %s1", "mnemo.memsizer_prefill " + alpha + ", " + keys + ", " +
-                          values + " state " + s0 + " at " + start +
-                          " scale<rsqrt> : " + f.act(k) + ", " + f.act(k) +
-                          ", " + f.act(d) + ", " + stateTensor + " -> " +
-                          f.act(d) + ", " + stateTensor);
+      std::string stateTensor =
+          "tensor<" + std::string(decode ? "?x" : "") + memory + "xf32>";
+      if (decode) {
+        // One fused step per sequence; its position counts the tokens its
+        // state holds.
+        f.let("y, %s1", "mnemo.memsizer_step " + alpha + ", " + keys + ", " +
+                            values + " state " + s0 + " at " + positions +
+                            " scale<rsqrt> : " + f.act(k) + ", " + f.act(k) +
+                            ", " + f.act(d) + ", " + stateTensor + ", " +
+                            tensorType({rows}, "i64") + " -> " + f.act(d) +
+                            ", " + stateTensor);
+      } else {
+        f.let("c0", "arith.constant 0 : index");
+        std::string first =
+            f.let("first", "tensor.extract " + positions +
+                               "[%c0] : " + tensorType({rows}, "i64"));
+        std::string start =
+            f.let("start", "arith.index_cast " + first + " : i64 to index");
+        f.let("y, %s1", "mnemo.memsizer_prefill " + alpha + ", " + keys + ", " +
+                            values + " state " + s0 + " at " + start +
+                            " scale<rsqrt> : " + f.act(k) + ", " + f.act(k) +
+                            ", " + f.act(d) + ", " + stateTensor + " -> " +
+                            f.act(d) + ", " + stateTensor);
+      }
       f.line("bufferization.materialize_in_destination %s1 in restrict "
              "writable " +
              state + " : (" + stateTensor + ", " + stateType + ") -> ()");

@@ -10,15 +10,18 @@
 //   @embed(tokens [n] i64, positions [n] i64, weights...) -> hidden [n, d]
 //   @layer_prefill(hidden [n, d], positions [n], state..., weights...)
 //       -> hidden [n, d]
-//   @layer_decode(...)   the same for one token, tiled for decoding
+//   @layer_decode(...)   the same for one token, tiled for decoding; for
+//       Memsizer, one token of each of a batch of sequences
 //   @head(hidden [n, d], weights...) -> logits [n, vocab]
 //
 // A layer's state is written in place. MemoryFormer and the dense
 // Transformer take their key and value caches as `memref<? x d>` views of
 // the rows `0 .. start + n` of the sequence's caches: the function writes the
 // (rotated) keys and the values of its `n` new positions into the last `n`
-// rows, then attends over all of them. Memsizer takes its `[k, d]` memory,
+// rows, then attends over all of them. Memsizer prefill takes its `[k, d]` memory,
 // the unscaled sum over the positions before `positions[0]`, and updates it.
+// Memsizer's @layer_decode takes `[B, k, d]`, the memories of B sequences,
+// and `positions[b]`, the tokens sequence b has seen.
 // Positions are 0-based and consecutive; the runtime checks that before
 // calling. Every layer calls the same layer functions with its own weights,
 // so that each distinct kernel configuration is compiled once and shared
@@ -43,7 +46,7 @@ enum class ArgRole {
   Hidden,     ///< f32 activations [n, d]
   KeyCache,   ///< f32 rows 0 .. start + n of the key cache [?, d]
   ValueCache, ///< f32 rows 0 .. start + n of the value cache [?, d]
-  State,      ///< Memsizer's memory [k, d], updated in place
+  State,      ///< Memsizer's memory [k, d] ([B, k, d] to decode), in place
   Weight,     ///< a tensor of model.safetensors
 };
 
