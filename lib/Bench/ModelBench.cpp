@@ -11,6 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <fstream>
+
+#include <unistd.h>
 
 namespace mnemo::bench {
 
@@ -48,6 +51,134 @@ llvm::Error round(const LoadedModel &model, const std::vector<int64_t> &prompt,
   return llvm::Error::success();
 }
 
+/// The process's resident memory, bytes (0 where /proc is unavailable).
+int64_t residentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident))
+    return 0;
+  return resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
+}
+
+/// Extends `sequence` with prompt tokens up to `length`, in prefills of at
+/// most 2048 tokens.
+llvm::Error extendTo(Sequence &sequence, int64_t length, int64_t vocab) {
+  while (sequence.length() < length) {
+    int64_t n = std::min<int64_t>(2048, length - sequence.length());
+    std::vector<int64_t> tokens(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      tokens[i] = ((sequence.length() + i) * 7919 + 13) % vocab;
+    if (llvm::Error error = sequence.append(tokens, nullptr))
+      return error;
+  }
+  return llvm::Error::success();
+}
+
+/// Seconds per token of `steps` greedy decoding steps of `sequence`.
+llvm::Expected<double> timeSteps(Sequence &sequence, int64_t steps,
+                                 std::vector<float> &logits) {
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t step = 0; step < steps; ++step) {
+    int64_t next =
+        logits.empty()
+            ? 0
+            : std::max_element(logits.begin(), logits.end()) - logits.begin();
+    if (llvm::Error error = sequence.append({next}, &logits))
+      return std::move(error);
+  }
+  return seconds(start) / static_cast<double>(steps);
+}
+
+/// Per-token decoding latency of both models at each position: one
+/// sequence per model, prefilled up to the next position, then rounds of
+/// `steps` steps, interleaved between the models.
+llvm::Error measurePositions(const LoadedModel &model, const LoadedModel &dense,
+                             const ModelBenchOptions &options,
+                             ModelBenchResult &result) {
+  std::unique_ptr<Sequence> sequences[2] = {model.newSequence(),
+                                            dense.newSequence()};
+  std::vector<float> logits[2];
+  std::vector<int64_t> positions = options.decodePositions;
+  llvm::sort(positions);
+  int64_t vocab = model.config().vocabSize;
+  for (int64_t position : positions) {
+    if (options.engine.progress)
+      options.engine.progress(
+          llvm::formatv("decoding at position {0}", position).str());
+    std::vector<double> times[2];
+    for (int side = 0; side < 2; ++side)
+      if (llvm::Error error = extendTo(*sequences[side], position, vocab))
+        return error;
+    for (int64_t r = -1; r < options.rounds; ++r)
+      for (int side = 0; side < 2; ++side) {
+        auto time =
+            timeSteps(*sequences[side], options.stepsPerRound, logits[side]);
+        if (!time)
+          return time.takeError();
+        if (r >= 0)
+          times[side].push_back(*time);
+      }
+    result.positions.push_back({position, median(times[0]), median(times[1])});
+  }
+  return llvm::Error::success();
+}
+
+/// Prefill time of prompts of each length, interleaved between the models.
+llvm::Error measurePrefills(const LoadedModel &model, const LoadedModel &dense,
+                            const ModelBenchOptions &options,
+                            ModelBenchResult &result) {
+  int64_t vocab = model.config().vocabSize;
+  for (int64_t length : options.prefillLengths) {
+    if (options.engine.progress)
+      options.engine.progress(
+          llvm::formatv("prefilling {0} tokens", length).str());
+    std::vector<double> times[2];
+    for (int64_t r = -1; r < options.rounds; ++r)
+      for (int side = 0; side < 2; ++side) {
+        std::unique_ptr<Sequence> sequence =
+            (side == 0 ? model : dense).newSequence();
+        std::vector<int64_t> tokens(static_cast<size_t>(length));
+        for (int64_t i = 0; i < length; ++i)
+          tokens[i] = (i * 7919 + 13) % vocab;
+        std::vector<float> logits;
+        auto start = std::chrono::steady_clock::now();
+        if (llvm::Error error = sequence->append(tokens, &logits))
+          return error;
+        if (r >= 0)
+          times[side].push_back(seconds(start));
+      }
+    result.prefills.push_back({length, median(times[0]), median(times[1])});
+  }
+  return llvm::Error::success();
+}
+
+/// Resident memory after a tenth of `steps` decoding steps (at most 1000)
+/// and after all of them.
+llvm::Error measureMemory(const LoadedModel &model,
+                          const ModelBenchOptions &options,
+                          ModelBenchResult &result) {
+  MemoryGrowth growth;
+  growth.steps = options.memorySteps;
+  growth.warmSteps =
+      std::max<int64_t>(1, std::min<int64_t>(1000, options.memorySteps / 10));
+  if (options.engine.progress)
+    options.engine.progress(
+        llvm::formatv("decoding {0} steps, watching resident memory",
+                      growth.steps)
+            .str());
+  std::unique_ptr<Sequence> sequence = model.newSequence();
+  std::vector<float> logits;
+  if (auto time = timeSteps(*sequence, growth.warmSteps, logits); !time)
+    return time.takeError();
+  growth.warmBytes = residentBytes();
+  if (auto time = timeSteps(*sequence, growth.steps - growth.warmSteps, logits);
+      !time)
+    return time.takeError();
+  growth.endBytes = residentBytes();
+  result.memory = growth;
+  return llvm::Error::success();
+}
+
 } // namespace
 
 llvm::Expected<ModelBenchResult> runModelBench(ModelBenchOptions options) {
@@ -76,6 +207,28 @@ llvm::Expected<ModelBenchResult> runModelBench(ModelBenchOptions options) {
   result.decodeTokens = decode;
   result.threads = (*model)->threads();
   result.rounds = options.rounds;
+  result.standard = options.decodePositions.empty() &&
+                    options.prefillLengths.empty() && options.memorySteps == 0;
+  result.stepsPerRound = options.stepsPerRound;
+  int64_t timedSteps = (options.rounds + 1) * options.stepsPerRound;
+  for (int64_t position : options.decodePositions)
+    if (position < 0 || position + timedSteps > positions)
+      return makeError(
+          llvm::formatv("--decode-positions: position {0} and {1} timed "
+                        "steps exceed the model's max_positions {2}",
+                        position, timedSteps, positions)
+              .str());
+  for (int64_t length : options.prefillLengths)
+    if (length < 1 || length > positions)
+      return makeError(llvm::formatv("--prefill-lengths: {0} tokens exceed the "
+                                     "model's max_positions {1}",
+                                     length, positions)
+                           .str());
+  if (options.memorySteps > positions)
+    return makeError(llvm::formatv("--memory-steps: {0} steps exceed the "
+                                   "model's max_positions {1}",
+                                   options.memorySteps, positions)
+                         .str());
 
   // The dense Transformer of the same shape, with random weights, in a
   // directory that is removed once loaded (its weights stay mapped).
@@ -99,6 +252,19 @@ llvm::Expected<ModelBenchResult> runModelBench(ModelBenchOptions options) {
   if (!denseModel)
     return denseModel.takeError();
   result.denseLoadSeconds = seconds(start);
+
+  if (!result.standard) {
+    if (llvm::Error error =
+            measurePositions(**model, **denseModel, options, result))
+      return std::move(error);
+    if (llvm::Error error =
+            measurePrefills(**model, **denseModel, options, result))
+      return std::move(error);
+    if (options.memorySteps > 0)
+      if (llvm::Error error = measureMemory(**model, options, result))
+        return std::move(error);
+    return result;
+  }
 
   std::vector<int64_t> tokens(static_cast<size_t>(prompt));
   for (int64_t i = 0; i < prompt; ++i)
@@ -136,8 +302,40 @@ std::string ModelBenchResult::toText() const {
                       "{5} weights; {6} threads\n",
                       familyName(config.family), config.hiddenSize,
                       config.numLayers, config.numHeads, config.vocabSize,
-                      elementTypeName(config.dtype), threads)
-     << llvm::formatv("{0,-28}{1,18}{2,18}\n", "tokens/s",
+                      elementTypeName(config.dtype), threads);
+  if (!standard) {
+    if (!positions.empty()) {
+      os << llvm::formatv("{0,-28}{1,14}{2,14}{3,12}\n",
+                          "decoding, ms per token at", "mnemo", "dense",
+                          "speedup");
+      for (const PositionLatency &p : positions)
+        os << llvm::formatv("{0,-28}{1,14:F3}{2,14:F3}{3,11:F2}x\n",
+                            llvm::formatv("  position {0}", p.position).str(),
+                            p.modelSeconds * 1e3, p.denseSeconds * 1e3,
+                            ratio(p.denseSeconds, p.modelSeconds));
+      os << llvm::formatv("  medians of {0} rounds of {1} steps each after a "
+                          "warm-up round\n",
+                          rounds, stepsPerRound);
+    }
+    if (!prefills.empty()) {
+      os << llvm::formatv("{0,-28}{1,14}{2,14}{3,12}\n", "prefill, seconds of",
+                          "mnemo", "dense", "speedup");
+      for (const PrefillTime &p : prefills)
+        os << llvm::formatv("{0,-28}{1,14:F3}{2,14:F3}{3,11:F2}x\n",
+                            llvm::formatv("  {0} tokens", p.tokens).str(),
+                            p.modelSeconds, p.denseSeconds,
+                            ratio(p.denseSeconds, p.modelSeconds));
+      os << llvm::formatv("  medians of {0} rounds after a warm-up\n", rounds);
+    }
+    if (memory)
+      os << llvm::formatv("resident memory after {0} decoding steps: {1:F1} "
+                          "MiB; after {2}: {3:F1} MiB ({4} KiB more)\n",
+                          memory->warmSteps, memory->warmBytes / 1048576.0,
+                          memory->steps, memory->endBytes / 1048576.0,
+                          (memory->endBytes - memory->warmBytes) / 1024);
+    return text;
+  }
+  os << llvm::formatv("{0,-28}{1,18}{2,18}\n", "tokens/s",
                       llvm::formatv("prefill ({0})", promptLength).str(),
                       llvm::formatv("decode ({0})", decodeTokens).str())
      << llvm::formatv("{0,-28}{1,18:F1}{2,18:F1}\n", "mnemo",
@@ -157,20 +355,48 @@ std::string ModelBenchResult::toText() const {
 
 std::string ModelBenchResult::toJSON() const {
   auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
-  nlohmann::json json = {
-      {"model_type", familyName(config.family)},
-      {"threads", threads},
-      {"prompt_len", promptLength},
-      {"decode_tokens", decodeTokens},
-      {"prefill_tokens_per_s", model.prefillTokensPerSecond},
-      {"decode_tokens_per_s", model.decodeTokensPerSecond},
-      {"dense_prefill_tokens_per_s", dense.prefillTokensPerSecond},
-      {"dense_decode_tokens_per_s", dense.decodeTokensPerSecond},
-      {"prefill_speedup",
-       ratio(model.prefillTokensPerSecond, dense.prefillTokensPerSecond)},
-      {"decode_speedup",
-       ratio(model.decodeTokensPerSecond, dense.decodeTokensPerSecond)},
-      {"load_seconds", loadSeconds}};
+  nlohmann::json json = {{"model_type", familyName(config.family)},
+                         {"threads", threads},
+                         {"rounds", rounds},
+                         {"load_seconds", loadSeconds}};
+  if (standard) {
+    json["prompt_len"] = promptLength;
+    json["decode_tokens"] = decodeTokens;
+    json["prefill_tokens_per_s"] = model.prefillTokensPerSecond;
+    json["decode_tokens_per_s"] = model.decodeTokensPerSecond;
+    json["dense_prefill_tokens_per_s"] = dense.prefillTokensPerSecond;
+    json["dense_decode_tokens_per_s"] = dense.decodeTokensPerSecond;
+    json["prefill_speedup"] =
+        ratio(model.prefillTokensPerSecond, dense.prefillTokensPerSecond);
+    json["decode_speedup"] =
+        ratio(model.decodeTokensPerSecond, dense.decodeTokensPerSecond);
+  }
+  if (!positions.empty()) {
+    json["steps_per_round"] = stepsPerRound;
+    nlohmann::json list = nlohmann::json::array();
+    for (const PositionLatency &p : positions)
+      list.push_back({{"position", p.position},
+                      {"seconds_per_token", p.modelSeconds},
+                      {"dense_seconds_per_token", p.denseSeconds},
+                      {"speedup", ratio(p.denseSeconds, p.modelSeconds)}});
+    json["decode_positions"] = list;
+  }
+  if (!prefills.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const PrefillTime &p : prefills)
+      list.push_back({{"tokens", p.tokens},
+                      {"seconds", p.modelSeconds},
+                      {"dense_seconds", p.denseSeconds},
+                      {"speedup", ratio(p.denseSeconds, p.modelSeconds)}});
+    json["prefill_lengths"] = list;
+  }
+  if (memory)
+    json["resident_memory"] = {
+        {"steps", memory->steps},
+        {"warm_steps", memory->warmSteps},
+        {"warm_bytes", memory->warmBytes},
+        {"end_bytes", memory->endBytes},
+        {"growth_bytes", memory->endBytes - memory->warmBytes}};
   return json.dump();
 }
 

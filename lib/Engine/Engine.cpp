@@ -142,8 +142,13 @@ importModelDirectory(llvm::StringRef dir,
   if (!directory)
     return directory.takeError();
   ImportOptions import;
+  bool seq2seq = (*directory)->config().family == Family::MemsizerSeq2Seq;
   import.positionEmbedding =
-      (*directory)->tensor("pos_embed.weight") != nullptr;
+      (*directory)
+          ->tensor(seq2seq ? "decoder.pos_embed.weight" : "pos_embed.weight") !=
+      nullptr;
+  import.encoderPositionEmbedding =
+      seq2seq && (*directory)->tensor("encoder.pos_embed.weight") != nullptr;
   auto program = std::make_unique<ModelProgram>(
       importModel((*directory)->config(), import));
   return ImportedModel{std::move(*directory), std::move(program)};
@@ -294,15 +299,42 @@ llvm::Error LoadedModel::bind(const EngineOptions &options) {
     return functions.back().get();
   };
 
+  // Binds `name` for layer 0 into `into`, or for layers 0 .. count - 1.
+  auto bindOne = [&](const char *name, const Function *&into) -> llvm::Error {
+    auto fn = bindFunction(name, 0);
+    if (!fn)
+      return fn.takeError();
+    into = *fn;
+    return llvm::Error::success();
+  };
+  auto bindLayers = [&](const char *name, int64_t count,
+                        std::vector<const Function *> &into) -> llvm::Error {
+    for (int64_t layer = 0; layer < count; ++layer) {
+      auto fn = bindFunction(name, layer);
+      if (!fn)
+        return fn.takeError();
+      into.push_back(*fn);
+    }
+    return llvm::Error::success();
+  };
+
   omp_set_num_threads(static_cast<int>(numThreads));
-  auto embedFn = bindFunction(kEmbedFunction, 0);
-  if (!embedFn)
-    return embedFn.takeError();
-  embed = *embedFn;
-  auto headFn = bindFunction(kHeadFunction, 0);
-  if (!headFn)
-    return headFn.takeError();
-  head = *headFn;
+  if (llvm::Error error = bindOne(kEmbedFunction, embed))
+    return error;
+  if (llvm::Error error = bindOne(kHeadFunction, head))
+    return error;
+  if (config.family == Family::MemsizerSeq2Seq) {
+    if (llvm::Error error = bindOne(kEncoderEmbedFunction, encoderEmbed))
+      return error;
+    if (llvm::Error error = bindOne(kEncoderNormFunction, encoderNorm))
+      return error;
+    if (llvm::Error error = bindLayers(kEncoderLayerFunction,
+                                       config.encoderLayers, encoderLayers))
+      return error;
+    if (llvm::Error error = bindLayers(kCrossMemoryFunction, config.numLayers,
+                                       crossMemoryLayers))
+      return error;
+  }
   for (int64_t layer = 0; layer < config.numLayers; ++layer) {
     if (options.progress)
       options.progress(llvm::formatv("preparing layer {0} of {1}", layer + 1,
@@ -334,7 +366,7 @@ Sequence::~Sequence() = default;
 llvm::Error Sequence::reserve(int64_t rows) {
   const ModelConfig &config = model.config();
   int64_t d = config.hiddenSize, layers = config.numLayers;
-  if (config.family == Family::Memsizer) {
+  if (config.isMemsizer()) {
     if (!states.empty())
       return llvm::Error::success();
     for (int64_t i = 0; i < layers; ++i) {
@@ -375,6 +407,110 @@ llvm::Error Sequence::reserve(int64_t rows) {
   return llvm::Error::success();
 }
 
+llvm::Error Sequence::callFunction(const LoadedModel::Function &fn,
+                                   int64_t layer,
+                                   llvm::ArrayRef<int64_t> tokens,
+                                   llvm::ArrayRef<int64_t> positions,
+                                   const Buffer &input,
+                                   const Buffer &output) const {
+  const ModelConfig &config = model.config();
+  int64_t n = static_cast<int64_t>(positions.size()), d = config.hiddenSize;
+  std::vector<Buffer> args;
+  for (size_t i = 0; i < fn.function->args.size(); ++i) {
+    switch (fn.function->args[i].role) {
+    case ArgRole::Tokens:
+      args.push_back({const_cast<int64_t *>(tokens.data()), {n}});
+      break;
+    case ArgRole::Positions:
+      args.push_back({const_cast<int64_t *>(positions.data()), {n}});
+      break;
+    case ArgRole::Hidden:
+      args.push_back(input);
+      break;
+    case ArgRole::KeyCache:
+      args.push_back({keys[layer].data(), {position + n, d}});
+      break;
+    case ArgRole::ValueCache:
+      args.push_back({values[layer].data(), {position + n, d}});
+      break;
+    case ArgRole::State:
+      // Decoding steps a batch of one.
+      if (n == 1)
+        args.push_back({states[layer].data(), {1, config.memorySlots, d}});
+      else
+        args.push_back({states[layer].data(), {config.memorySlots, d}});
+      break;
+    case ArgRole::CrossMemory:
+      args.push_back(
+          {crossMemories[layer].data(), {config.crossMemorySlots, d}});
+      break;
+    case ArgRole::Weight:
+      args.push_back(fn.weights[i]);
+      break;
+    }
+  }
+  args.push_back(output);
+  return model.compiled->callPrepared(fn.function->name, args, fn.prepared);
+}
+
+llvm::Error Sequence::setSource(llvm::ArrayRef<int64_t> source) {
+  const ModelConfig &config = model.config();
+  if (config.family != Family::MemsizerSeq2Seq)
+    return makeError(llvm::Twine("a ") + familyName(config.family) +
+                     " model has no source (only memsizer_seq2seq models do)");
+  if (position > 0)
+    return makeError("the source must be set before the first target token");
+  if (source.empty())
+    return makeError("the source has no tokens");
+  if (llvm::Error error = checkTokenIds(config, source, "source"))
+    return error;
+  int64_t n = static_cast<int64_t>(source.size()), d = config.hiddenSize;
+  if (n > config.maxPositions)
+    return makeError(llvm::formatv("the source has {0} tokens, more than the "
+                                   "model's max_positions {1}",
+                                   n, config.maxPositions)
+                         .str());
+  omp_set_num_threads(static_cast<int>(model.numThreads));
+  std::vector<int64_t> positions(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    positions[i] = i;
+  auto x = AlignedBuffer::allocate(static_cast<size_t>(n * d) * 4);
+  if (!x)
+    return x.takeError();
+  auto y = AlignedBuffer::allocate(static_cast<size_t>(n * d) * 4);
+  if (!y)
+    return y.takeError();
+  failed = true; // until every memory is built
+  Buffer in{x->data(), {n, d}}, out{y->data(), {n, d}};
+  if (llvm::Error error =
+          callFunction(*model.encoderEmbed, 0, source, positions, {}, in))
+    return error;
+  for (int64_t layer = 0; layer < config.encoderLayers; ++layer) {
+    if (llvm::Error error = callFunction(*model.encoderLayers[layer], layer, {},
+                                         positions, in, out))
+      return error;
+    std::swap(in, out);
+  }
+  if (llvm::Error error =
+          callFunction(*model.encoderNorm, 0, {}, positions, in, out))
+    return error;
+  std::vector<AlignedBuffer> memories;
+  size_t bytes = static_cast<size_t>(config.crossMemorySlots * d) * 4;
+  for (int64_t layer = 0; layer < config.numLayers; ++layer) {
+    auto memory = AlignedBuffer::allocate(bytes);
+    if (!memory)
+      return memory.takeError();
+    if (llvm::Error error =
+            callFunction(*model.crossMemoryLayers[layer], layer, {}, positions,
+                         out, {memory->data(), {config.crossMemorySlots, d}}))
+      return error;
+    memories.push_back(std::move(*memory));
+  }
+  crossMemories = std::move(memories);
+  failed = false;
+  return llvm::Error::success();
+}
+
 llvm::Error Sequence::append(llvm::ArrayRef<int64_t> tokens,
                              std::vector<float> *logits, bool allRows) {
   const ModelConfig &config = model.config();
@@ -385,6 +521,8 @@ llvm::Error Sequence::append(llvm::ArrayRef<int64_t> tokens,
   int64_t n = static_cast<int64_t>(tokens.size()), d = config.hiddenSize;
   if (llvm::Error error = checkTokenIds(config, tokens, "tokens"))
     return error;
+  if (config.family == Family::MemsizerSeq2Seq && crossMemories.empty())
+    return makeError("set the source before running target tokens");
   if (position + n > config.maxPositions)
     return makeError(llvm::formatv("the sequence would hold {0} tokens, more "
                                    "than the model's max_positions {1}",
@@ -406,39 +544,8 @@ llvm::Error Sequence::append(llvm::ArrayRef<int64_t> tokens,
 
   // Binds every argument of `fn` and calls it.
   auto call = [&](const LoadedModel::Function &fn, int64_t layer,
-                  const Buffer &input, const Buffer &output) -> llvm::Error {
-    std::vector<Buffer> args;
-    for (size_t i = 0; i < fn.function->args.size(); ++i) {
-      switch (fn.function->args[i].role) {
-      case ArgRole::Tokens:
-        args.push_back({const_cast<int64_t *>(tokens.data()), {n}});
-        break;
-      case ArgRole::Positions:
-        args.push_back({positions.data(), {n}});
-        break;
-      case ArgRole::Hidden:
-        args.push_back(input);
-        break;
-      case ArgRole::KeyCache:
-        args.push_back({keys[layer].data(), {position + n, d}});
-        break;
-      case ArgRole::ValueCache:
-        args.push_back({values[layer].data(), {position + n, d}});
-        break;
-      case ArgRole::State:
-        // Decoding steps a batch of one.
-        if (n == 1)
-          args.push_back({states[layer].data(), {1, config.memorySlots, d}});
-        else
-          args.push_back({states[layer].data(), {config.memorySlots, d}});
-        break;
-      case ArgRole::Weight:
-        args.push_back(fn.weights[i]);
-        break;
-      }
-    }
-    args.push_back(output);
-    return model.compiled->callPrepared(fn.function->name, args, fn.prepared);
+                  const Buffer &input, const Buffer &output) {
+    return callFunction(fn, layer, tokens, positions, input, output);
   };
 
   failed = true; // until every layer has run

@@ -20,6 +20,8 @@ const char *familyName(Family family) {
     return "memoryformer";
   case Family::Memsizer:
     return "memsizer";
+  case Family::MemsizerSeq2Seq:
+    return "memsizer_seq2seq";
   case Family::Transformer:
     return "transformer";
   }
@@ -96,7 +98,8 @@ public:
   }
 
   /// A string field, one of `choices`; `fallback` when absent and optional.
-  std::string choice(const char *key, std::initializer_list<const char *> choices,
+  std::string choice(const char *key,
+                     std::initializer_list<const char *> choices,
                      const char *fallback = nullptr) {
     const Json *value = find(key, fallback != nullptr);
     if (!value)
@@ -193,16 +196,24 @@ llvm::Expected<ModelConfig> parseModelConfig(llvm::StringRef text,
   ModelConfig config;
   FieldReader fields(document, path);
   std::string family =
-      fields.choice("model_type", {"memoryformer", "memsizer", "transformer"});
+      fields.choice("model_type", {"memoryformer", "memsizer", "transformer",
+                                   "memsizer_seq2seq"});
   if (!fields.error.empty())
     return makeError(fields.error);
-  config.family = family == "memoryformer" ? Family::MemoryFormer
-                  : family == "memsizer"   ? Family::Memsizer
-                                           : Family::Transformer;
+  config.family = family == "memoryformer"       ? Family::MemoryFormer
+                  : family == "memsizer"         ? Family::Memsizer
+                  : family == "memsizer_seq2seq" ? Family::MemsizerSeq2Seq
+                                                 : Family::Transformer;
+  bool seq2seq = config.family == Family::MemsizerSeq2Seq;
 
   config.vocabSize = fields.integer("vocab_size", 1, kMaxVocabSize);
   config.hiddenSize = fields.integer("hidden_size", 1, kMaxHiddenSize);
-  config.numLayers = fields.integer("num_layers", 1, kMaxLayers);
+  if (seq2seq) {
+    config.encoderLayers = fields.integer("encoder_layers", 1, kMaxLayers);
+    config.numLayers = fields.integer("decoder_layers", 1, kMaxLayers);
+  } else {
+    config.numLayers = fields.integer("num_layers", 1, kMaxLayers);
+  }
   config.numHeads = fields.integer("num_heads", 1, kMaxHiddenSize);
   config.maxPositions =
       fields.integer("max_positions", 1, kMaxPositions, int64_t{2048});
@@ -237,6 +248,21 @@ llvm::Expected<ModelConfig> parseModelConfig(llvm::StringRef text,
     config.rotaryPct = fields.number("rotary_pct", 0.25);
     config.rotaryBase = fields.number("rotary_base", 10000.0);
     break;
+  case Family::MemsizerSeq2Seq: {
+    config.memorySlots =
+        fields.integer("memory_slots", 1, kMaxHiddenSize, int64_t{4});
+    config.crossMemorySlots =
+        fields.integer("cross_memory_slots", 1, kMaxHiddenSize, int64_t{32});
+    config.encoderMemsizer =
+        fields.choice("encoder_attention", {"softmax", "memsizer"},
+                      "softmax") == "memsizer";
+    config.embedScale = fields.number("embed_scale", 1.0);
+    config.rotaryPct = fields.number("rotary_pct", 0.25);
+    config.rotaryBase = fields.number("rotary_base", 10000.0);
+    config.decoderStartToken =
+        fields.integer("decoder_start_token_id", 0, kMaxVocabSize, int64_t{0});
+    break;
+  }
   }
   if (config.family != Family::MemoryFormer) {
     int64_t defaultFfn = 4 * config.hiddenSize;
@@ -290,6 +316,11 @@ llvm::Error validateModelConfig(const ModelConfig &c, llvm::StringRef path) {
       return fail("temperature",
                   "applies to the prob weighting only; l1_prob has none");
   }
+  if (c.family == Family::MemsizerSeq2Seq && c.decoderStartToken >= c.vocabSize)
+    return fail("decoder_start_token_id",
+                llvm::formatv("{0} is outside the vocabulary [0, {1})",
+                              c.decoderStartToken, c.vocabSize)
+                    .str());
   if (c.usesRotary()) {
     if (!(c.rotaryPct >= 0 && c.rotaryPct <= 1))
       return fail("rotary_pct",
@@ -311,7 +342,12 @@ std::string modelConfigToJSON(const ModelConfig &c) {
   j["model_type"] = familyName(c.family);
   j["vocab_size"] = c.vocabSize;
   j["hidden_size"] = c.hiddenSize;
-  j["num_layers"] = c.numLayers;
+  if (c.family == Family::MemsizerSeq2Seq) {
+    j["encoder_layers"] = c.encoderLayers;
+    j["decoder_layers"] = c.numLayers;
+  } else {
+    j["num_layers"] = c.numLayers;
+  }
   j["num_heads"] = c.numHeads;
   j["max_positions"] = c.maxPositions;
   j["rms_norm_eps"] = c.rmsNormEps;
@@ -336,6 +372,16 @@ std::string modelConfigToJSON(const ModelConfig &c) {
     j["ffn_size"] = c.ffnSize;
     j["rotary_pct"] = c.rotaryPct;
     j["rotary_base"] = c.rotaryBase;
+    break;
+  case Family::MemsizerSeq2Seq:
+    j["memory_slots"] = c.memorySlots;
+    j["cross_memory_slots"] = c.crossMemorySlots;
+    j["encoder_attention"] = c.encoderMemsizer ? "memsizer" : "softmax";
+    j["ffn_size"] = c.ffnSize;
+    j["embed_scale"] = c.embedScale;
+    j["rotary_pct"] = c.rotaryPct;
+    j["rotary_base"] = c.rotaryBase;
+    j["decoder_start_token_id"] = c.decoderStartToken;
     break;
   }
   return j.dump(2) + "\n";

@@ -120,12 +120,23 @@ public:
     os << "// " << familyName(c.family) << ": d = " << d
        << ", heads = " << c.numHeads << ", layers = " << c.numLayers
        << ", vocab = " << c.vocabSize << ", weights " << dtype << "\n\n";
-    embed(os, program.functions);
+    if (c.family == Family::MemsizerSeq2Seq) {
+      embed(os, program.functions, kEncoderEmbedFunction, "encoder.",
+            options.encoderPositionEmbedding);
+      encoderLayer(os, program.functions);
+      encoderNorm(os, program.functions);
+      crossMemory(os, program.functions);
+      embed(os, program.functions, kEmbedFunction, "decoder.",
+            options.positionEmbedding);
+    } else {
+      embed(os, program.functions, kEmbedFunction, "",
+            options.positionEmbedding);
+    }
     layer(os, program.functions, kLayerPrefillFunction, -1, false);
     // Memsizer decodes a batch of sequences, each with its own state; the
     // other families decode one token of one sequence.
-    layer(os, program.functions, kLayerDecodeFunction,
-          c.family == Family::Memsizer ? -1 : 1, true);
+    layer(os, program.functions, kLayerDecodeFunction, c.isMemsizer() ? -1 : 1,
+          true);
     head(os, program.functions);
     return program;
   }
@@ -266,15 +277,19 @@ private:
                              tensorType({-1, d}) + " -> " + f.act(d));
   }
 
-  void embed(llvm::raw_ostream &os, std::vector<ProgramFunction> &functions) {
-    FunctionWriter f(kEmbedFunction, -1);
+  /// Token embeddings from `prefix`embed.weight, scaled (Memsizer), plus
+  /// `prefix`pos_embed.weight when the model has it.
+  void embed(llvm::raw_ostream &os, std::vector<ProgramFunction> &functions,
+             const char *name, const std::string &prefix,
+             bool positionEmbedding) {
+    FunctionWriter f(name, -1);
     std::string tokens =
         f.arg("tokens", ArgRole::Tokens, tensorType({-1}, "i64"));
     std::string positions =
         f.arg("positions", ArgRole::Positions, tensorType({-1}, "i64"));
-    bool memsizer = c.family == Family::Memsizer;
+    bool memsizer = c.isMemsizer();
     std::string tableType = tensorType({c.vocabSize, d}, dtype);
-    std::string table = f.weight("embed.weight", tableType);
+    std::string table = f.weight(prefix + "embed.weight", tableType);
     std::string x = f.let("x", "mnemo.embedding " + table + "[" + tokens +
                                    "] : " + tableType + ", " +
                                    tensorType({-1}, "i64") + " -> " + f.act(d));
@@ -283,15 +298,179 @@ private:
               "        %s = arith.constant " + floatText(c.embedScale) +
                   " : f32\n        %r = arith.mulf %elem, %s : f32\n",
               "%r");
-    if (memsizer && options.positionEmbedding) {
+    if (memsizer && positionEmbedding) {
       std::string posType = tensorType({c.maxPositions, d});
-      std::string pos = f.weight("pos_embed.weight", posType);
+      std::string pos = f.weight(prefix + "pos_embed.weight", posType);
       std::string p = f.let(
           "p", "mnemo.embedding " + pos + "[" + positions + "] : " + posType +
                    ", " + tensorType({-1}, "i64") + " -> " + f.act(d));
       x = add(f, "x_pos", x, p);
     }
     f.finish(os, x, f.act(d), false, functions);
+  }
+
+  /// Memsizer's alpha of `u` from `prefix`.phi, with `slots` slots.
+  std::string memsizerAlpha(FunctionWriter &f, const std::string &name,
+                            const std::string &prefix, const std::string &u,
+                            int64_t slots) {
+    int64_t heads = c.numHeads;
+    std::string logits =
+        linear(f, name + "_logits", prefix + ".phi", u, d, heads * slots);
+    return f.let(name, "mnemo.memsizer_alpha " + logits + " heads " +
+                           std::to_string(heads) + " : " +
+                           f.act(heads * slots) + " -> " + f.act(slots));
+  }
+
+  /// Memsizer's keys and values of `u` from `prefix` (wl, wr, norm_k,
+  /// norm_v), with `slots` slots.
+  std::pair<std::string, std::string>
+  memsizerKeysValues(FunctionWriter &f, const std::string &name,
+                     const std::string &prefix, const std::string &u,
+                     int64_t slots) {
+    std::string keys =
+        layerNorm(f, name + "_keys", prefix + ".norm_k",
+                  linear(f, name + "_kl", prefix + ".wl", u, d, slots), slots);
+    std::string values =
+        layerNorm(f, name + "_values", prefix + ".norm_v",
+                  linear(f, name + "_vl", prefix + ".wr", u, d, d), d);
+    return {keys, values};
+  }
+
+  /// The source memory of `keys` and `values`: `[slots, d]`.
+  std::string sourceMemory(FunctionWriter &f, const std::string &name,
+                           const std::string &keys, const std::string &values,
+                           int64_t slots) {
+    return f.let(name, "mnemo.memsizer_source_memory " + keys + ", " + values +
+                           " scale<rsqrt> : (" + f.act(slots) + ", " +
+                           f.act(d) + ") -> " + tensorType({slots, d}));
+  }
+
+  /// The read-out of a source memory `[slots, d]` by `alpha`.
+  std::string crossRead(FunctionWriter &f, const std::string &name,
+                        const std::string &alpha, const std::string &memory,
+                        int64_t slots) {
+    return f.let(name, "mnemo.memsizer_cross " + alpha + ", " + memory + " : " +
+                           f.act(slots) + ", " + tensorType({slots, d}) +
+                           " -> " + f.act(d));
+  }
+
+  /// Memsizer's causal self-attention of `u` (projections under `prefix`)
+  /// continuing `state`, which it updates: prefill, or one step of each
+  /// sequence of a batch when `decode`.
+  std::string memsizerSelf(FunctionWriter &f, const std::string &prefix,
+                           const std::string &u, const std::string &positions,
+                           const std::string &state,
+                           const std::string &stateType, bool decode) {
+    int64_t k = c.memorySlots, rows = f.rows;
+    std::string memory = std::to_string(k) + "x" + std::to_string(d);
+    std::string alpha = memsizerAlpha(f, "alpha", prefix, u, k);
+    auto [keys, values] = memsizerKeysValues(f, "self", prefix, u, k);
+    std::string s0 = f.let("s0", "bufferization.to_tensor " + state +
+                                     " restrict : " + stateType);
+    std::string stateTensor =
+        "tensor<" + std::string(decode ? "?x" : "") + memory + "xf32>";
+    if (decode) {
+      // One fused step per sequence; its position counts the tokens its
+      // state holds.
+      f.let("y, %s1", "mnemo.memsizer_step " + alpha + ", " + keys + ", " +
+                          values + " state " + s0 + " at " + positions +
+                          " scale<rsqrt> : " + f.act(k) + ", " + f.act(k) +
+                          ", " + f.act(d) + ", " + stateTensor + ", " +
+                          tensorType({rows}, "i64") + " -> " + f.act(d) + ", " +
+                          stateTensor);
+    } else {
+      f.let("c0", "arith.constant 0 : index");
+      std::string first =
+          f.let("first", "tensor.extract " + positions +
+                             "[%c0] : " + tensorType({rows}, "i64"));
+      std::string start =
+          f.let("start", "arith.index_cast " + first + " : i64 to index");
+      f.let("y, %s1", "mnemo.memsizer_prefill " + alpha + ", " + keys + ", " +
+                          values + " state " + s0 + " at " + start +
+                          " scale<rsqrt> : " + f.act(k) + ", " + f.act(k) +
+                          ", " + f.act(d) + ", " + stateTensor + " -> " +
+                          f.act(d) + ", " + stateTensor);
+    }
+    f.line("bufferization.materialize_in_destination %s1 in restrict "
+           "writable " +
+           state + " : (" + stateTensor + ", " + stateType + ") -> ()");
+    return "%y";
+  }
+
+  /// x + fc2(ReLU(fc1(LayerNorm(x)))) (`norm_ffn`, `ffn.*` under `p`).
+  std::string reluFFN(FunctionWriter &f, const std::string &p,
+                      const std::string &x) {
+    int64_t ffn = c.ffnSize;
+    std::string g = layerNorm(f, "g", p + "norm_ffn", x, d);
+    std::string h = linear(f, "h", p + "ffn.fc1", g, d, ffn);
+    std::string relu = map(f, "relu", h, ffn,
+                           "        %zero = arith.constant 0.0 : f32\n"
+                           "        %r = arith.maximumf %elem, %zero : f32\n",
+                           "%r");
+    return add(f, "out", x, linear(f, "ffn", p + "ffn.fc2", relu, ffn, d));
+  }
+
+  /// memsizer_seq2seq: one encoder layer over a whole source.
+  void encoderLayer(llvm::raw_ostream &os,
+                    std::vector<ProgramFunction> &functions) {
+    FunctionWriter f(kEncoderLayerFunction, -1);
+    std::string x = f.arg("x", ArgRole::Hidden, f.act(d));
+    std::string positions =
+        f.arg("positions", ArgRole::Positions, tensorType({-1}, "i64"));
+    std::string p = "encoder.layers.{layer}.";
+    std::string u = layerNorm(f, "u", p + "norm_attn", x, d);
+    std::string a;
+    if (c.encoderMemsizer) {
+      // Every source token reads the memory of the whole source.
+      int64_t kc = c.crossMemorySlots;
+      std::string alpha = memsizerAlpha(f, "alpha", p + "attn", u, kc);
+      auto [keys, values] = memsizerKeysValues(f, "src", p + "attn", u, kc);
+      std::string memory = sourceMemory(f, "memory", keys, values, kc);
+      a = add(f, "a", x, crossRead(f, "attn", alpha, memory, kc));
+    } else {
+      std::string q = linear(f, "q", p + "attn.q", u, d, d);
+      std::string k = linear(f, "k", p + "attn.k", u, d, d);
+      std::string v = linear(f, "v", p + "attn.v", u, d, d);
+      int64_t rd = c.rotaryDims();
+      if (rd > 0) {
+        std::string attrs = " heads " + std::to_string(c.numHeads) + " dims " +
+                            std::to_string(rd) + " base " +
+                            floatText(c.rotaryBase) + " : " + f.act(d) + ", " +
+                            tensorType({-1}, "i64") + " -> " + f.act(d);
+        q = f.let("q_rot", "mnemo.rotary " + q + ", " + positions + attrs);
+        k = f.let("k_rot", "mnemo.rotary " + k + ", " + positions + attrs);
+      }
+      double scale = 1.0 / std::sqrt(static_cast<double>(c.headDim()));
+      std::string attn =
+          f.let("attn", "mnemo.attention " + q + ", " + k + ", " + v +
+                            " heads " + std::to_string(c.numHeads) + " scale " +
+                            floatText(scale) + " : " + f.act(d) + ", " +
+                            f.act(d) + ", " + f.act(d) + " -> " + f.act(d));
+      a = add(f, "a", x, linear(f, "o", p + "attn.o", attn, d, d));
+    }
+    f.finish(os, reluFFN(f, p, a), f.act(d), false, functions);
+  }
+
+  /// memsizer_seq2seq: the encoder's final LayerNorm.
+  void encoderNorm(llvm::raw_ostream &os,
+                   std::vector<ProgramFunction> &functions) {
+    FunctionWriter f(kEncoderNormFunction, -1);
+    std::string x = f.arg("x", ArgRole::Hidden, f.act(d));
+    f.finish(os, layerNorm(f, "h", "encoder.norm_out", x, d), f.act(d), false,
+             functions);
+  }
+
+  /// memsizer_seq2seq: the source memory of a decoder layer's
+  /// cross-attention, from the encoder's output.
+  void crossMemory(llvm::raw_ostream &os,
+                   std::vector<ProgramFunction> &functions) {
+    FunctionWriter f(kCrossMemoryFunction, -1);
+    int64_t kc = c.crossMemorySlots;
+    std::string h = f.arg("h", ArgRole::Hidden, f.act(d));
+    auto [keys, values] = memsizerKeysValues(
+        f, "src", "decoder.layers.{layer}.cross_attn", h, kc);
+    f.finish(os, sourceMemory(f, "memory", keys, values, kc),
+             tensorType({kc, d}), false, functions);
   }
 
   void layer(llvm::raw_ostream &os, std::vector<ProgramFunction> &functions,
@@ -325,62 +504,33 @@ private:
       out = add(f, "out", a, y);
       break;
     }
-    case Family::Memsizer: {
-      int64_t k = c.memorySlots, heads = c.numHeads, ffn = c.ffnSize;
-      std::string memory = std::to_string(k) + "x" + std::to_string(d);
+    case Family::Memsizer:
+    case Family::MemsizerSeq2Seq: {
+      bool seq2seq = c.family == Family::MemsizerSeq2Seq;
+      if (seq2seq)
+        p = "decoder.layers.{layer}.";
+      std::string memory =
+          std::to_string(c.memorySlots) + "x" + std::to_string(d);
       std::string stateType =
           "memref<" + std::string(decode ? "?x" : "") + memory + "xf32>";
       std::string state = f.arg("state", ArgRole::State, stateType);
+      int64_t kc = c.crossMemorySlots;
+      std::string cross =
+          seq2seq ? f.arg("cross", ArgRole::CrossMemory, tensorType({kc, d}))
+                  : "";
       // a = x + MemsizerAttn(LayerNorm(x))
       std::string u = layerNorm(f, "u", p + "norm_attn", x, d);
-      std::string logits = linear(f, "logits", p + "attn.phi", u, d, heads * k);
-      std::string alpha =
-          f.let("alpha", "mnemo.memsizer_alpha " + logits + " heads " +
-                             std::to_string(heads) + " : " + f.act(heads * k) +
-                             " -> " + f.act(k));
-      std::string keys = layerNorm(f, "keys", p + "attn.norm_k",
-                                   linear(f, "kl", p + "attn.wl", u, d, k), k);
-      std::string values =
-          layerNorm(f, "values", p + "attn.norm_v",
-                    linear(f, "vl", p + "attn.wr", u, d, d), d);
-      std::string s0 = f.let("s0", "bufferization.to_tensor " + state +
-                                       " restrict : " + stateType);
-      std::string stateTensor =
-          "tensor<" + std::string(decode ? "?x" : "") + memory + "xf32>";
-      if (decode) {
-        // One fused step per sequence; its position counts the tokens its
-        // state holds.
-        f.let("y, %s1", "mnemo.memsizer_step " + alpha + ", " + keys + ", " +
-                            values + " state " + s0 + " at " + positions +
-                            " scale<rsqrt> : " + f.act(k) + ", " + f.act(k) +
-                            ", " + f.act(d) + ", " + stateTensor + ", " +
-                            tensorType({rows}, "i64") + " -> " + f.act(d) +
-                            ", " + stateTensor);
-      } else {
-        f.let("c0", "arith.constant 0 : index");
-        std::string first =
-            f.let("first", "tensor.extract " + positions +
-                               "[%c0] : " + tensorType({rows}, "i64"));
-        std::string start =
-            f.let("start", "arith.index_cast " + first + " : i64 to index");
-        f.let("y, %s1", "mnemo.memsizer_prefill " + alpha + ", " + keys + ", " +
-                            values + " state " + s0 + " at " + start +
-                            " scale<rsqrt> : " + f.act(k) + ", " + f.act(k) +
-                            ", " + f.act(d) + ", " + stateTensor + " -> " +
-                            f.act(d) + ", " + stateTensor);
+      std::string a = add(f, "a", x,
+                          memsizerSelf(f, p + (seq2seq ? "self_attn" : "attn"),
+                                       u, positions, state, stateType, decode));
+      if (seq2seq) {
+        // b = a + alpha(LayerNorm(a))^T memory: the source's memory.
+        std::string v = layerNorm(f, "v", p + "norm_cross", a, d);
+        std::string alpha = memsizerAlpha(f, "calpha", p + "cross_attn", v, kc);
+        a = add(f, "b", a, crossRead(f, "ycross", alpha, cross, kc));
       }
-      f.line("bufferization.materialize_in_destination %s1 in restrict "
-             "writable " +
-             state + " : (" + stateTensor + ", " + stateType + ") -> ()");
-      std::string a = add(f, "a", x, "%y");
       // out = a + fc2(ReLU(fc1(LayerNorm(a))))
-      std::string g = layerNorm(f, "g", p + "norm_ffn", a, d);
-      std::string h = linear(f, "h", p + "ffn.fc1", g, d, ffn);
-      std::string relu = map(f, "relu", h, ffn,
-                             "        %zero = arith.constant 0.0 : f32\n"
-                             "        %r = arith.maximumf %elem, %zero : f32\n",
-                             "%r");
-      out = add(f, "out", a, linear(f, "ffn", p + "ffn.fc2", relu, ffn, d));
+      out = reluFFN(f, p, a);
       break;
     }
     case Family::Transformer: {
@@ -422,6 +572,8 @@ private:
     std::string x = f.arg("x", ArgRole::Hidden, f.act(d));
     std::string normed = c.family == Family::MemoryFormer
                              ? rmsNorm(f, "normed", "norm_out", x)
+                         : c.family == Family::MemsizerSeq2Seq
+                             ? layerNorm(f, "normed", "decoder.norm_out", x, d)
                              : layerNorm(f, "normed", "norm_out", x, d);
     std::string logits =
         linear(f, "logits", "lm_head", normed, d, c.vocabSize, false);

@@ -37,6 +37,13 @@ ModelConfig presetConfig(Family family, Preset preset) {
   } else {
     c.ffnSize = 4 * c.hiddenSize;
   }
+  if (family == Family::MemsizerSeq2Seq) {
+    // The authors' machine translation setting: as many encoder layers as
+    // decoder layers, k = 4 for causal self-attention, 32 for the source.
+    c.encoderLayers = c.numLayers;
+    c.memorySlots = 4;
+    c.crossMemorySlots = 32;
+  }
   return c;
 }
 
@@ -76,8 +83,9 @@ Distribution distributionFor(const TensorSpec &spec, const ModelConfig &c) {
     // y near unit deviation for unit-RMS inputs (w_k is about 1.4 for
     // l1_prob at tau = 8).
     return uniformWithDeviation(1.0 / std::sqrt(2.0 * c.numTables));
-  if (spec.role == TensorRole::Embedding || name == "pos_embed.weight")
-    return uniformWithDeviation(name == "pos_embed.weight" ? 0.1 : 1.0);
+  bool positions = name.ends_with("pos_embed.weight");
+  if (spec.role == TensorRole::Embedding || positions)
+    return uniformWithDeviation(positions ? 0.1 : 1.0);
   if (name.ends_with(".bias"))
     return {0.0f, 0.02f};
   if (spec.shape.size() == 1) // norm weights
@@ -126,8 +134,7 @@ llvm::Error writeRandomModel(const ModelConfig &config, uint64_t seed,
     return error;
   if (std::error_code error = llvm::sys::fs::create_directories(dir))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   dir + ": cannot create: " +
-                                       error.message());
+                                   dir + ": cannot create: " + error.message());
   std::vector<TensorData> tensors;
   for (const TensorSpec &spec : modelTensors(config)) {
     if (spec.optional)

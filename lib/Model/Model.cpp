@@ -87,6 +87,56 @@ std::vector<TensorSpec> modelTensors(const ModelConfig &c) {
     add(prefix + ".bias", {h});
   };
 
+  auto memsizerAttention = [&](const std::string &prefix, int64_t k) {
+    linear(prefix + ".phi", c.numHeads * k, d);
+    linear(prefix + ".wl", k, d);
+    linear(prefix + ".wr", d, d);
+    affine(prefix + ".norm_k", k, true);
+    affine(prefix + ".norm_v", d, true);
+  };
+  auto ffn = [&](const std::string &p) {
+    affine(p + "norm_ffn", d, true);
+    linear(p + "ffn.fc1", c.ffnSize, d);
+    linear(p + "ffn.fc2", d, c.ffnSize);
+  };
+  auto softmaxAttention = [&](const std::string &p) {
+    for (const char *proj : {"q", "k", "v", "o"})
+      linear(p + "attn." + proj, d, d);
+  };
+
+  if (c.family == Family::MemsizerSeq2Seq) {
+    // Encoder: pre-norm layers of softmax (or Memsizer) self-attention and
+    // FFN, then a final LayerNorm; decoder: Memsizer causal self-attention,
+    // Memsizer cross-attention over the encoder's output, FFN.
+    add("encoder.embed.weight", {v, d}, TensorRole::Embedding);
+    add("encoder.pos_embed.weight", {c.maxPositions, d}, TensorRole::Dense,
+        /*optional=*/true);
+    for (int64_t layer = 0; layer < c.encoderLayers; ++layer) {
+      std::string p = "encoder.layers." + std::to_string(layer) + ".";
+      affine(p + "norm_attn", d, true);
+      if (c.encoderMemsizer)
+        memsizerAttention(p + "attn", c.crossMemorySlots);
+      else
+        softmaxAttention(p);
+      ffn(p);
+    }
+    affine("encoder.norm_out", d, true);
+    add("decoder.embed.weight", {v, d}, TensorRole::Embedding);
+    add("decoder.pos_embed.weight", {c.maxPositions, d}, TensorRole::Dense,
+        /*optional=*/true);
+    for (int64_t layer = 0; layer < c.numLayers; ++layer) {
+      std::string p = "decoder.layers." + std::to_string(layer) + ".";
+      affine(p + "norm_attn", d, true);
+      memsizerAttention(p + "self_attn", c.memorySlots);
+      affine(p + "norm_cross", d, true);
+      memsizerAttention(p + "cross_attn", c.crossMemorySlots);
+      ffn(p);
+    }
+    affine("decoder.norm_out", d, true);
+    add("lm_head.weight", {v, d});
+    return specs;
+  }
+
   add("embed.weight", {v, d}, TensorRole::Embedding);
   if (c.family == Family::Memsizer)
     add("pos_embed.weight", {c.maxPositions, d}, TensorRole::Dense,
@@ -105,27 +155,18 @@ std::vector<TensorSpec> modelTensors(const ModelConfig &c) {
       memoryLayer(p + "block.ml2", tau + c.expandBits, d);
       break;
     }
-    case Family::Memsizer: {
-      int64_t k = c.memorySlots;
+    case Family::Memsizer:
       affine(p + "norm_attn", d, true);
-      linear(p + "attn.phi", c.numHeads * k, d);
-      linear(p + "attn.wl", k, d);
-      linear(p + "attn.wr", d, d);
-      affine(p + "attn.norm_k", k, true);
-      affine(p + "attn.norm_v", d, true);
-      affine(p + "norm_ffn", d, true);
-      linear(p + "ffn.fc1", c.ffnSize, d);
-      linear(p + "ffn.fc2", d, c.ffnSize);
+      memsizerAttention(p + "attn", c.memorySlots);
+      ffn(p);
       break;
-    }
     case Family::Transformer:
       affine(p + "norm_attn", d, true);
-      for (const char *proj : {"q", "k", "v", "o"})
-        linear(p + "attn." + proj, d, d);
-      affine(p + "norm_ffn", d, true);
-      linear(p + "ffn.fc1", c.ffnSize, d);
-      linear(p + "ffn.fc2", d, c.ffnSize);
+      softmaxAttention(p);
+      ffn(p);
       break;
+    case Family::MemsizerSeq2Seq:
+      break; // above
     }
   }
   affine("norm_out", d, /*bias=*/c.family != Family::MemoryFormer);

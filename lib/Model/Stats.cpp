@@ -74,11 +74,25 @@ ModelStats computeStats(const ModelConfig &c, int64_t seqLen) {
     s.flopsAttention = 2 * n * k * d;
     break;
   }
+  case Family::MemsizerSeq2Seq: {
+    // A decoder block: self-attention as Memsizer's; cross-attention's
+    // alpha (H kc) and its read of the source memory (kc x d, built once
+    // per source); FFN.
+    double k = static_cast<double>(c.memorySlots);
+    double kc = static_cast<double>(c.crossMemorySlots);
+    double h = static_cast<double>(c.numHeads);
+    double ffn = static_cast<double>(c.ffnSize);
+    s.flopsWithoutAttention =
+        n * d * (h * k + k + d) + n * d * h * kc + 2 * n * d * ffn;
+    s.flopsAttention = 2 * n * k * d + n * kc * d;
+    break;
+  }
   }
 
   // Weights of block 0 (every block has the same), the model, and what a
   // decoded token reads.
-  const std::string first = "layers.0.";
+  bool seq2seq = c.family == Family::MemsizerSeq2Seq;
+  const std::string first = seq2seq ? "decoder.layers.0." : "layers.0.";
   uint64_t rowBytes = 0;
   for (const TensorSpec &spec : modelTensors(c)) {
     if (spec.optional)
@@ -88,7 +102,10 @@ ModelStats computeStats(const ModelConfig &c, int64_t seqLen) {
     if (spec.role == TensorRole::Table)
       s.modelTableBytes += bytes;
     bool inFirst = spec.name.rfind(first, 0) == 0;
-    bool inBlock = spec.name.rfind("layers.", 0) == 0;
+    bool inBlock = spec.name.rfind("layers.", 0) == 0 ||
+                   spec.name.rfind("decoder.layers.", 0) == 0;
+    // The encoder runs once per source, not per decoded token.
+    bool inEncoder = spec.name.rfind("encoder.", 0) == 0;
     if (inFirst) {
       std::string part = spec.name.substr(first.size());
       s.blockParts.push_back({part, bytes});
@@ -100,7 +117,7 @@ ModelStats computeStats(const ModelConfig &c, int64_t seqLen) {
       } else {
         s.decodeWeightBytesPerBlock += count(spec.shape) * 4;
       }
-    } else if (!inBlock) {
+    } else if (!inBlock && !inEncoder) {
       s.decodeHeadBytes += spec.role == TensorRole::Embedding
                                ? static_cast<uint64_t>(c.hiddenSize) * elem
                                : count(spec.shape) * 4;
@@ -110,36 +127,44 @@ ModelStats computeStats(const ModelConfig &c, int64_t seqLen) {
   uint64_t position = static_cast<uint64_t>(seqLen);
   uint64_t width = static_cast<uint64_t>(c.hiddenSize);
   s.decodeStateBytesPerBlock =
-      c.family == Family::Memsizer
-          // The k x d state is read and written back.
-          ? 2 * static_cast<uint64_t>(c.memorySlots) * width * 4
+      c.isMemsizer()
+          // The k x d state is read and written back (and the kc x d source
+          // memory read).
+          ? (2 * static_cast<uint64_t>(c.memorySlots) +
+             (seq2seq ? static_cast<uint64_t>(c.crossMemorySlots) : 0)) *
+                width * 4
           // Keys and values of every earlier position.
           : 2 * position * width * 4;
-  s.decodeBytes = static_cast<uint64_t>(c.numLayers) *
-                      (s.decodeWeightBytesPerBlock +
-                       s.decodeStateBytesPerBlock) +
-                  s.decodeHeadBytes;
+  s.decodeBytes =
+      static_cast<uint64_t>(c.numLayers) *
+          (s.decodeWeightBytesPerBlock + s.decodeStateBytesPerBlock) +
+      s.decodeHeadBytes;
   return s;
 }
 
 std::string ModelStats::toText(const ModelConfig &c) const {
   std::string text;
   llvm::raw_string_ostream os(text);
-  os << familyName(c.family) << ": d=" << c.hiddenSize << ", "
-     << c.numLayers << " layers, " << c.numHeads << " heads";
+  os << familyName(c.family) << ": d=" << c.hiddenSize << ", " << c.numLayers
+     << " layers, " << c.numHeads << " heads";
   if (c.family == Family::MemoryFormer)
     os << ", K=" << c.numTables << " tables of tau=" << c.bitsPerTable
        << " bits (+" << c.expandBits << " expanding)";
   if (c.family == Family::Memsizer)
     os << ", k=" << c.memorySlots << " memory slots";
+  if (c.family == Family::MemsizerSeq2Seq)
+    os << " (decoder), k=" << c.memorySlots << " self / " << c.crossMemorySlots
+       << " cross memory slots, " << c.encoderLayers << " encoder layers of "
+       << (c.encoderMemsizer ? "Memsizer" : "softmax") << " attention";
   os << ", vocab " << c.vocabSize << ", " << dtypeName(c.dtype)
      << " weights\n\n";
 
   os << "FLOPs of one block at sequence length " << seqLen
      << " (a multiply-add is one FLOP):\n";
-  bool paper = c.family != Family::Memsizer;
-  os << llvm::formatv("  {0,-22}{1,-16}{2}\n", "", paper ? "paper's method" : "",
-                      "as executed");
+  bool paper =
+      c.family == Family::MemoryFormer || c.family == Family::Transformer;
+  os << llvm::formatv("  {0,-22}{1,-16}{2}\n", "",
+                      paper ? "paper's method" : "", "as executed");
   auto row = [&](const char *name, double paperValue, double executed) {
     os << llvm::formatv("  {0,-22}{1,-16}{2}\n", name,
                         paper ? giga(paperValue) : "", giga(executed));
@@ -175,8 +200,8 @@ std::string ModelStats::toText(const ModelConfig &c) const {
   os << llvm::formatv("  {0,-28}{1}\n", "weights of one block",
                       megabytes(decodeWeightBytesPerBlock));
   os << llvm::formatv("  {0,-28}{1}\n",
-                      c.family == Family::Memsizer ? "memory state of one block"
-                                                   : "KV cache of one block",
+                      c.isMemsizer() ? "memory state of one block"
+                                     : "KV cache of one block",
                       megabytes(decodeStateBytesPerBlock));
   os << llvm::formatv("  {0,-28}{1}\n", "embedding row and LM head",
                       megabytes(decodeHeadBytes));
@@ -188,11 +213,10 @@ std::string ModelStats::toJSON(const ModelConfig &c) const {
   nlohmann::json j;
   j["model_type"] = familyName(c.family);
   j["seq_len"] = seqLen;
-  if (c.family != Family::Memsizer) {
+  if (c.family == Family::MemoryFormer || c.family == Family::Transformer) {
     j["paper_flops_without_attention"] = paperFlopsWithoutAttention;
     j["paper_flops_attention"] = paperFlopsAttention;
-    j["paper_flops_total"] =
-        paperFlopsWithoutAttention + paperFlopsAttention;
+    j["paper_flops_total"] = paperFlopsWithoutAttention + paperFlopsAttention;
   }
   j["flops_without_attention"] = flopsWithoutAttention;
   j["flops_attention"] = flopsAttention;

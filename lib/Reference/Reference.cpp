@@ -133,12 +133,12 @@ void rotary(float *x, int64_t n, int64_t numHeads, int64_t headDim,
 
 std::vector<float> causalAttention(const float *q, int64_t n, const float *k,
                                    const float *v, int64_t m, int64_t numHeads,
-                                   int64_t headDim, double scale) {
+                                   int64_t headDim, double scale, bool causal) {
   int64_t width = numHeads * headDim;
   std::vector<float> out(static_cast<size_t>(n * width));
   std::vector<double> scores(static_cast<size_t>(m));
   for (int64_t i = 0; i < n; ++i) {
-    int64_t last = m - n + i; // the last key this query sees
+    int64_t last = causal ? m - n + i : m - 1; // the last key it sees
     for (int64_t h = 0; h < numHeads; ++h) {
       double maxScore = -INFINITY;
       for (int64_t j = 0; j <= last; ++j) {
@@ -337,7 +337,8 @@ std::vector<float> layerNormNamed(const Weights &weights,
 /// with rotary embedding on positions 0..n-1.
 std::vector<float> rotaryAttention(const ModelConfig &config,
                                    std::vector<float> q, std::vector<float> k,
-                                   const std::vector<float> &v, int64_t n) {
+                                   const std::vector<float> &v, int64_t n,
+                                   bool causal = true) {
   std::vector<int64_t> positions(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i)
     positions[i] = i;
@@ -349,7 +350,7 @@ std::vector<float> rotaryAttention(const ModelConfig &config,
            positions.data());
   }
   return causalAttention(q.data(), n, k.data(), v.data(), n, heads, headDim,
-                         1.0 / std::sqrt(static_cast<double>(headDim)));
+                         1.0 / std::sqrt(static_cast<double>(headDim)), causal);
 }
 
 void memoryFormerLayer(const ModelConfig &config, const Weights &weights,
@@ -379,35 +380,67 @@ void memoryFormerLayer(const ModelConfig &config, const Weights &weights,
                               tau + config.expandBits, config, margin, layer));
 }
 
-void memsizerLayer(const ModelConfig &config, const Weights &weights,
-                   const std::string &p, std::vector<float> &x, int64_t n) {
-  int64_t d = config.hiddenSize, slots = config.memorySlots;
-  // a = x + MemsizerAttn(LayerNorm(x))
-  std::vector<float> u =
-      layerNormNamed(weights, p + "norm_attn", x, n, d, config.layerNormEps);
-  std::vector<float> logits = linearNamed(weights, p + "attn.phi", u, n);
-  std::vector<float> alpha =
-      memsizerAlpha(logits.data(), n, config.numHeads, slots);
-  std::vector<float> keys = layerNormNamed(
-      weights, p + "attn.norm_k", linearNamed(weights, p + "attn.wl", u, n), n,
-      slots, config.layerNormEps);
-  std::vector<float> values = layerNormNamed(
-      weights, p + "attn.norm_v", linearNamed(weights, p + "attn.wr", u, n), n,
-      d, config.layerNormEps);
-  std::vector<float> state(static_cast<size_t>(slots * d), 0.0f);
-  addInPlace(x, memsizerCausal(alpha.data(), keys.data(), values.data(), n,
-                               slots, d, state, /*start=*/0));
-  // out = a + fc2(ReLU(fc1(LayerNorm(a))))
-  std::vector<float> f =
-      layerNormNamed(weights, p + "norm_ffn", x, n, d, config.layerNormEps);
+/// Memsizer's alpha, keys and values of `u` with the projections under
+/// `prefix` (`phi`, `wl`, `wr`, `norm_k`, `norm_v`) and `slots` slots.
+struct MemsizerProjections {
+  std::vector<float> alpha, keys, values;
+};
+MemsizerProjections memsizerProject(const ModelConfig &config,
+                                    const Weights &weights,
+                                    const std::string &prefix,
+                                    const std::vector<float> &u, int64_t n,
+                                    int64_t slots, bool keysAndValues = true) {
+  int64_t d = config.hiddenSize;
+  MemsizerProjections p;
+  std::vector<float> logits = linearNamed(weights, prefix + ".phi", u, n);
+  p.alpha = memsizerAlpha(logits.data(), n, config.numHeads, slots);
+  if (!keysAndValues)
+    return p;
+  p.keys = layerNormNamed(weights, prefix + ".norm_k",
+                          linearNamed(weights, prefix + ".wl", u, n), n, slots,
+                          config.layerNormEps);
+  p.values = layerNormNamed(weights, prefix + ".norm_v",
+                            linearNamed(weights, prefix + ".wr", u, n), n, d,
+                            config.layerNormEps);
+  return p;
+}
+
+/// x += FFN(LayerNorm(x)) with `relu` or exact GELU.
+void ffnBlock(const ModelConfig &config, const Weights &weights,
+              const std::string &p, std::vector<float> &x, int64_t n,
+              bool relu) {
+  std::vector<float> f = layerNormNamed(weights, p + "norm_ffn", x, n,
+                                        config.hiddenSize, config.layerNormEps);
   std::vector<float> hidden = linearNamed(weights, p + "ffn.fc1", f, n);
   for (float &value : hidden)
-    value = std::max(value, 0.0f);
+    value = relu ? std::max(value, 0.0f) : static_cast<float>(gelu(value));
   addInPlace(x, linearNamed(weights, p + "ffn.fc2", hidden, n));
 }
 
+/// x += Memsizer's causal self-attention on LayerNorm(x) (`norm_attn`).
+void memsizerSelfAttention(const ModelConfig &config, const Weights &weights,
+                           const std::string &p, const std::string &attn,
+                           std::vector<float> &x, int64_t n) {
+  int64_t d = config.hiddenSize, slots = config.memorySlots;
+  std::vector<float> u =
+      layerNormNamed(weights, p + "norm_attn", x, n, d, config.layerNormEps);
+  MemsizerProjections m =
+      memsizerProject(config, weights, p + attn, u, n, slots);
+  std::vector<float> state(static_cast<size_t>(slots * d), 0.0f);
+  addInPlace(x, memsizerCausal(m.alpha.data(), m.keys.data(), m.values.data(),
+                               n, slots, d, state, /*start=*/0));
+}
+
+void memsizerLayer(const ModelConfig &config, const Weights &weights,
+                   const std::string &p, std::vector<float> &x, int64_t n) {
+  // a = x + MemsizerAttn(LayerNorm(x)); out = a + fc2(ReLU(fc1(LN(a))))
+  memsizerSelfAttention(config, weights, p, "attn", x, n);
+  ffnBlock(config, weights, p, x, n, /*relu=*/true);
+}
+
 void transformerLayer(const ModelConfig &config, const Weights &weights,
-                      const std::string &p, std::vector<float> &x, int64_t n) {
+                      const std::string &p, std::vector<float> &x, int64_t n,
+                      bool causal = true, bool relu = false) {
   int64_t d = config.hiddenSize;
   // a = x + O(Attn(Q, K, V)) on LayerNorm(x)
   std::vector<float> u =
@@ -415,15 +448,36 @@ void transformerLayer(const ModelConfig &config, const Weights &weights,
   std::vector<float> q = linearNamed(weights, p + "attn.q", u, n);
   std::vector<float> k = linearNamed(weights, p + "attn.k", u, n);
   std::vector<float> v = linearNamed(weights, p + "attn.v", u, n);
-  std::vector<float> attn = rotaryAttention(config, q, k, v, n);
+  std::vector<float> attn = rotaryAttention(config, q, k, v, n, causal);
   addInPlace(x, linearNamed(weights, p + "attn.o", attn, n));
-  // out = a + fc2(GELU(fc1(LayerNorm(a))))
-  std::vector<float> f =
-      layerNormNamed(weights, p + "norm_ffn", x, n, d, config.layerNormEps);
-  std::vector<float> hidden = linearNamed(weights, p + "ffn.fc1", f, n);
-  for (float &value : hidden)
-    value = static_cast<float>(gelu(value));
-  addInPlace(x, linearNamed(weights, p + "ffn.fc2", hidden, n));
+  // out = a + fc2(GELU(fc1(LayerNorm(a)))) (ReLU in memsizer_seq2seq)
+  ffnBlock(config, weights, p, x, n, relu);
+}
+
+/// Token embeddings of `tokens` from `prefix`embed.weight, scaled by
+/// `scale`, plus `prefix`pos_embed.weight when the model has it.
+std::vector<float> embedTokens(const Weights &weights,
+                               const std::string &prefix,
+                               const std::vector<int64_t> &tokens, int64_t d,
+                               double scale) {
+  int64_t n = static_cast<int64_t>(tokens.size());
+  const float *embed = get(weights, prefix + "embed.weight");
+  auto posEmbed = weights.find(prefix + "pos_embed.weight");
+  std::vector<float> x(static_cast<size_t>(n * d));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d; ++j) {
+      double value = embed[tokens[i] * d + j] * scale;
+      if (posEmbed != weights.end())
+        value += posEmbed->second.data[i * d + j];
+      x[i * d + j] = static_cast<float>(value);
+    }
+  return x;
+}
+
+std::vector<float> lmHead(const Weights &weights, const std::vector<float> &x,
+                          int64_t n, int64_t d) {
+  const Tensor &head = getTensor(weights, "lm_head.weight");
+  return linear(x.data(), n, d, head.data.data(), nullptr, head.shape.at(0));
 }
 
 } // namespace
@@ -433,18 +487,9 @@ std::vector<float> modelLogits(const ModelConfig &config,
                                const std::vector<int64_t> &tokens,
                                HashMargin *margin) {
   int64_t n = static_cast<int64_t>(tokens.size()), d = config.hiddenSize;
-  const float *embed = get(weights, "embed.weight");
-  std::vector<float> x(static_cast<size_t>(n * d));
-  double embedScale =
-      config.family == Family::Memsizer ? config.embedScale : 1.0;
-  auto posEmbed = weights.find("pos_embed.weight");
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < d; ++j) {
-      double value = embed[tokens[i] * d + j] * embedScale;
-      if (config.family == Family::Memsizer && posEmbed != weights.end())
-        value += posEmbed->second.data[i * d + j];
-      x[i * d + j] = static_cast<float>(value);
-    }
+  std::vector<float> x =
+      embedTokens(weights, "", tokens, d,
+                  config.family == Family::Memsizer ? config.embedScale : 1.0);
 
   for (int64_t layer = 0; layer < config.numLayers; ++layer) {
     std::string prefix = "layers." + std::to_string(layer) + ".";
@@ -458,6 +503,8 @@ std::vector<float> modelLogits(const ModelConfig &config,
     case Family::Transformer:
       transformerLayer(config, weights, prefix, x, n);
       break;
+    case Family::MemsizerSeq2Seq:
+      throw std::invalid_argument("memsizer_seq2seq: use seq2seqLogits");
     }
   }
 
@@ -466,9 +513,59 @@ std::vector<float> modelLogits(const ModelConfig &config,
           ? rmsNorm(x.data(), n, d, get(weights, "norm_out.weight"),
                     config.rmsNormEps)
           : layerNormNamed(weights, "norm_out", x, n, d, config.layerNormEps);
-  const Tensor &head = getTensor(weights, "lm_head.weight");
-  return linear(final.data(), n, d, head.data.data(), nullptr,
-                head.shape.at(0));
+  return lmHead(weights, final, n, d);
+}
+
+std::vector<float> seq2seqLogits(const ModelConfig &config,
+                                 const Weights &weights,
+                                 const std::vector<int64_t> &source,
+                                 const std::vector<int64_t> &target) {
+  int64_t d = config.hiddenSize, kc = config.crossMemorySlots;
+  int64_t s = static_cast<int64_t>(source.size());
+  int64_t t = static_cast<int64_t>(target.size());
+  // Encoder: pre-norm layers over the whole source (no causal mask).
+  std::vector<float> h =
+      embedTokens(weights, "encoder.", source, d, config.embedScale);
+  for (int64_t layer = 0; layer < config.encoderLayers; ++layer) {
+    std::string p = "encoder.layers." + std::to_string(layer) + ".";
+    if (config.encoderMemsizer) {
+      // Memsizer over the whole source: every token reads the source memory.
+      std::vector<float> u = layerNormNamed(weights, p + "norm_attn", h, s, d,
+                                            config.layerNormEps);
+      MemsizerProjections m =
+          memsizerProject(config, weights, p + "attn", u, s, kc);
+      std::vector<float> memory = memsizerSourceMemory(
+          m.keys.data(), m.values.data(), nullptr, s, kc, d);
+      addInPlace(h, memsizerCross(m.alpha.data(), s, memory.data(), kc, d));
+      ffnBlock(config, weights, p, h, s, /*relu=*/true);
+    } else {
+      transformerLayer(config, weights, p, h, s, /*causal=*/false,
+                       /*relu=*/true);
+    }
+  }
+  h = layerNormNamed(weights, "encoder.norm_out", h, s, d, config.layerNormEps);
+
+  // Decoder: Memsizer causal self-attention, cross-attention over the
+  // source memory of the encoder's output, FFN.
+  std::vector<float> x =
+      embedTokens(weights, "decoder.", target, d, config.embedScale);
+  for (int64_t layer = 0; layer < config.numLayers; ++layer) {
+    std::string p = "decoder.layers." + std::to_string(layer) + ".";
+    memsizerSelfAttention(config, weights, p, "self_attn", x, t);
+    MemsizerProjections source =
+        memsizerProject(config, weights, p + "cross_attn", h, s, kc);
+    std::vector<float> memory = memsizerSourceMemory(
+        source.keys.data(), source.values.data(), nullptr, s, kc, d);
+    std::vector<float> u =
+        layerNormNamed(weights, p + "norm_cross", x, t, d, config.layerNormEps);
+    MemsizerProjections query = memsizerProject(
+        config, weights, p + "cross_attn", u, t, kc, /*keysAndValues=*/false);
+    addInPlace(x, memsizerCross(query.alpha.data(), t, memory.data(), kc, d));
+    ffnBlock(config, weights, p, x, t, /*relu=*/true);
+  }
+  std::vector<float> final =
+      layerNormNamed(weights, "decoder.norm_out", x, t, d, config.layerNormEps);
+  return lmHead(weights, final, t, d);
 }
 
 } // namespace mnemo::ref

@@ -85,6 +85,65 @@ void embedding(StridedMemRefType<T, 2> *tableRef,
   }
 }
 
+/// Softmax attention of `q` over `k` and `v`; with `causal`, the queries are
+/// the last rows of the keys and each sees the keys up to its own.
+void attention(StridedMemRefType<float, 2> *qRef,
+               StridedMemRefType<float, 2> *kRef,
+               StridedMemRefType<float, 2> *vRef,
+               StridedMemRefType<float, 2> *outRef, int64_t heads, float scale,
+               bool causal) {
+  Matrix<float> q = matrix(qRef, "attention"), k = matrix(kRef, "attention");
+  Matrix<float> v = matrix(vRef, "attention");
+  Matrix<float> out = matrix(outRef, "attention");
+  int64_t n = q.rows, m = k.rows, headDim = q.cols / heads;
+  if ((causal && m < n) || v.rows != m)
+    fail("attention", "fewer keys than queries");
+
+  // Query blocks: the scores of a block against the keys it may see, a
+  // softmax per row with the causal limit, then the block's outputs.
+  constexpr int64_t kBlock = 128;
+  std::vector<float> scores(static_cast<size_t>(std::min(n, kBlock) * m));
+  for (int64_t h = 0; h < heads; ++h) {
+    const float *qh = q.data + h * headDim, *kh = k.data + h * headDim;
+    const float *vh = v.data + h * headDim;
+    float *oh = out.data + h * headDim;
+    for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+      int64_t rows = std::min(kBlock, n - i0);
+      // keys the block's last row sees
+      int64_t keys = causal ? m - n + i0 + rows : m;
+      if (rows == 1) {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(keys),
+                    static_cast<int>(headDim), scale, kh,
+                    static_cast<int>(k.stride), qh + i0 * q.stride, 1, 0.0f,
+                    scores.data(), 1);
+      } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+                    static_cast<int>(rows), static_cast<int>(keys),
+                    static_cast<int>(headDim), scale, qh + i0 * q.stride,
+                    static_cast<int>(q.stride), kh, static_cast<int>(k.stride),
+                    0.0f, scores.data(), static_cast<int>(keys));
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        float *row = scores.data() + r * keys;
+        int64_t visible = causal ? m - n + i0 + r + 1 : m;
+        softmax(row, visible);
+        std::fill(row + visible, row + keys, 0.0f);
+      }
+      if (rows == 1)
+        cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(keys),
+                    static_cast<int>(headDim), 1.0f, vh,
+                    static_cast<int>(v.stride), scores.data(), 1, 0.0f,
+                    oh + i0 * out.stride, 1);
+      else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                    static_cast<int>(rows), static_cast<int>(headDim),
+                    static_cast<int>(keys), 1.0f, scores.data(),
+                    static_cast<int>(keys), vh, static_cast<int>(v.stride),
+                    0.0f, oh + i0 * out.stride, static_cast<int>(out.stride));
+    }
+  }
+}
+
 } // namespace
 
 extern "C" {
@@ -121,54 +180,15 @@ void _mlir_ciface_mnemo_causal_attention(StridedMemRefType<float, 2> *qRef,
                                          StridedMemRefType<float, 2> *vRef,
                                          StridedMemRefType<float, 2> *outRef,
                                          int64_t heads, float scale) {
-  Matrix<float> q = matrix(qRef, "attention"), k = matrix(kRef, "attention");
-  Matrix<float> v = matrix(vRef, "attention");
-  Matrix<float> out = matrix(outRef, "attention");
-  int64_t n = q.rows, m = k.rows, headDim = q.cols / heads;
-  if (m < n || v.rows != m)
-    fail("attention", "fewer keys than queries");
-  // Query blocks: the scores of a block against the keys it may see, a
-  // softmax per row with the causal limit, then the block's outputs.
-  constexpr int64_t kBlock = 128;
-  std::vector<float> scores(static_cast<size_t>(std::min(n, kBlock) * m));
-  for (int64_t h = 0; h < heads; ++h) {
-    const float *qh = q.data + h * headDim, *kh = k.data + h * headDim;
-    const float *vh = v.data + h * headDim;
-    float *oh = out.data + h * headDim;
-    for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
-      int64_t rows = std::min(kBlock, n - i0);
-      int64_t keys = m - n + i0 + rows; // keys the block's last row sees
-      if (rows == 1) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(keys),
-                    static_cast<int>(headDim), scale, kh,
-                    static_cast<int>(k.stride), qh + i0 * q.stride, 1, 0.0f,
-                    scores.data(), 1);
-      } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                    static_cast<int>(rows), static_cast<int>(keys),
-                    static_cast<int>(headDim), scale, qh + i0 * q.stride,
-                    static_cast<int>(q.stride), kh, static_cast<int>(k.stride),
-                    0.0f, scores.data(), static_cast<int>(keys));
-      }
-      for (int64_t r = 0; r < rows; ++r) {
-        float *row = scores.data() + r * keys;
-        int64_t visible = m - n + i0 + r + 1;
-        softmax(row, visible);
-        std::fill(row + visible, row + keys, 0.0f);
-      }
-      if (rows == 1)
-        cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(keys),
-                    static_cast<int>(headDim), 1.0f, vh,
-                    static_cast<int>(v.stride), scores.data(), 1, 0.0f,
-                    oh + i0 * out.stride, 1);
-      else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                    static_cast<int>(rows), static_cast<int>(headDim),
-                    static_cast<int>(keys), 1.0f, scores.data(),
-                    static_cast<int>(keys), vh, static_cast<int>(v.stride),
-                    0.0f, oh + i0 * out.stride, static_cast<int>(out.stride));
-    }
-  }
+  attention(qRef, kRef, vRef, outRef, heads, scale, /*causal=*/true);
+}
+
+void _mlir_ciface_mnemo_attention(StridedMemRefType<float, 2> *qRef,
+                                  StridedMemRefType<float, 2> *kRef,
+                                  StridedMemRefType<float, 2> *vRef,
+                                  StridedMemRefType<float, 2> *outRef,
+                                  int64_t heads, float scale) {
+  attention(qRef, kRef, vRef, outRef, heads, scale, /*causal=*/false);
 }
 
 void _mlir_ciface_mnemo_rotary(StridedMemRefType<float, 2> *xRef,

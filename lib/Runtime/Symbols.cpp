@@ -20,6 +20,7 @@ const std::vector<RuntimeSymbol> &runtimeSymbols() {
   {"_mlir_ciface_" #name, reinterpret_cast<void *>(&_mlir_ciface_##name)}
       MNEMO_KERNEL(mnemo_linear),
       MNEMO_KERNEL(mnemo_causal_attention),
+      MNEMO_KERNEL(mnemo_attention),
       MNEMO_KERNEL(mnemo_rotary),
       MNEMO_KERNEL(mnemo_embedding_f32),
       MNEMO_KERNEL(mnemo_embedding_f16),

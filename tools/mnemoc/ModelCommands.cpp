@@ -40,14 +40,16 @@ struct InitOptions {
   std::string family, preset = "tiny", output, dtype;
   uint64_t seed = 0;
   std::optional<int64_t> vocabSize, layers, hiddenSize, heads, tables, bits,
-      memorySlots, maxPositions;
+      memorySlots, maxPositions, encoderLayers, crossMemorySlots;
+  std::string encoderAttention;
   bool configOnly = false, force = false;
 };
 
 int init(const InitOptions &opts) {
-  Family family = opts.family == "memoryformer" ? Family::MemoryFormer
-                  : opts.family == "memsizer"   ? Family::Memsizer
-                                                : Family::Transformer;
+  Family family = opts.family == "memoryformer"       ? Family::MemoryFormer
+                  : opts.family == "memsizer"         ? Family::Memsizer
+                  : opts.family == "memsizer_seq2seq" ? Family::MemsizerSeq2Seq
+                                                      : Family::Transformer;
   Preset preset = opts.preset == "small"  ? Preset::Small
                   : opts.preset == "base" ? Preset::Base
                                           : Preset::Tiny;
@@ -58,8 +60,17 @@ int init(const InitOptions &opts) {
                                              : ElementType::BF16;
   if (opts.vocabSize)
     config.vocabSize = *opts.vocabSize;
-  if (opts.layers)
+  if (opts.layers) {
     config.numLayers = *opts.layers;
+    if (family == Family::MemsizerSeq2Seq)
+      config.encoderLayers = *opts.layers;
+  }
+  if (opts.encoderLayers)
+    config.encoderLayers = *opts.encoderLayers;
+  if (opts.crossMemorySlots)
+    config.crossMemorySlots = *opts.crossMemorySlots;
+  if (!opts.encoderAttention.empty())
+    config.encoderMemsizer = opts.encoderAttention == "memsizer";
   if (opts.heads)
     config.numHeads = *opts.heads;
   if (opts.maxPositions)
@@ -159,13 +170,14 @@ void addEngineFlags(CLI::App &app, EngineFlags &flags) {
 }
 
 struct RunOptions {
-  std::string dir, tokens, logitsOut, engine = "jit";
+  std::string dir, tokens, sourceTokens, logitsOut, engine = "jit";
   int64_t maxNewTokens = 0, chunk = 0;
   EngineFlags engineFlags;
 };
 
-/// Parses "1,2,3" (spaces allowed around ids).
-llvm::Expected<std::vector<int64_t>> parseTokens(llvm::StringRef text) {
+/// Parses "1,2,3" (spaces allowed around ids) given to `option`.
+llvm::Expected<std::vector<int64_t>> parseTokens(llvm::StringRef text,
+                                                 llvm::StringRef option) {
   std::vector<int64_t> tokens;
   llvm::SmallVector<llvm::StringRef> parts;
   text.split(parts, ',');
@@ -175,7 +187,7 @@ llvm::Expected<std::vector<int64_t>> parseTokens(llvm::StringRef text) {
     if (part.empty() || part.getAsInteger(10, id))
       return llvm::createStringError(
           llvm::inconvertibleErrorCode(),
-          "--tokens: '" + part + "' is not a token id (give ids like 1,2,3)");
+          option + ": '" + part + "' is not a token id (give ids like 1,2,3)");
     tokens.push_back(id);
   }
   return tokens;
@@ -209,6 +221,7 @@ int64_t argmax(const float *logits, int64_t count) {
 
 /// The prompt's logits and the greedily generated tokens, by the reference.
 llvm::Error runReference(const ModelDirectory &model,
+                         const std::vector<int64_t> &source,
                          const std::vector<int64_t> &tokens,
                          int64_t maxNewTokens, std::vector<float> &promptLogits,
                          std::vector<int64_t> &generated) {
@@ -217,8 +230,12 @@ llvm::Error runReference(const ModelDirectory &model,
   ref::Weights weights = widenWeights(model);
   std::vector<int64_t> sequence = tokens;
   ref::HashMargin margin;
-  std::vector<float> logits =
-      ref::modelLogits(config, weights, sequence, &margin);
+  auto logitsOf = [&](const std::vector<int64_t> &target) {
+    return config.family == Family::MemsizerSeq2Seq
+               ? ref::seq2seqLogits(config, weights, source, target)
+               : ref::modelLogits(config, weights, target, &margin);
+  };
+  std::vector<float> logits = logitsOf(sequence);
   promptLogits = logits;
   for (int64_t step = 0; step < maxNewTokens; ++step) {
     const float *last = logits.data() + (sequence.size() - 1) * vocab;
@@ -226,7 +243,7 @@ llvm::Error runReference(const ModelDirectory &model,
     generated.push_back(next);
     sequence.push_back(next);
     if (step + 1 < maxNewTokens)
-      logits = ref::modelLogits(config, weights, sequence, &margin);
+      logits = logitsOf(sequence);
   }
   // Hashing is discontinuous at zero: say when a result hinges on it.
   if (margin.relative < kHashMarginNote)
@@ -241,12 +258,16 @@ llvm::Error runReference(const ModelDirectory &model,
 /// The same with the compiled model: prefill, then one decoding step per
 /// generated token.
 llvm::Error runCompiled(const LoadedModel &model,
+                        const std::vector<int64_t> &source,
                         const std::vector<int64_t> &tokens,
                         int64_t maxNewTokens, int64_t chunk, bool allLogits,
                         std::vector<float> &promptLogits,
                         std::vector<int64_t> &generated) {
   int64_t vocab = model.config().vocabSize;
   std::unique_ptr<Sequence> sequence = model.newSequence();
+  if (!source.empty())
+    if (llvm::Error error = sequence->setSource(source))
+      return error;
   // The prompt in chunks of `chunk` tokens (all at once by default).
   size_t step = chunk > 0 ? static_cast<size_t>(chunk) : tokens.size();
   std::vector<float> chunkLogits;
@@ -275,9 +296,6 @@ llvm::Error runCompiled(const LoadedModel &model,
 }
 
 int run(const RunOptions &opts) {
-  auto tokens = parseTokens(opts.tokens);
-  if (!tokens)
-    return reportError(tokens.takeError());
   // The directory, the token ids and the length are checked before
   // anything is compiled.
   EngineOptions engine = opts.engineFlags.options();
@@ -285,6 +303,42 @@ int run(const RunOptions &opts) {
   if (!imported)
     return reportError(imported.takeError());
   ModelConfig config = imported->directory->config();
+  bool seq2seq = config.family == Family::MemsizerSeq2Seq;
+  std::vector<int64_t> source;
+  if (seq2seq) {
+    if (opts.sourceTokens.empty())
+      return reportError("--source-tokens: a memsizer_seq2seq model needs a "
+                         "source (give ids like 1,2,3)");
+    auto parsed = parseTokens(opts.sourceTokens, "--source-tokens");
+    if (!parsed)
+      return reportError(parsed.takeError());
+    source = std::move(*parsed);
+    if (llvm::Error error = checkTokenIds(config, source, "--source-tokens"))
+      return reportError(std::move(error));
+    if (static_cast<int64_t>(source.size()) > config.maxPositions)
+      return reportError("--source-tokens: " + llvm::Twine(source.size()) +
+                         " tokens exceed the model's max_positions " +
+                         llvm::Twine(config.maxPositions));
+  } else if (!opts.sourceTokens.empty()) {
+    return reportError(llvm::Twine("--source-tokens: a ") +
+                       familyName(config.family) +
+                       " model has no source (only memsizer_seq2seq models "
+                       "do)");
+  }
+  // The target prefix; a memsizer_seq2seq decoder starts from its start
+  // token by default.
+  std::vector<int64_t> prefix;
+  if (!opts.tokens.empty()) {
+    auto parsed = parseTokens(opts.tokens, "--tokens");
+    if (!parsed)
+      return reportError(parsed.takeError());
+    prefix = std::move(*parsed);
+  } else if (seq2seq) {
+    prefix = {config.decoderStartToken};
+  } else {
+    return reportError("--tokens: give the prompt's token ids (1,2,3)");
+  }
+  auto tokens = &prefix;
   if (llvm::Error error = checkTokenIds(config, *tokens, "--tokens"))
     return reportError(std::move(error));
   int64_t total = static_cast<int64_t>(tokens->size()) + opts.maxNewTokens;
@@ -298,7 +352,7 @@ int run(const RunOptions &opts) {
   std::vector<float> logits;
   std::vector<int64_t> generated;
   if (opts.engine == "reference") {
-    if (llvm::Error error = runReference(*imported->directory, *tokens,
+    if (llvm::Error error = runReference(*imported->directory, source, *tokens,
                                          opts.maxNewTokens, logits, generated))
       return reportError(std::move(error));
   } else {
@@ -306,7 +360,7 @@ int run(const RunOptions &opts) {
     if (!model)
       return reportError(model.takeError());
     if (llvm::Error error =
-            runCompiled(**model, *tokens, opts.maxNewTokens, opts.chunk,
+            runCompiled(**model, source, *tokens, opts.maxNewTokens, opts.chunk,
                         !opts.logitsOut.empty(), logits, generated))
       return reportError(opts.dir + ": " + llvm::toString(std::move(error)));
   }
@@ -331,6 +385,8 @@ int run(const RunOptions &opts) {
 struct BenchOptions {
   std::string dir;
   int64_t promptLength = 0, decodeTokens = 0, rounds = 5;
+  std::vector<int64_t> decodePositions, prefillLengths;
+  int64_t stepsPerRound = 16, memorySteps = 0;
   EngineFlags engine;
   bool json = false;
 };
@@ -344,6 +400,10 @@ int benchModel(const BenchOptions &opts) {
   options.promptLength = opts.promptLength;
   options.decodeTokens = opts.decodeTokens;
   options.rounds = opts.rounds;
+  options.decodePositions = opts.decodePositions;
+  options.stepsPerRound = opts.stepsPerRound;
+  options.prefillLengths = opts.prefillLengths;
+  options.memorySteps = opts.memorySteps;
   options.engine = opts.engine.options();
   auto result = bench::runModelBench(options);
   if (!result)
@@ -372,6 +432,26 @@ void addModelCommands(CLI::App &app, CLI::App &bench,
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
   bench.add_option("--rounds", benchOpts->rounds, "rounds (default 5)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+  bench
+      .add_option("--decode-positions", benchOpts->decodePositions,
+                  "per-token decoding latency at these positions: 16,1024")
+      ->delimiter(',')
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
+  bench
+      .add_option("--steps-per-round", benchOpts->stepsPerRound,
+                  "decoding steps timed per round at each position "
+                  "(default 16)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  bench
+      .add_option("--prefill-lengths", benchOpts->prefillLengths,
+                  "prefill time of prompts of these lengths: 1024,2048")
+      ->delimiter(',')
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+  bench
+      .add_option("--memory-steps", benchOpts->memorySteps,
+                  "decode this many steps of one sequence and report resident "
+                  "memory after a tenth of them and at the end")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   bench.add_flag("--json", benchOpts->json, "print one JSON object");
   addEngineFlags(bench, benchOpts->engine);
   commands.push_back({&bench, [benchOpts] { return benchModel(*benchOpts); }});
@@ -383,7 +463,8 @@ void addModelCommands(CLI::App &app, CLI::App &bench,
               "model.safetensors)");
   initCmd->add_option("--family", initOpts->family, "model family")
       ->required()
-      ->check(CLI::IsMember({"memoryformer", "memsizer", "transformer"}));
+      ->check(CLI::IsMember(
+          {"memoryformer", "memsizer", "transformer", "memsizer_seq2seq"}));
   initCmd->add_option("--preset", initOpts->preset, "model size")
       ->check(CLI::IsMember({"tiny", "small", "base"}))
       ->default_str("tiny");
@@ -413,8 +494,23 @@ void addModelCommands(CLI::App &app, CLI::App &bench,
       ->check(CLI::Range(1, 16));
   initCmd
       ->add_option("--memory-slots", initOpts->memorySlots,
-                   "memsizer: memory slots k (default 32)")
+                   "memsizer: memory slots k (default 32; memsizer_seq2seq: "
+                   "the decoder's self-attention, default 4)")
       ->check(positive);
+  initCmd
+      ->add_option("--encoder-layers", initOpts->encoderLayers,
+                   "memsizer_seq2seq: encoder layers (default: --layers)")
+      ->check(positive);
+  initCmd
+      ->add_option("--cross-memory-slots", initOpts->crossMemorySlots,
+                   "memsizer_seq2seq: memory slots of cross-attention and of "
+                   "a Memsizer encoder (default 32)")
+      ->check(positive);
+  initCmd
+      ->add_option("--encoder-attention", initOpts->encoderAttention,
+                   "memsizer_seq2seq: the encoder's self-attention (default "
+                   "softmax)")
+      ->check(CLI::IsMember({"softmax", "memsizer"}));
   initCmd
       ->add_option("--max-positions", initOpts->maxPositions,
                    "longest sequence (default 2048)")
@@ -444,8 +540,11 @@ void addModelCommands(CLI::App &app, CLI::App &bench,
       "run", "Run a prompt through a model and decode greedily; prints the "
              "generated token ids");
   runCmd->add_option("dir", runOpts->dir, "model directory")->required();
-  runCmd->add_option("--tokens", runOpts->tokens, "prompt token ids: 1,2,3")
-      ->required();
+  runCmd->add_option("--tokens", runOpts->tokens,
+                     "prompt token ids: 1,2,3 (memsizer_seq2seq: the target "
+                     "prefix, default the decoder's start token)");
+  runCmd->add_option("--source-tokens", runOpts->sourceTokens,
+                     "memsizer_seq2seq: the source's token ids: 1,2,3");
   runCmd
       ->add_option("--max-new-tokens", runOpts->maxNewTokens,
                    "tokens to generate (default 0)")

@@ -431,33 +431,47 @@ LogicalResult RotaryOp::verify() {
                      getInput().getType().getShape());
 }
 
-LogicalResult CausalAttentionOp::verify() {
-  int64_t heads = getNumHeads();
+namespace {
+/// Shared checks of the attention ops; `causal` requires the queries to be
+/// the last rows of the keys.
+LogicalResult verifyAttention(Operation *op, Value query, Value key,
+                              Value value, Value output, int64_t heads,
+                              APFloat scale, bool causal) {
   if (heads < 1)
-    return emitOpError() << "num_heads must be positive, got " << heads;
-  if (failed(verifyHeads(*this, getQuery(), "query", heads)))
+    return op->emitOpError() << "num_heads must be positive, got " << heads;
+  if (failed(verifyHeads(op, query, "query", heads)))
     return failure();
-  int64_t width = dimOf(getQuery(), 1);
-  if (dimOf(getKey(), 1) != width || dimOf(getValue(), 1) != width)
-    return emitOpError() << "query, key and value must have the same width, "
-                            "got "
-                         << width << ", " << dimStr(dimOf(getKey(), 1))
-                         << " and " << dimStr(dimOf(getValue(), 1));
-  int64_t queries = dimOf(getQuery(), 0), keys = dimOf(getKey(), 0);
-  if (!compatibleRows(keys, dimOf(getValue(), 0)))
-    return emitOpError() << "key and value must have the same number of "
-                            "rows, got "
-                         << keys << " and " << dimOf(getValue(), 0);
-  if (!ShapedType::isDynamic(queries) && !ShapedType::isDynamic(keys) &&
-      keys < queries)
-    return emitOpError() << "the " << queries
-                         << " queries must be the last rows of the key "
-                            "sequence, which has only "
-                         << keys << " rows";
-  if (failed(verifyPositive(*this, "scale", getScale())))
+  int64_t width = dimOf(query, 1);
+  if (dimOf(key, 1) != width || dimOf(value, 1) != width)
+    return op->emitOpError()
+           << "query, key and value must have the same width, got " << width
+           << ", " << dimStr(dimOf(key, 1)) << " and "
+           << dimStr(dimOf(value, 1));
+  int64_t queries = dimOf(query, 0), keys = dimOf(key, 0);
+  if (!compatibleRows(keys, dimOf(value, 0)))
+    return op->emitOpError()
+           << "key and value must have the same number of rows, got " << keys
+           << " and " << dimOf(value, 0);
+  if (causal && !ShapedType::isDynamic(queries) &&
+      !ShapedType::isDynamic(keys) && keys < queries)
+    return op->emitOpError() << "the " << queries
+                             << " queries must be the last rows of the key "
+                                "sequence, which has only "
+                             << keys << " rows";
+  if (failed(verifyPositive(op, "scale", scale)))
     return failure();
-  return verifyShape(*this, getOutput(), "output",
-                     getQuery().getType().getShape());
+  return verifyShape(op, output, "output", {queries, width});
+}
+} // namespace
+
+LogicalResult CausalAttentionOp::verify() {
+  return verifyAttention(*this, getQuery(), getKey(), getValue(), getOutput(),
+                         getNumHeads(), getScale(), /*causal=*/true);
+}
+
+LogicalResult AttentionOp::verify() {
+  return verifyAttention(*this, getQuery(), getKey(), getValue(), getOutput(),
+                         getNumHeads(), getScale(), /*causal=*/false);
 }
 
 LogicalResult LinearOp::verify() {
@@ -472,8 +486,7 @@ LogicalResult LinearOp::verify() {
   if (getBias() && dimOf(getBias(), 0) != out)
     return emitOpError() << "bias width " << dimStr(dimOf(getBias(), 0))
                          << " must equal the weight's " << out << " rows";
-  return verifyShape(*this, getOutput(), "output",
-                     {dimOf(getInput(), 0), out});
+  return verifyShape(*this, getOutput(), "output", {dimOf(getInput(), 0), out});
 }
 
 LogicalResult EmbeddingOp::verify() {

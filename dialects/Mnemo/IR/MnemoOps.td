@@ -469,6 +469,39 @@ def Mnemo_CausalAttentionOp : Mnemo_Op<"causal_attention", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Mnemo_AttentionOp : Mnemo_Op<"attention", [Pure]> {
+  let summary = "Multi-head softmax attention without a mask";
+  let description = [{
+    Multi-head scaled dot-product attention in which each of the `N` queries
+    attends to all `M` keys and values (an encoder's self-attention, where
+    every source token sees the whole source). Operands are
+    `[rows, H * head_dim]`:
+
+    ```
+    out_h[i] = softmax_j(scale * q_h[i] . k_h[j]) v_h   over all j
+    ```
+
+    Example:
+
+    ```mlir
+    %o = mnemo.attention %q, %k, %v heads 8 scale 0.176776692
+        : tensor<?x512xf32>, tensor<?x512xf32>, tensor<?x512xf32> -> tensor<?x512xf32>
+    ```
+  }];
+
+  let arguments = (ins Mnemo_Activation2D:$query, Mnemo_Activation2D:$key,
+                       Mnemo_Activation2D:$value, I64Attr:$num_heads,
+                       F32Attr:$scale);
+  let results = (outs Mnemo_Activation2D:$output);
+
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `heads` $num_heads `scale` $scale attr-dict `:`
+    type($query) `,` type($key) `,` type($value) `->` type($output)
+  }];
+
+  let hasVerifier = 1;
+}
+
 def Mnemo_EmbeddingOp : Mnemo_Op<"embedding", [Pure]> {
   let summary = "Token embedding: gather rows of a table by token id";
   let description = [{

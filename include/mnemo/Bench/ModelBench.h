@@ -12,7 +12,9 @@
 
 #include "mnemo/Engine/Engine.h"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace mnemo::bench {
 
@@ -21,7 +23,36 @@ struct ModelBenchOptions {
   int64_t promptLength = 0; ///< 0: min(512, max_positions / 2)
   int64_t decodeTokens = 0; ///< 0: min(64, max_positions - prompt)
   int64_t rounds = 5;
+  /// Per-token decoding latency at these positions (both models); when
+  /// any of the three measures below is asked for, only those run.
+  std::vector<int64_t> decodePositions;
+  /// Decoding steps timed per round at each of `decodePositions`.
+  int64_t stepsPerRound = 16;
+  /// Prefill time of prompts of these lengths (both models).
+  std::vector<int64_t> prefillLengths;
+  /// Decoding steps of one sequence of the model over which resident
+  /// memory is watched (0: not measured).
+  int64_t memorySteps = 0;
   EngineOptions engine;
+};
+
+/// Seconds per decoded token at a position, medians of rounds.
+struct PositionLatency {
+  int64_t position = 0;
+  double modelSeconds = 0, denseSeconds = 0;
+};
+
+/// Seconds to prefill a prompt, medians of rounds.
+struct PrefillTime {
+  int64_t tokens = 0;
+  double modelSeconds = 0, denseSeconds = 0;
+};
+
+/// Resident memory of the process while one sequence decodes.
+struct MemoryGrowth {
+  int64_t steps = 0;     ///< decoding steps in all
+  int64_t warmSteps = 0; ///< steps before the first reading
+  int64_t warmBytes = 0, endBytes = 0;
 };
 
 struct ModelBenchSide {
@@ -31,7 +62,13 @@ struct ModelBenchSide {
 struct ModelBenchResult {
   ModelConfig config;
   int64_t promptLength = 0, decodeTokens = 0, threads = 0, rounds = 0;
+  /// Whether the default prefill-and-decode rounds ran.
+  bool standard = true;
   ModelBenchSide model, dense;
+  std::vector<PositionLatency> positions;
+  int64_t stepsPerRound = 0;
+  std::vector<PrefillTime> prefills;
+  std::optional<MemoryGrowth> memory;
   double loadSeconds = 0, denseLoadSeconds = 0;
 
   std::string toText() const;

@@ -119,7 +119,8 @@ def ForwardResultAllocsPass : Pass<"mnemo-forward-result-allocs",
 def LowerToRuntimePass : Pass<"mnemo-lower-to-runtime", "::mlir::ModuleOp"> {
   let summary = "Lower library-backed mnemo ops to calls into Mnemo's runtime";
   let description = [{
-    `mnemo.linear`, `mnemo.causal_attention`, `mnemo.rotary` and
+    `mnemo.linear`, `mnemo.causal_attention`, `mnemo.attention`,
+    `mnemo.rotary` and
     `mnemo.embedding` become calls of the kernels declared in
     `include/mnemo/Runtime/Kernels.h` (`@mnemo_linear` and so on, private
     declarations with `llvm.emit_c_interface`), on buffers obtained with

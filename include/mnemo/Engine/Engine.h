@@ -128,6 +128,9 @@ private:
   std::vector<std::unique_ptr<Function>> functions;
   const Function *embed = nullptr, *head = nullptr;
   std::vector<const Function *> prefillLayers, decodeLayers;
+  /// memsizer_seq2seq's encoder and each decoder layer's source memory.
+  const Function *encoderEmbed = nullptr, *encoderNorm = nullptr;
+  std::vector<const Function *> encoderLayers, crossMemoryLayers;
   int64_t numThreads = 1;
 };
 
@@ -145,6 +148,10 @@ public:
   llvm::Error append(llvm::ArrayRef<int64_t> tokens, std::vector<float> *logits,
                      bool allRows = false);
 
+  /// memsizer_seq2seq: runs the encoder over `source` and keeps each
+  /// decoder layer's source memory; before the first target token.
+  llvm::Error setSource(llvm::ArrayRef<int64_t> source);
+
   /// Tokens seen so far.
   int64_t length() const { return position; }
 
@@ -152,6 +159,13 @@ private:
   friend class LoadedModel;
   explicit Sequence(const LoadedModel &model);
   llvm::Error reserve(int64_t rows);
+  /// Calls `fn` for `layer` with this sequence's buffers bound to its
+  /// arguments: the `positions` of the rows it runs, their `tokens` (empty
+  /// when `fn` takes none), `input`, and the result into `output`.
+  llvm::Error callFunction(const LoadedModel::Function &fn, int64_t layer,
+                           llvm::ArrayRef<int64_t> tokens,
+                           llvm::ArrayRef<int64_t> positions,
+                           const Buffer &input, const Buffer &output) const;
 
   const LoadedModel &model;
   int64_t position = 0;
@@ -159,6 +173,8 @@ private:
   bool failed = false;
   /// Per layer: key and value caches `[capacity, d]`, or Memsizer's `[k, d]`.
   std::vector<AlignedBuffer> keys, values, states;
+  /// memsizer_seq2seq: per decoder layer, the source memory `[kc, d]`.
+  std::vector<AlignedBuffer> crossMemories;
 };
 
 } // namespace mnemo

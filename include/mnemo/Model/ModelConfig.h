@@ -15,16 +15,18 @@
 
 namespace mnemo {
 
-/// The model families of SPEC §2-§4.
-enum class Family { MemoryFormer, Memsizer, Transformer };
+/// The model families of SPEC §2-§4, and Memsizer's encoder-decoder.
+enum class Family { MemoryFormer, Memsizer, Transformer, MemsizerSeq2Seq };
 
-/// `memoryformer`, `memsizer` or `transformer` (config.json's model_type).
+/// `memoryformer`, `memsizer`, `transformer` or `memsizer_seq2seq`
+/// (config.json's model_type).
 const char *familyName(Family family);
 
 struct ModelConfig {
   Family family = Family::MemoryFormer;
   int64_t vocabSize = 0;
   int64_t hiddenSize = 0; ///< d
+  /// Layers; for memsizer_seq2seq, the decoder's (`decoder_layers`).
   int64_t numLayers = 0;
   int64_t numHeads = 0; ///< H
   int64_t maxPositions = 2048;
@@ -48,6 +50,14 @@ struct ModelConfig {
   double embedScale = 1.0;
   // memsizer and transformer: the FFN's inner width (default 4d)
   int64_t ffnSize = 0;
+  // memsizer_seq2seq (memorySlots is the decoder self-attention's k)
+  int64_t encoderLayers = 0;
+  int64_t crossMemorySlots = 32;
+  /// The encoder's self-attention: Memsizer (over the whole source, with
+  /// crossMemorySlots slots) rather than softmax with rotary embedding.
+  bool encoderMemsizer = false;
+  /// The token the decoder starts from when no target prefix is given.
+  int64_t decoderStartToken = 0;
 
   int64_t headDim() const { return hiddenSize / numHeads; }
   /// Dims of each head that rotary embedding rotates (GPT-NeoX's
@@ -59,7 +69,14 @@ struct ModelConfig {
   int64_t expandedWidth() const {
     return numTables * (bitsPerTable + expandBits);
   }
-  bool usesRotary() const { return family != Family::Memsizer; }
+  bool usesRotary() const {
+    return family == Family::MemoryFormer || family == Family::Transformer ||
+           (family == Family::MemsizerSeq2Seq && !encoderMemsizer);
+  }
+  /// Whether the decoder's self-attention is Memsizer's.
+  bool isMemsizer() const {
+    return family == Family::Memsizer || family == Family::MemsizerSeq2Seq;
+  }
 };
 
 } // namespace mnemo

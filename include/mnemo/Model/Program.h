@@ -18,14 +18,13 @@
 // Transformer take their key and value caches as `memref<? x d>` views of
 // the rows `0 .. start + n` of the sequence's caches: the function writes the
 // (rotated) keys and the values of its `n` new positions into the last `n`
-// rows, then attends over all of them. Memsizer prefill takes its `[k, d]` memory,
-// the unscaled sum over the positions before `positions[0]`, and updates it.
-// Memsizer's @layer_decode takes `[B, k, d]`, the memories of B sequences,
-// and `positions[b]`, the tokens sequence b has seen.
-// Positions are 0-based and consecutive; the runtime checks that before
-// calling. Every layer calls the same layer functions with its own weights,
-// so that each distinct kernel configuration is compiled once and shared
-// across layers.
+// rows, then attends over all of them. Memsizer prefill takes its `[k, d]`
+// memory, the unscaled sum over the positions before `positions[0]`, and
+// updates it. Memsizer's @layer_decode takes `[B, k, d]`, the memories of B
+// sequences, and `positions[b]`, the tokens sequence b has seen. Positions are
+// 0-based and consecutive; the runtime checks that before calling. Every layer
+// calls the same layer functions with its own weights, so that each distinct
+// kernel configuration is compiled once and shared across layers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,13 +40,14 @@ namespace mnemo {
 
 /// What the runtime binds to an argument of a model function.
 enum class ArgRole {
-  Tokens,     ///< i64 token ids [n]
-  Positions,  ///< i64 positions [n]
-  Hidden,     ///< f32 activations [n, d]
-  KeyCache,   ///< f32 rows 0 .. start + n of the key cache [?, d]
-  ValueCache, ///< f32 rows 0 .. start + n of the value cache [?, d]
-  State,      ///< Memsizer's memory [k, d] ([B, k, d] to decode), in place
-  Weight,     ///< a tensor of model.safetensors
+  Tokens,      ///< i64 token ids [n]
+  Positions,   ///< i64 positions [n]
+  Hidden,      ///< f32 activations [n, d]
+  KeyCache,    ///< f32 rows 0 .. start + n of the key cache [?, d]
+  ValueCache,  ///< f32 rows 0 .. start + n of the value cache [?, d]
+  State,       ///< Memsizer's memory [k, d] ([B, k, d] to decode), in place
+  CrossMemory, ///< memsizer_seq2seq: a decoder layer's source memory [kc, d]
+  Weight,      ///< a tensor of model.safetensors
 };
 
 struct ProgramArg {
@@ -73,8 +73,11 @@ struct ModelProgram {
 };
 
 struct ImportOptions {
-  /// Memsizer: the model has `pos_embed.weight` (added to the embedding).
+  /// Memsizer: the model has `pos_embed.weight` (added to the embedding);
+  /// memsizer_seq2seq: `decoder.pos_embed.weight`.
   bool positionEmbedding = false;
+  /// memsizer_seq2seq: the model has `encoder.pos_embed.weight`.
+  bool encoderPositionEmbedding = false;
 };
 
 /// The names of the model functions.
@@ -82,6 +85,17 @@ constexpr const char *kEmbedFunction = "embed";
 constexpr const char *kLayerPrefillFunction = "layer_prefill";
 constexpr const char *kLayerDecodeFunction = "layer_decode";
 constexpr const char *kHeadFunction = "head";
+/// memsizer_seq2seq's encoder, run once per source:
+///   @encoder_embed(tokens, positions, weights...) -> hidden [s, d]
+///   @encoder_layer(hidden [s, d], positions [s], weights...) -> [s, d]
+///   @encoder_norm(hidden [s, d], weights...) -> the encoder's output
+///   @cross_memory(output [s, d], weights...) -> [kc, d], per decoder layer
+/// and its decoder layers take their source memory as a CrossMemory
+/// argument.
+constexpr const char *kEncoderEmbedFunction = "encoder_embed";
+constexpr const char *kEncoderLayerFunction = "encoder_layer";
+constexpr const char *kEncoderNormFunction = "encoder_norm";
+constexpr const char *kCrossMemoryFunction = "cross_memory";
 
 /// The mnemo module of a model and how to call its functions. The config
 /// must have been validated (ConfigFile.h).

@@ -76,10 +76,12 @@ void rotary(float *x, int64_t n, int64_t numHeads, int64_t headDim,
             int64_t rotaryDims, double base, const int64_t *positions);
 
 /// Causal multi-head softmax attention: `n` queries that are the last rows
-/// of `m` keys/values; query `i` sees keys `0 .. m - n + i`.
+/// of `m` keys/values; query `i` sees keys `0 .. m - n + i`. With `causal`
+/// false every query sees every key (an encoder's self-attention).
 std::vector<float> causalAttention(const float *q, int64_t n, const float *k,
                                    const float *v, int64_t m, int64_t numHeads,
-                                   int64_t headDim, double scale);
+                                   int64_t headDim, double scale,
+                                   bool causal = true);
 
 /// Memsizer's alpha: mean over heads of softmax over the `k` slots of each
 /// head's block of `logits` (`[T, H*k]` -> `[T, k]`).
@@ -140,6 +142,15 @@ std::vector<float> modelLogits(const ModelConfig &config,
                                const Weights &weights,
                                const std::vector<int64_t> &tokens,
                                HashMargin *margin = nullptr);
+
+/// memsizer_seq2seq: the logits `[target.size(), vocab]` of every target
+/// token, the decoder reading the encoder's output for `source` through
+/// Memsizer cross-attention. Throws std::out_of_range when a tensor is
+/// missing.
+std::vector<float> seq2seqLogits(const ModelConfig &config,
+                                 const Weights &weights,
+                                 const std::vector<int64_t> &source,
+                                 const std::vector<int64_t> &target);
 
 } // namespace mnemo::ref
 

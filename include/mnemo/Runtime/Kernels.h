@@ -38,6 +38,13 @@ void _mlir_ciface_mnemo_causal_attention(StridedMemRefType<float, 2> *q,
                                          StridedMemRefType<float, 2> *out,
                                          int64_t heads, float scale);
 
+/// The same without a mask: every query sees all M keys.
+void _mlir_ciface_mnemo_attention(StridedMemRefType<float, 2> *q,
+                                  StridedMemRefType<float, 2> *k,
+                                  StridedMemRefType<float, 2> *v,
+                                  StridedMemRefType<float, 2> *out,
+                                  int64_t heads, float scale);
+
 /// GPT-NeoX rotary embedding of each row at its position.
 void _mlir_ciface_mnemo_rotary(StridedMemRefType<float, 2> *x,
                                StridedMemRefType<int64_t, 1> *positions,

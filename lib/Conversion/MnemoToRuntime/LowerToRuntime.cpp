@@ -145,7 +145,8 @@ void lower(LinearOp op) {
   call.finish("mnemo_linear");
 }
 
-void lower(CausalAttentionOp op) {
+template <typename AttentionLikeOp>
+void lowerAttention(AttentionLikeOp op, StringRef callee) {
   CallBuilder call(op);
   call.operand(op.getQuery());
   call.operand(op.getKey());
@@ -154,8 +155,12 @@ void lower(CausalAttentionOp op) {
               rowSizes(tensorType(op.getOutput()), call.dim(0, 0)));
   call.scalar(static_cast<int64_t>(op.getNumHeads()));
   call.scalar(op.getScale().convertToFloat());
-  call.finish("mnemo_causal_attention");
+  call.finish(callee);
 }
+void lower(CausalAttentionOp op) {
+  lowerAttention(op, "mnemo_causal_attention");
+}
+void lower(AttentionOp op) { lowerAttention(op, "mnemo_attention"); }
 
 void lower(RotaryOp op) {
   CallBuilder call(op);
@@ -188,13 +193,14 @@ struct LowerToRuntimePass
   void runOnOperation() override {
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (isa<LinearOp, CausalAttentionOp, RotaryOp, EmbeddingOp>(op))
+      if (isa<LinearOp, CausalAttentionOp, AttentionOp, RotaryOp, EmbeddingOp>(
+              op))
         ops.push_back(op);
     });
     for (Operation *op : ops)
       llvm::TypeSwitch<Operation *>(op)
-          .Case<LinearOp, CausalAttentionOp, RotaryOp, EmbeddingOp>(
-              [](auto concrete) { lower(concrete); });
+          .Case<LinearOp, CausalAttentionOp, AttentionOp, RotaryOp,
+                EmbeddingOp>([](auto concrete) { lower(concrete); });
   }
 };
 
