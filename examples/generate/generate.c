@@ -1,9 +1,10 @@
 /* Greedy generation with a model whose kernels were compiled ahead of time:
  *
- *   generate MODEL_DIR NEW_TOKENS TOKEN...
+ *   generate MODEL_DIR NEW_TOKENS TOKEN... [: SOURCE_TOKEN...]
  *
  * prints the generated token ids, as `mnemoc run MODEL_DIR --tokens ...
- * --max-new-tokens NEW_TOKENS` does. */
+ * --max-new-tokens NEW_TOKENS` does (with `--source-tokens ...` for a
+ * memsizer_seq2seq model, whose source follows ":"). */
 
 #include "model_kernels.h"
 
@@ -11,6 +12,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int64_t argmax(const float *logits, int64_t count) {
   int64_t best = 0;
@@ -28,13 +30,23 @@ static int failed(mnemo_error *error) {
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: generate MODEL_DIR NEW_TOKENS TOKEN...\n");
+    fprintf(stderr, "usage: generate MODEL_DIR NEW_TOKENS TOKEN... "
+                    "[: SOURCE_TOKEN...]\n");
     return 2;
   }
-  int64_t newTokens = atoll(argv[2]), count = argc - 3;
-  int64_t *prompt = malloc(sizeof(int64_t) * (size_t)count);
-  for (int64_t i = 0; i < count; ++i)
-    prompt[i] = atoll(argv[3 + i]);
+  /* The prompt, then (memsizer_seq2seq models) the source after ":". */
+  int64_t newTokens = atoll(argv[2]), count = 0, sourceCount = 0;
+  int64_t *prompt = malloc(sizeof(int64_t) * (size_t)argc);
+  int64_t *source = malloc(sizeof(int64_t) * (size_t)argc);
+  int inSource = 0;
+  for (int i = 3; i < argc; ++i) {
+    if (strcmp(argv[i], ":") == 0)
+      inSource = 1;
+    else if (inSource)
+      source[sourceCount++] = atoll(argv[i]);
+    else
+      prompt[count++] = atoll(argv[i]);
+  }
 
   mnemo_error *error = NULL;
   mnemo_model *model =
@@ -43,6 +55,10 @@ int main(int argc, char **argv) {
     return failed(error);
   mnemo_sequence *sequence = mnemo_sequence_create(model, &error);
   if (!sequence)
+    return failed(error);
+
+  if (sourceCount > 0 &&
+      mnemo_sequence_set_source(sequence, source, sourceCount, &error))
     return failed(error);
 
   int64_t vocab = mnemo_model_vocab_size(model);
@@ -60,6 +76,7 @@ int main(int argc, char **argv) {
 
   free(logits);
   free(prompt);
+  free(source);
   mnemo_sequence_destroy(sequence);
   mnemo_model_destroy(model);
   return 0;

@@ -96,6 +96,12 @@ int64_t mnemo_sequence_length(const mnemo_sequence *sequence);
 int mnemo_sequence_append(mnemo_sequence *sequence, const int64_t *tokens,
                           int64_t count, float *logits, mnemo_error **error);
 
+/* memsizer_seq2seq models: runs the encoder over the `count` source tokens
+ * and keeps each decoder layer's source memory. Call it once, before the
+ * first target token. Returns 0 on success; other families fail. */
+int mnemo_sequence_set_source(mnemo_sequence *sequence, const int64_t *tokens,
+                              int64_t count, mnemo_error **error);
+
 #ifdef __cplusplus
 }
 #endif

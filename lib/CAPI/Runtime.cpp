@@ -129,4 +129,18 @@ int mnemo_sequence_append(mnemo_sequence *sequence, const int64_t *tokens,
   return 0;
 }
 
+int mnemo_sequence_set_source(mnemo_sequence *sequence, const int64_t *tokens,
+                              int64_t count, mnemo_error **error) {
+  if (!sequence || (!tokens && count) || count <= 0) {
+    fail(error, "mnemo_sequence_set_source: no sequence or no tokens");
+    return 1;
+  }
+  if (llvm::Error e = sequence->sequence->setSource(
+          llvm::ArrayRef<int64_t>(tokens, static_cast<size_t>(count)))) {
+    fail(error, llvm::toString(std::move(e)));
+    return 1;
+  }
+  return 0;
+}
+
 } // extern "C"
