@@ -60,15 +60,22 @@ int64_t residentBytes() {
   return resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
 }
 
+/// The benchmark prompt's tokens at positions `first .. first + n - 1`: ids
+/// spread over the vocabulary, the same on both sides.
+std::vector<int64_t> promptTokens(int64_t first, int64_t n, int64_t vocab) {
+  std::vector<int64_t> tokens(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    tokens[i] = ((first + i) * 7919 + 13) % vocab;
+  return tokens;
+}
+
 /// Extends `sequence` with prompt tokens up to `length`, in prefills of at
 /// most 2048 tokens.
 llvm::Error extendTo(Sequence &sequence, int64_t length, int64_t vocab) {
   while (sequence.length() < length) {
     int64_t n = std::min<int64_t>(2048, length - sequence.length());
-    std::vector<int64_t> tokens(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i)
-      tokens[i] = ((sequence.length() + i) * 7919 + 13) % vocab;
-    if (llvm::Error error = sequence.append(tokens, nullptr))
+    if (llvm::Error error =
+            sequence.append(promptTokens(sequence.length(), n, vocab), nullptr))
       return error;
   }
   return llvm::Error::success();
@@ -133,13 +140,11 @@ llvm::Error measurePrefills(const LoadedModel &model, const LoadedModel &dense,
       options.engine.progress(
           llvm::formatv("prefilling {0} tokens", length).str());
     std::vector<double> times[2];
+    std::vector<int64_t> tokens = promptTokens(0, length, vocab);
     for (int64_t r = -1; r < options.rounds; ++r)
       for (int side = 0; side < 2; ++side) {
         std::unique_ptr<Sequence> sequence =
             (side == 0 ? model : dense).newSequence();
-        std::vector<int64_t> tokens(static_cast<size_t>(length));
-        for (int64_t i = 0; i < length; ++i)
-          tokens[i] = (i * 7919 + 13) % vocab;
         std::vector<float> logits;
         auto start = std::chrono::steady_clock::now();
         if (llvm::Error error = sequence->append(tokens, &logits))
@@ -266,9 +271,7 @@ llvm::Expected<ModelBenchResult> runModelBench(ModelBenchOptions options) {
     return result;
   }
 
-  std::vector<int64_t> tokens(static_cast<size_t>(prompt));
-  for (int64_t i = 0; i < prompt; ++i)
-    tokens[i] = (i * 7919 + 13) % config.vocabSize;
+  std::vector<int64_t> tokens = promptTokens(0, prompt, config.vocabSize);
   if (options.engine.progress)
     options.engine.progress(llvm::formatv("measuring {0} rounds: a prompt of "
                                           "{1} tokens, then {2} decoded",

@@ -453,6 +453,47 @@ llvm::Error Sequence::callFunction(const LoadedModel::Function &fn,
   return model.compiled->callPrepared(fn.function->name, args, fn.prepared);
 }
 
+/// The hidden states of tokens run through a stack of layers: two buffers
+/// `[n, d]` that the layers read and write in turn (`in` holds the last
+/// layer's result), and the tokens' positions.
+struct Sequence::Stack {
+  AlignedBuffer first, second;
+  Buffer in, out;
+  std::vector<int64_t> positions;
+};
+
+llvm::Expected<Sequence::Stack>
+Sequence::runStack(const LoadedModel::Function &embed,
+                   llvm::ArrayRef<const LoadedModel::Function *> layers,
+                   llvm::ArrayRef<int64_t> tokens, int64_t start) const {
+  int64_t n = static_cast<int64_t>(tokens.size());
+  int64_t d = model.config().hiddenSize;
+  omp_set_num_threads(static_cast<int>(model.numThreads));
+  Stack stack;
+  stack.positions.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    stack.positions[i] = start + i;
+  for (AlignedBuffer *buffer : {&stack.first, &stack.second}) {
+    auto allocated = AlignedBuffer::allocate(static_cast<size_t>(n * d) * 4);
+    if (!allocated)
+      return allocated.takeError();
+    *buffer = std::move(*allocated);
+  }
+  stack.in = {stack.first.data(), {n, d}};
+  stack.out = {stack.second.data(), {n, d}};
+  if (llvm::Error error =
+          callFunction(embed, 0, tokens, stack.positions, {}, stack.in))
+    return std::move(error);
+  for (size_t layer = 0; layer < layers.size(); ++layer) {
+    if (llvm::Error error =
+            callFunction(*layers[layer], static_cast<int64_t>(layer), tokens,
+                         stack.positions, stack.in, stack.out))
+      return std::move(error);
+    std::swap(stack.in, stack.out);
+  }
+  return std::move(stack);
+}
+
 llvm::Error Sequence::setSource(llvm::ArrayRef<int64_t> source) {
   const ModelConfig &config = model.config();
   if (config.family != Family::MemsizerSeq2Seq)
@@ -470,29 +511,13 @@ llvm::Error Sequence::setSource(llvm::ArrayRef<int64_t> source) {
                                    "model's max_positions {1}",
                                    n, config.maxPositions)
                          .str());
-  omp_set_num_threads(static_cast<int>(model.numThreads));
-  std::vector<int64_t> positions(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i)
-    positions[i] = i;
-  auto x = AlignedBuffer::allocate(static_cast<size_t>(n * d) * 4);
-  if (!x)
-    return x.takeError();
-  auto y = AlignedBuffer::allocate(static_cast<size_t>(n * d) * 4);
-  if (!y)
-    return y.takeError();
   failed = true; // until every memory is built
-  Buffer in{x->data(), {n, d}}, out{y->data(), {n, d}};
-  if (llvm::Error error =
-          callFunction(*model.encoderEmbed, 0, source, positions, {}, in))
-    return error;
-  for (int64_t layer = 0; layer < config.encoderLayers; ++layer) {
-    if (llvm::Error error = callFunction(*model.encoderLayers[layer], layer, {},
-                                         positions, in, out))
-      return error;
-    std::swap(in, out);
-  }
-  if (llvm::Error error =
-          callFunction(*model.encoderNorm, 0, {}, positions, in, out))
+  auto stack = runStack(*model.encoderEmbed, model.encoderLayers, source, 0);
+  if (!stack)
+    return stack.takeError();
+  // The encoder's output, then each decoder layer's memory of it.
+  if (llvm::Error error = callFunction(*model.encoderNorm, 0, source,
+                                       stack->positions, stack->in, stack->out))
     return error;
   std::vector<AlignedBuffer> memories;
   size_t bytes = static_cast<size_t>(config.crossMemorySlots * d) * 4;
@@ -500,9 +525,9 @@ llvm::Error Sequence::setSource(llvm::ArrayRef<int64_t> source) {
     auto memory = AlignedBuffer::allocate(bytes);
     if (!memory)
       return memory.takeError();
-    if (llvm::Error error =
-            callFunction(*model.crossMemoryLayers[layer], layer, {}, positions,
-                         out, {memory->data(), {config.crossMemorySlots, d}}))
+    if (llvm::Error error = callFunction(
+            *model.crossMemoryLayers[layer], layer, source, stack->positions,
+            stack->out, {memory->data(), {config.crossMemorySlots, d}}))
       return error;
     memories.push_back(std::move(*memory));
   }
@@ -531,42 +556,23 @@ llvm::Error Sequence::append(llvm::ArrayRef<int64_t> tokens,
   if (llvm::Error error = reserve(position + n))
     return error;
 
-  omp_set_num_threads(static_cast<int>(model.numThreads));
-  std::vector<int64_t> positions(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i)
-    positions[i] = position + i;
-  auto x = AlignedBuffer::allocate(static_cast<size_t>(n * d) * 4);
-  if (!x)
-    return x.takeError();
-  auto y = AlignedBuffer::allocate(static_cast<size_t>(n * d) * 4);
-  if (!y)
-    return y.takeError();
-
-  // Binds every argument of `fn` and calls it.
-  auto call = [&](const LoadedModel::Function &fn, int64_t layer,
-                  const Buffer &input, const Buffer &output) {
-    return callFunction(fn, layer, tokens, positions, input, output);
-  };
-
   failed = true; // until every layer has run
-  Buffer in{x->data(), {n, d}}, out{y->data(), {n, d}};
-  if (llvm::Error error = call(*model.embed, 0, {}, in))
-    return error;
-  const auto &layers = n == 1 ? model.decodeLayers : model.prefillLayers;
-  for (int64_t layer = 0; layer < config.numLayers; ++layer) {
-    if (llvm::Error error = call(*layers[layer], layer, in, out))
-      return error;
-    std::swap(in, out);
-  }
+  auto stack =
+      runStack(*model.embed, n == 1 ? model.decodeLayers : model.prefillLayers,
+               tokens, position);
+  if (!stack)
+    return stack.takeError();
   position += n;
   failed = false;
 
   if (logits) {
     int64_t rows = allRows ? n : 1, vocab = config.vocabSize;
     logits->resize(static_cast<size_t>(rows * vocab));
-    Buffer last{static_cast<float *>(in.data) + (n - rows) * d, {rows, d}};
+    Buffer last{static_cast<float *>(stack->in.data) + (n - rows) * d,
+                {rows, d}};
     if (llvm::Error error =
-            call(*model.head, 0, last, {logits->data(), {rows, vocab}}))
+            callFunction(*model.head, 0, tokens, stack->positions, last,
+                         {logits->data(), {rows, vocab}}))
       return error;
   }
   return llvm::Error::success();

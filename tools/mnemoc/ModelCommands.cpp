@@ -327,24 +327,23 @@ int run(const RunOptions &opts) {
   }
   // The target prefix; a memsizer_seq2seq decoder starts from its start
   // token by default.
-  std::vector<int64_t> prefix;
+  std::vector<int64_t> tokens;
   if (!opts.tokens.empty()) {
     auto parsed = parseTokens(opts.tokens, "--tokens");
     if (!parsed)
       return reportError(parsed.takeError());
-    prefix = std::move(*parsed);
+    tokens = std::move(*parsed);
   } else if (seq2seq) {
-    prefix = {config.decoderStartToken};
+    tokens = {config.decoderStartToken};
   } else {
     return reportError("--tokens: give the prompt's token ids (1,2,3)");
   }
-  auto tokens = &prefix;
-  if (llvm::Error error = checkTokenIds(config, *tokens, "--tokens"))
+  if (llvm::Error error = checkTokenIds(config, tokens, "--tokens"))
     return reportError(std::move(error));
-  int64_t total = static_cast<int64_t>(tokens->size()) + opts.maxNewTokens;
+  int64_t total = static_cast<int64_t>(tokens.size()) + opts.maxNewTokens;
   if (total > config.maxPositions)
     return reportError("--max-new-tokens: the prompt's " +
-                       llvm::Twine(tokens->size()) + " tokens and " +
+                       llvm::Twine(tokens.size()) + " tokens and " +
                        llvm::Twine(opts.maxNewTokens) +
                        " new ones exceed the model's max_positions " +
                        llvm::Twine(config.maxPositions));
@@ -352,7 +351,7 @@ int run(const RunOptions &opts) {
   std::vector<float> logits;
   std::vector<int64_t> generated;
   if (opts.engine == "reference") {
-    if (llvm::Error error = runReference(*imported->directory, source, *tokens,
+    if (llvm::Error error = runReference(*imported->directory, source, tokens,
                                          opts.maxNewTokens, logits, generated))
       return reportError(std::move(error));
   } else {
@@ -360,14 +359,14 @@ int run(const RunOptions &opts) {
     if (!model)
       return reportError(model.takeError());
     if (llvm::Error error =
-            runCompiled(**model, source, *tokens, opts.maxNewTokens, opts.chunk,
+            runCompiled(**model, source, tokens, opts.maxNewTokens, opts.chunk,
                         !opts.logitsOut.empty(), logits, generated))
       return reportError(opts.dir + ": " + llvm::toString(std::move(error)));
   }
   if (!opts.logitsOut.empty())
     if (llvm::Error error =
             writeNpy(opts.logitsOut, NpyType::F32,
-                     {static_cast<int64_t>(tokens->size()), config.vocabSize},
+                     {static_cast<int64_t>(tokens.size()), config.vocabSize},
                      logits.data()))
       return reportError(std::move(error));
   llvm::outs() << llvm::join(llvm::map_range(

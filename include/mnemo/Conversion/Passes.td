@@ -120,8 +120,8 @@ def LowerToRuntimePass : Pass<"mnemo-lower-to-runtime", "::mlir::ModuleOp"> {
   let summary = "Lower library-backed mnemo ops to calls into Mnemo's runtime";
   let description = [{
     `mnemo.linear`, `mnemo.causal_attention`, `mnemo.attention`,
-    `mnemo.rotary` and
-    `mnemo.embedding` become calls of the kernels declared in
+    `mnemo.rotary` and `mnemo.embedding` become calls of the kernels declared
+    in
     `include/mnemo/Runtime/Kernels.h` (`@mnemo_linear` and so on, private
     declarations with `llvm.emit_c_interface`), on buffers obtained with
     read-only `bufferization.to_memref` of a fully dynamic strided layout,

@@ -166,6 +166,13 @@ private:
                            llvm::ArrayRef<int64_t> tokens,
                            llvm::ArrayRef<int64_t> positions,
                            const Buffer &input, const Buffer &output) const;
+  struct Stack;
+  /// Embeds `tokens` (positions from `start`) with `embed` and runs them
+  /// through `layers` in turn.
+  llvm::Expected<Stack>
+  runStack(const LoadedModel::Function &embed,
+           llvm::ArrayRef<const LoadedModel::Function *> layers,
+           llvm::ArrayRef<int64_t> tokens, int64_t start) const;
 
   const LoadedModel &model;
   int64_t position = 0;

@@ -49,6 +49,16 @@ inline MemRefType readBufferType(Value value, bool stridedRows) {
   return MemRefType::get(type.getShape(), type.getElementType(), layout);
 }
 
+/// A read-only buffer of `tensor` (null for a null tensor), of
+/// readBufferType.
+inline Value createReadBuffer(OpBuilder &b, Location loc, Value tensor,
+                              bool stridedRows) {
+  if (!tensor)
+    return Value();
+  return b.create<bufferization::ToMemrefOp>(
+      loc, readBufferType(tensor, stridedRows), tensor, /*read_only=*/true);
+}
+
 class LoopEmitter {
 public:
   explicit LoopEmitter(ImplicitLocOpBuilder &b) : b(b) {}
@@ -66,12 +76,8 @@ protected:
   Value add(Value a, Value c) { return b.create<arith::AddIOp>(a, c); }
   Value mul(Value a, Value c) { return b.create<arith::MulIOp>(a, c); }
 
-  /// A read-only buffer of `tensor` (null for a null tensor).
   Value readBuffer(Value tensor, bool stridedRows) {
-    if (!tensor)
-      return Value();
-    return b.create<bufferization::ToMemrefOp>(
-        readBufferType(tensor, stridedRows), tensor, /*read_only=*/true);
+    return createReadBuffer(b, b.getLoc(), tensor, stridedRows);
   }
 
   /// scf.for from `lower` to `upper`; `body` builds at the builder's

@@ -701,11 +701,8 @@ LogicalResult lowerLookup(HashLookupOp op, int64_t vectorWidth) {
       op.getNormEpsilon() ? op.getNormEpsilon()->convertToDouble() : 0.0;
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
-  auto toBuffer = [&](Value tensor, bool stridedRows) -> Value {
-    if (!tensor)
-      return Value();
-    return b.create<bufferization::ToMemrefOp>(
-        readBufferType(tensor, stridedRows), tensor, /*read_only=*/true);
+  auto toBuffer = [&](Value tensor, bool stridedRows) {
+    return createReadBuffer(b, b.getLoc(), tensor, stridedRows);
   };
   Value x = toBuffer(op.getInput(), /*stridedRows=*/true);
   Value tables = toBuffer(op.getTables(), false);
