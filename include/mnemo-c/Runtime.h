@@ -10,7 +10,8 @@
  * can fail takes `mnemo_error **error` last: on failure it returns NULL (or
  * a non-zero status) and, when `error` is not NULL, stores an error that
  * the caller destroys with mnemo_error_destroy. A loaded model may be used
- * from several threads at once; one sequence by one thread at a time.
+ * from several threads at once; one sequence (or batch) by one thread at a
+ * time.
  *
  * See docs/c-api.md.
  *
@@ -101,6 +102,54 @@ int mnemo_sequence_append(mnemo_sequence *sequence, const int64_t *tokens,
  * first target token. Returns 0 on success; other families fail. */
 int mnemo_sequence_set_source(mnemo_sequence *sequence, const int64_t *tokens,
                               int64_t count, mnemo_error **error);
+
+/*--- Batches ----------------------------------------------------------------*/
+
+/* Sequences decoded together: each grows by its own prompt
+ * (mnemo_batch_append), then mnemo_batch_step runs one new token of every
+ * sequence. Memsizer models step the whole batch through each layer in one
+ * call (one pass over the weights per step); the other families step the
+ * sequences one after another. Sequences are numbered 0 .. size - 1. */
+typedef struct mnemo_batch mnemo_batch;
+
+/* A batch of `size` new, empty sequences; it may hold up to `size`. */
+mnemo_batch *mnemo_batch_create(const mnemo_model *model, int64_t size,
+                                mnemo_error **error);
+void mnemo_batch_destroy(mnemo_batch *batch);
+
+/* Sequences in the batch. */
+int64_t mnemo_batch_size(const mnemo_batch *batch);
+
+/* Tokens that sequence `index` has run; -1 when there is no such
+ * sequence. */
+int64_t mnemo_batch_length(const mnemo_batch *batch, int64_t index);
+
+/* memsizer_seq2seq models: the source of sequence `index`, before its first
+ * target token (as mnemo_sequence_set_source). Returns 0 on success. */
+int mnemo_batch_set_source(mnemo_batch *batch, int64_t index,
+                           const int64_t *tokens, int64_t count,
+                           mnemo_error **error);
+
+/* Runs `count` tokens that continue sequence `index`; `logits`, when not
+ * NULL, receives the vocab_size logits of the last one. Returns 0 on
+ * success. */
+int mnemo_batch_append(mnemo_batch *batch, int64_t index, const int64_t *tokens,
+                       int64_t count, float *logits, mnemo_error **error);
+
+/* Runs tokens[i] as the next token of sequence i, for each of the size
+ * sequences; `logits`, when not NULL, receives size * vocab_size logits,
+ * sequence by sequence. Returns 0 on success. */
+int mnemo_batch_step(mnemo_batch *batch, const int64_t *tokens, float *logits,
+                     mnemo_error **error);
+
+/* Rebuilds the batch from its sequences: sequence i becomes a copy of what
+ * sequence from[i] was, or a new, empty sequence where from[i] is -1; the
+ * batch then holds `count` (at most its creation size) sequences. For beam
+ * search (a Memsizer beam is copied as k x d floats per layer, never its
+ * source), dropping finished sequences and starting new ones. Returns 0 on
+ * success. */
+int mnemo_batch_select(mnemo_batch *batch, const int64_t *from, int64_t count,
+                       mnemo_error **error);
 
 #ifdef __cplusplus
 }

@@ -184,6 +184,89 @@ llvm::Error measureMemory(const LoadedModel &model,
   return llvm::Error::success();
 }
 
+/// The dense Transformer of the same shape as `config`, with random
+/// weights, from a directory that is removed once loaded (its weights stay
+/// mapped).
+llvm::Expected<std::unique_ptr<LoadedModel>>
+loadDenseTwin(const ModelConfig &config, const EngineOptions &engine) {
+  ModelConfig dense = config;
+  dense.family = Family::Transformer;
+  dense.ffnSize = 4 * config.hiddenSize;
+  llvm::SmallString<128> tempDir;
+  if (std::error_code error =
+          llvm::sys::fs::createUniqueDirectory("mnemo-bench", tempDir))
+    return makeError("cannot create a directory for the dense model: " +
+                     error.message());
+  if (engine.progress)
+    engine.progress("writing a dense transformer of the same shape");
+  if (llvm::Error error = writeRandomModel(dense, /*seed=*/1, tempDir)) {
+    llvm::sys::fs::remove_directories(tempDir);
+    return std::move(error);
+  }
+  auto loaded = LoadedModel::load(tempDir, engine);
+  llvm::sys::fs::remove_directories(tempDir);
+  return loaded;
+}
+
+/// The tokens `sequence` runs at `step`: ids spread over the vocabulary.
+int64_t stepToken(int64_t sequence, int64_t step, int64_t vocab) {
+  return (sequence * 104729 + step * 7919 + 17) % vocab;
+}
+
+/// Decoding throughput of batches of each size: B sequences (prompts of
+/// `result.batchPrompt` tokens) stepped together, against B sequences
+/// stepped one at a time, interleaved rounds of `stepsPerRound` steps.
+llvm::Error measureBatches(const LoadedModel &model,
+                           const ModelBenchOptions &options,
+                           ModelBenchResult &result) {
+  int64_t vocab = model.config().vocabSize;
+  int64_t steps = options.stepsPerRound;
+  for (int64_t size : options.batchSizes) {
+    if (options.engine.progress)
+      options.engine.progress(
+          llvm::formatv("decoding batches of {0} sequences", size).str());
+    auto batch = model.newBatch(size);
+    if (!batch)
+      return batch.takeError();
+    std::vector<std::unique_ptr<Sequence>> alone;
+    for (int64_t i = 0; i < size; ++i) {
+      std::vector<int64_t> prompt = promptTokens(i, result.batchPrompt, vocab);
+      if (llvm::Error error = (*batch)->append(i, prompt, nullptr))
+        return error;
+      alone.push_back(model.newSequence());
+      if (llvm::Error error = alone.back()->append(prompt, nullptr))
+        return error;
+    }
+    std::vector<double> together, oneByOne;
+    std::vector<int64_t> tokens(static_cast<size_t>(size));
+    std::vector<float> logits;
+    for (int64_t r = -1, step = 0; r < options.rounds; ++r) {
+      auto start = std::chrono::steady_clock::now();
+      for (int64_t s = 0; s < steps; ++s) {
+        for (int64_t i = 0; i < size; ++i)
+          tokens[i] = stepToken(i, step + s, vocab);
+        if (llvm::Error error = (*batch)->step(tokens, &logits))
+          return error;
+      }
+      double batched = seconds(start) / static_cast<double>(steps);
+      start = std::chrono::steady_clock::now();
+      for (int64_t s = 0; s < steps; ++s)
+        for (int64_t i = 0; i < size; ++i)
+          if (llvm::Error error =
+                  alone[i]->append({stepToken(i, step + s, vocab)}, &logits))
+            return error;
+      double sequential = seconds(start) / static_cast<double>(steps);
+      step += steps;
+      if (r >= 0) {
+        together.push_back(batched);
+        oneByOne.push_back(sequential);
+      }
+    }
+    result.batches.push_back({size, median(together), median(oneByOne)});
+  }
+  return llvm::Error::success();
+}
+
 } // namespace
 
 llvm::Expected<ModelBenchResult> runModelBench(ModelBenchOptions options) {
@@ -213,7 +296,8 @@ llvm::Expected<ModelBenchResult> runModelBench(ModelBenchOptions options) {
   result.threads = (*model)->threads();
   result.rounds = options.rounds;
   result.standard = options.decodePositions.empty() &&
-                    options.prefillLengths.empty() && options.memorySteps == 0;
+                    options.prefillLengths.empty() &&
+                    options.memorySteps == 0 && options.batchSizes.empty();
   result.stepsPerRound = options.stepsPerRound;
   int64_t timedSteps = (options.rounds + 1) * options.stepsPerRound;
   for (int64_t position : options.decodePositions)
@@ -229,45 +313,51 @@ llvm::Expected<ModelBenchResult> runModelBench(ModelBenchOptions options) {
                                      "model's max_positions {1}",
                                      length, positions)
                            .str());
+  // Batches decode after a prompt of up to 64 tokens.
+  result.batchPrompt = std::min<int64_t>(64, positions / 2);
+  for (int64_t size : options.batchSizes) {
+    if (size < 1 || size > kMaxBatchSize)
+      return makeError(llvm::formatv("--batch-sizes: {0} is outside [1, {1}]",
+                                     size, kMaxBatchSize)
+                           .str());
+    if (result.batchPrompt + timedSteps > positions)
+      return makeError(
+          llvm::formatv("--batch-sizes: a prompt of {0} tokens and {1} timed "
+                        "steps exceed the model's max_positions {2}",
+                        result.batchPrompt, timedSteps, positions)
+              .str());
+  }
   if (options.memorySteps > positions)
     return makeError(llvm::formatv("--memory-steps: {0} steps exceed the "
                                    "model's max_positions {1}",
                                    options.memorySteps, positions)
                          .str());
 
-  // The dense Transformer of the same shape, with random weights, in a
-  // directory that is removed once loaded (its weights stay mapped).
-  ModelConfig dense = config;
-  dense.family = Family::Transformer;
-  dense.ffnSize = 4 * config.hiddenSize;
-  llvm::SmallString<128> tempDir;
-  if (std::error_code error =
-          llvm::sys::fs::createUniqueDirectory("mnemo-bench", tempDir))
-    return makeError("cannot create a directory for the dense model: " +
-                     error.message());
-  if (options.engine.progress)
-    options.engine.progress("writing a dense transformer of the same shape");
-  if (llvm::Error error = writeRandomModel(dense, /*seed=*/1, tempDir)) {
-    llvm::sys::fs::remove_directories(tempDir);
-    return std::move(error);
+  std::unique_ptr<LoadedModel> denseModel;
+  if (result.standard || !options.decodePositions.empty() ||
+      !options.prefillLengths.empty()) {
+    start = std::chrono::steady_clock::now();
+    auto loaded = loadDenseTwin(config, options.engine);
+    if (!loaded)
+      return loaded.takeError();
+    denseModel = std::move(*loaded);
+    result.denseLoadSeconds = seconds(start);
   }
-  start = std::chrono::steady_clock::now();
-  auto denseModel = LoadedModel::load(tempDir, options.engine);
-  llvm::sys::fs::remove_directories(tempDir);
-  if (!denseModel)
-    return denseModel.takeError();
-  result.denseLoadSeconds = seconds(start);
 
   if (!result.standard) {
-    if (llvm::Error error =
-            measurePositions(**model, **denseModel, options, result))
-      return std::move(error);
-    if (llvm::Error error =
-            measurePrefills(**model, **denseModel, options, result))
-      return std::move(error);
+    if (denseModel) {
+      if (llvm::Error error =
+              measurePositions(**model, *denseModel, options, result))
+        return std::move(error);
+      if (llvm::Error error =
+              measurePrefills(**model, *denseModel, options, result))
+        return std::move(error);
+    }
     if (options.memorySteps > 0)
       if (llvm::Error error = measureMemory(**model, options, result))
         return std::move(error);
+    if (llvm::Error error = measureBatches(**model, options, result))
+      return std::move(error);
     return result;
   }
 
@@ -283,7 +373,7 @@ llvm::Expected<ModelBenchResult> runModelBench(ModelBenchOptions options) {
     std::vector<double> a, b, c, d;
     if (llvm::Error error = round(**model, tokens, decode, a, b))
       return std::move(error);
-    if (llvm::Error error = round(**denseModel, tokens, decode, c, d))
+    if (llvm::Error error = round(*denseModel, tokens, decode, c, d))
       return std::move(error);
     if (r < 0)
       continue;
@@ -329,6 +419,20 @@ std::string ModelBenchResult::toText() const {
                             p.modelSeconds, p.denseSeconds,
                             ratio(p.denseSeconds, p.modelSeconds));
       os << llvm::formatv("  medians of {0} rounds after a warm-up\n", rounds);
+    }
+    if (!batches.empty()) {
+      os << llvm::formatv("{0,-28}{1,14}{2,14}{3,12}\n",
+                          "decoding, tokens/s of", "together", "one by one",
+                          "speedup");
+      for (const BatchThroughput &b : batches)
+        os << llvm::formatv("{0,-28}{1,14:F1}{2,14:F1}{3,11:F2}x\n",
+                            llvm::formatv("  {0} sequences", b.batch).str(),
+                            b.batch / b.batchedSeconds,
+                            b.batch / b.sequentialSeconds,
+                            ratio(b.sequentialSeconds, b.batchedSeconds));
+      os << llvm::formatv("  after prompts of {0} tokens; medians of {1} "
+                          "interleaved rounds of {2} steps after a warm-up\n",
+                          batchPrompt, rounds, stepsPerRound);
     }
     if (memory)
       os << llvm::formatv("resident memory after {0} decoding steps: {1:F1} "
@@ -392,6 +496,20 @@ std::string ModelBenchResult::toJSON() const {
                       {"dense_seconds", p.denseSeconds},
                       {"speedup", ratio(p.denseSeconds, p.modelSeconds)}});
     json["prefill_lengths"] = list;
+  }
+  if (!batches.empty()) {
+    json["steps_per_round"] = stepsPerRound;
+    json["batch_prompt_len"] = batchPrompt;
+    nlohmann::json list = nlohmann::json::array();
+    for (const BatchThroughput &b : batches)
+      list.push_back(
+          {{"batch", b.batch},
+           {"seconds_per_step", b.batchedSeconds},
+           {"sequential_seconds_per_step", b.sequentialSeconds},
+           {"tokens_per_s", b.batch / b.batchedSeconds},
+           {"sequential_tokens_per_s", b.batch / b.sequentialSeconds},
+           {"speedup", ratio(b.sequentialSeconds, b.batchedSeconds)}});
+    json["batch_sizes"] = list;
   }
   if (memory)
     json["resident_memory"] = {

@@ -20,6 +20,10 @@ struct mnemo_sequence {
   std::unique_ptr<mnemo::Sequence> sequence;
 };
 
+struct mnemo_batch {
+  std::unique_ptr<mnemo::Batch> batch;
+};
+
 namespace {
 
 /// Stores `message` in `*error` (when asked for); returns null.
@@ -27,6 +31,26 @@ template <typename T = void> T *fail(mnemo_error **error, std::string message) {
   if (error)
     *error = new (std::nothrow) mnemo_error{std::move(message)};
   return nullptr;
+}
+
+/// 0 on success; otherwise stores the error's message and returns 1.
+int status(llvm::Error result, mnemo_error **error) {
+  if (!result)
+    return 0;
+  fail(error, llvm::toString(std::move(result)));
+  return 1;
+}
+
+/// Runs `call` with somewhere for the logits when the caller wants them
+/// (`logits` not null), then copies them there; 0 on success.
+template <typename Call>
+int withLogits(float *logits, mnemo_error **error, Call call) {
+  std::vector<float> out;
+  if (int failed = status(call(logits ? &out : nullptr), error))
+    return failed;
+  if (logits)
+    std::copy(out.begin(), out.end(), logits);
+  return 0;
 }
 
 mnemo::EngineOptions engineOptions(const mnemo_load_options *options) {
@@ -117,16 +141,10 @@ int mnemo_sequence_append(mnemo_sequence *sequence, const int64_t *tokens,
     fail(error, "mnemo_sequence_append: no sequence or no tokens");
     return 1;
   }
-  std::vector<float> out;
-  if (llvm::Error e = sequence->sequence->append(
-          llvm::ArrayRef<int64_t>(tokens, static_cast<size_t>(count)),
-          logits ? &out : nullptr)) {
-    fail(error, llvm::toString(std::move(e)));
-    return 1;
-  }
-  if (logits)
-    std::copy(out.begin(), out.end(), logits);
-  return 0;
+  return withLogits(logits, error, [&](std::vector<float> *out) {
+    return sequence->sequence->append(
+        llvm::ArrayRef<int64_t>(tokens, static_cast<size_t>(count)), out);
+  });
 }
 
 int mnemo_sequence_set_source(mnemo_sequence *sequence, const int64_t *tokens,
@@ -135,12 +153,83 @@ int mnemo_sequence_set_source(mnemo_sequence *sequence, const int64_t *tokens,
     fail(error, "mnemo_sequence_set_source: no sequence or no tokens");
     return 1;
   }
-  if (llvm::Error e = sequence->sequence->setSource(
-          llvm::ArrayRef<int64_t>(tokens, static_cast<size_t>(count)))) {
-    fail(error, llvm::toString(std::move(e)));
+  return status(sequence->sequence->setSource(llvm::ArrayRef<int64_t>(
+                    tokens, static_cast<size_t>(count))),
+                error);
+}
+
+mnemo_batch *mnemo_batch_create(const mnemo_model *model, int64_t size,
+                                mnemo_error **error) {
+  if (!model)
+    return fail<mnemo_batch>(error, "mnemo_batch_create: model is NULL");
+  auto batch = model->model->newBatch(size);
+  if (!batch)
+    return fail<mnemo_batch>(error, "mnemo_batch_create: " +
+                                        llvm::toString(batch.takeError()));
+  return new (std::nothrow) mnemo_batch{std::move(*batch)};
+}
+
+void mnemo_batch_destroy(mnemo_batch *batch) { delete batch; }
+
+int64_t mnemo_batch_size(const mnemo_batch *batch) {
+  return batch ? batch->batch->size() : 0;
+}
+
+int64_t mnemo_batch_length(const mnemo_batch *batch, int64_t index) {
+  if (!batch || index < 0 || index >= batch->batch->size())
+    return -1;
+  return batch->batch->length(index);
+}
+
+int mnemo_batch_set_source(mnemo_batch *batch, int64_t index,
+                           const int64_t *tokens, int64_t count,
+                           mnemo_error **error) {
+  if (!batch || (!tokens && count) || count <= 0) {
+    fail(error, "mnemo_batch_set_source: no batch or no tokens");
     return 1;
   }
-  return 0;
+  return status(
+      batch->batch->setSource(
+          index, llvm::ArrayRef<int64_t>(tokens, static_cast<size_t>(count))),
+      error);
+}
+
+int mnemo_batch_append(mnemo_batch *batch, int64_t index, const int64_t *tokens,
+                       int64_t count, float *logits, mnemo_error **error) {
+  if (!batch || (!tokens && count) || count <= 0) {
+    fail(error, "mnemo_batch_append: no batch or no tokens");
+    return 1;
+  }
+  return withLogits(logits, error, [&](std::vector<float> *out) {
+    return batch->batch->append(
+        index, llvm::ArrayRef<int64_t>(tokens, static_cast<size_t>(count)),
+        out);
+  });
+}
+
+int mnemo_batch_step(mnemo_batch *batch, const int64_t *tokens, float *logits,
+                     mnemo_error **error) {
+  if (!batch || !tokens) {
+    fail(error, "mnemo_batch_step: no batch or no tokens");
+    return 1;
+  }
+  return withLogits(logits, error, [&](std::vector<float> *out) {
+    return batch->batch->step(
+        llvm::ArrayRef<int64_t>(tokens,
+                                static_cast<size_t>(batch->batch->size())),
+        out);
+  });
+}
+
+int mnemo_batch_select(mnemo_batch *batch, const int64_t *from, int64_t count,
+                       mnemo_error **error) {
+  if (!batch || (!from && count) || count < 0) {
+    fail(error, "mnemo_batch_select: no batch, or no indices");
+    return 1;
+  }
+  return status(batch->batch->select(
+                    llvm::ArrayRef<int64_t>(from, static_cast<size_t>(count))),
+                error);
 }
 
 } // extern "C"

@@ -353,41 +353,82 @@ llvm::Error LoadedModel::bind(const EngineOptions &options) {
 }
 
 std::unique_ptr<Sequence> LoadedModel::newSequence() const {
-  return std::unique_ptr<Sequence>(new Sequence(*this));
+  return std::unique_ptr<Sequence>(
+      new Sequence(std::unique_ptr<Batch>(new Batch(*this, 1))));
 }
 
-//===----------------------------------------------------------------------===//
-// Sequence
-//===----------------------------------------------------------------------===//
+llvm::Expected<std::unique_ptr<Batch>>
+LoadedModel::newBatch(int64_t size) const {
+  if (size < 1 || size > kMaxBatchSize)
+    return makeError("batch size: " + llvm::Twine(size) + " is outside [1, " +
+                     llvm::Twine(kMaxBatchSize) + "]");
+  return std::unique_ptr<Batch>(new Batch(*this, size));
+}
 
-Sequence::Sequence(const LoadedModel &model) : model(model) {}
+Sequence::Sequence(std::unique_ptr<Batch> batch) : batch(std::move(batch)) {}
 Sequence::~Sequence() = default;
 
-llvm::Error Sequence::reserve(int64_t rows) {
-  const ModelConfig &config = model.config();
-  int64_t d = config.hiddenSize, layers = config.numLayers;
-  if (config.isMemsizer()) {
-    if (!states.empty())
-      return llvm::Error::success();
-    for (int64_t i = 0; i < layers; ++i) {
-      size_t bytes = static_cast<size_t>(config.memorySlots * d) * 4;
-      auto state = AlignedBuffer::allocate(bytes);
-      if (!state)
-        return state.takeError();
-      std::memset(state->data(), 0, bytes);
-      states.push_back(std::move(*state));
-    }
+//===----------------------------------------------------------------------===//
+// Batch
+//===----------------------------------------------------------------------===//
+
+Batch::Batch(const LoadedModel &model, int64_t capacity)
+    : model(model), maxSize(capacity),
+      lengths(static_cast<size_t>(capacity), 0),
+      slotSources(static_cast<size_t>(capacity), 0) {
+  if (!model.config().isMemsizer())
+    caches.resize(static_cast<size_t>(capacity));
+}
+Batch::~Batch() = default;
+
+namespace {
+
+/// The floats of one sequence's memory, `[k, d]`, and of its source
+/// memory, `[kc, d]`.
+int64_t stateFloats(const ModelConfig &config) {
+  return config.memorySlots * config.hiddenSize;
+}
+int64_t crossFloats(const ModelConfig &config) {
+  return config.crossMemorySlots * config.hiddenSize;
+}
+
+float *floatsAt(const AlignedBuffer &buffer, int64_t offset) {
+  return static_cast<float *>(buffer.data()) + offset;
+}
+
+} // namespace
+
+llvm::Error Batch::reserveStates() {
+  if (!states.empty())
     return llvm::Error::success();
+  const ModelConfig &config = model.config();
+  size_t bytes = static_cast<size_t>(maxSize * stateFloats(config)) * 4;
+  std::vector<AlignedBuffer> allocated;
+  for (int64_t i = 0; i < config.numLayers; ++i) {
+    auto state = AlignedBuffer::allocate(bytes);
+    if (!state)
+      return state.takeError();
+    std::memset(state->data(), 0, bytes);
+    allocated.push_back(std::move(*state));
   }
-  if (rows <= capacity)
+  states = std::move(allocated);
+  return llvm::Error::success();
+}
+
+llvm::Error Batch::reserveCaches(int64_t index, int64_t rows) {
+  const ModelConfig &config = model.config();
+  Caches &cache = caches[index];
+  if (rows <= cache.rows)
     return llvm::Error::success();
   // Caches grow geometrically up to max_positions.
+  int64_t d = config.hiddenSize;
   int64_t grown = std::min(config.maxPositions,
-                           std::max({rows, capacity * 2, int64_t{64}}));
+                           std::max({rows, cache.rows * 2, int64_t{64}}));
   size_t bytes = static_cast<size_t>(grown * d) * 4;
-  size_t used = static_cast<size_t>(position * d) * 4;
-  std::vector<AlignedBuffer> newKeys, newValues;
-  for (int64_t i = 0; i < layers; ++i) {
+  size_t used = static_cast<size_t>(lengths[index] * d) * 4;
+  Caches next;
+  next.rows = grown;
+  for (int64_t i = 0; i < config.numLayers; ++i) {
     auto k = AlignedBuffer::allocate(bytes);
     if (!k)
       return k.takeError();
@@ -395,26 +436,34 @@ llvm::Error Sequence::reserve(int64_t rows) {
     if (!v)
       return v.takeError();
     if (used) {
-      std::memcpy(k->data(), keys[i].data(), used);
-      std::memcpy(v->data(), values[i].data(), used);
+      std::memcpy(k->data(), cache.keys[i].data(), used);
+      std::memcpy(v->data(), cache.values[i].data(), used);
     }
-    newKeys.push_back(std::move(*k));
-    newValues.push_back(std::move(*v));
+    next.keys.push_back(std::move(*k));
+    next.values.push_back(std::move(*v));
   }
-  keys = std::move(newKeys);
-  values = std::move(newValues);
-  capacity = grown;
+  cache = std::move(next);
   return llvm::Error::success();
 }
 
-llvm::Error Sequence::callFunction(const LoadedModel::Function &fn,
-                                   int64_t layer,
-                                   llvm::ArrayRef<int64_t> tokens,
-                                   llvm::ArrayRef<int64_t> positions,
-                                   const Buffer &input,
-                                   const Buffer &output) const {
+llvm::Error Batch::checkIndex(int64_t index) const {
+  if (failed)
+    return makeError("the batch failed before and can no longer be used");
+  if (index < 0 || index >= size())
+    return makeError("sequence " + llvm::Twine(index) +
+                     ": the batch holds sequences 0 to " +
+                     llvm::Twine(size() - 1));
+  return llvm::Error::success();
+}
+
+llvm::Error Batch::callFunction(const LoadedModel::Function &fn, int64_t layer,
+                                int64_t first, llvm::ArrayRef<int64_t> tokens,
+                                llvm::ArrayRef<int64_t> positions,
+                                const Buffer &input,
+                                const Buffer &output) const {
   const ModelConfig &config = model.config();
   int64_t n = static_cast<int64_t>(positions.size()), d = config.hiddenSize;
+  bool batched = fn.function->batched;
   std::vector<Buffer> args;
   for (size_t i = 0; i < fn.function->args.size(); ++i) {
     switch (fn.function->args[i].role) {
@@ -428,22 +477,31 @@ llvm::Error Sequence::callFunction(const LoadedModel::Function &fn,
       args.push_back(input);
       break;
     case ArgRole::KeyCache:
-      args.push_back({keys[layer].data(), {position + n, d}});
+      args.push_back(
+          {caches[first].keys[layer].data(), {lengths[first] + n, d}});
       break;
     case ArgRole::ValueCache:
-      args.push_back({values[layer].data(), {position + n, d}});
-      break;
-    case ArgRole::State:
-      // Decoding steps a batch of one.
-      if (n == 1)
-        args.push_back({states[layer].data(), {1, config.memorySlots, d}});
-      else
-        args.push_back({states[layer].data(), {config.memorySlots, d}});
-      break;
-    case ArgRole::CrossMemory:
       args.push_back(
-          {crossMemories[layer].data(), {config.crossMemorySlots, d}});
+          {caches[first].values[layer].data(), {lengths[first] + n, d}});
       break;
+    case ArgRole::State: {
+      // A batched function steps sequences first .. first + n - 1.
+      float *state = floatsAt(states[layer], first * stateFloats(config));
+      if (batched)
+        args.push_back({state, {n, config.memorySlots, d}});
+      else
+        args.push_back({state, {config.memorySlots, d}});
+      break;
+    }
+    case ArgRole::CrossMemory: {
+      float *memory =
+          floatsAt(crossMemories[layer], first * crossFloats(config));
+      if (batched)
+        args.push_back({memory, {n, config.crossMemorySlots, d}});
+      else
+        args.push_back({memory, {config.crossMemorySlots, d}});
+      break;
+    }
     case ArgRole::Weight:
       args.push_back(fn.weights[i]);
       break;
@@ -456,23 +514,22 @@ llvm::Error Sequence::callFunction(const LoadedModel::Function &fn,
 /// The hidden states of tokens run through a stack of layers: two buffers
 /// `[n, d]` that the layers read and write in turn (`in` holds the last
 /// layer's result), and the tokens' positions.
-struct Sequence::Stack {
+struct Batch::Stack {
   AlignedBuffer first, second;
   Buffer in, out;
   std::vector<int64_t> positions;
 };
 
-llvm::Expected<Sequence::Stack>
-Sequence::runStack(const LoadedModel::Function &embed,
-                   llvm::ArrayRef<const LoadedModel::Function *> layers,
-                   llvm::ArrayRef<int64_t> tokens, int64_t start) const {
+llvm::Expected<Batch::Stack>
+Batch::runStack(const LoadedModel::Function &embed,
+                llvm::ArrayRef<const LoadedModel::Function *> layers,
+                llvm::ArrayRef<int64_t> tokens, std::vector<int64_t> positions,
+                int64_t first) const {
   int64_t n = static_cast<int64_t>(tokens.size());
   int64_t d = model.config().hiddenSize;
   omp_set_num_threads(static_cast<int>(model.numThreads));
   Stack stack;
-  stack.positions.resize(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i)
-    stack.positions[i] = start + i;
+  stack.positions = std::move(positions);
   for (AlignedBuffer *buffer : {&stack.first, &stack.second}) {
     auto allocated = AlignedBuffer::allocate(static_cast<size_t>(n * d) * 4);
     if (!allocated)
@@ -482,24 +539,37 @@ Sequence::runStack(const LoadedModel::Function &embed,
   stack.in = {stack.first.data(), {n, d}};
   stack.out = {stack.second.data(), {n, d}};
   if (llvm::Error error =
-          callFunction(embed, 0, tokens, stack.positions, {}, stack.in))
+          callFunction(embed, 0, first, tokens, stack.positions, {}, stack.in))
     return std::move(error);
   for (size_t layer = 0; layer < layers.size(); ++layer) {
     if (llvm::Error error =
-            callFunction(*layers[layer], static_cast<int64_t>(layer), tokens,
-                         stack.positions, stack.in, stack.out))
+            callFunction(*layers[layer], static_cast<int64_t>(layer), first,
+                         tokens, stack.positions, stack.in, stack.out))
       return std::move(error);
     std::swap(stack.in, stack.out);
   }
   return std::move(stack);
 }
 
-llvm::Error Sequence::setSource(llvm::ArrayRef<int64_t> source) {
+llvm::Error Batch::headLogits(const Stack &stack, int64_t rows,
+                              llvm::ArrayRef<int64_t> tokens,
+                              std::vector<float> &logits) const {
+  int64_t n = stack.in.shape[0], d = stack.in.shape[1];
+  int64_t vocab = model.config().vocabSize;
+  logits.resize(static_cast<size_t>(rows * vocab));
+  Buffer last{static_cast<float *>(stack.in.data) + (n - rows) * d, {rows, d}};
+  return callFunction(*model.head, 0, 0, tokens, stack.positions, last,
+                      {logits.data(), {rows, vocab}});
+}
+
+llvm::Error Batch::setSource(int64_t index, llvm::ArrayRef<int64_t> source) {
   const ModelConfig &config = model.config();
   if (config.family != Family::MemsizerSeq2Seq)
     return makeError(llvm::Twine("a ") + familyName(config.family) +
                      " model has no source (only memsizer_seq2seq models do)");
-  if (position > 0)
+  if (llvm::Error error = checkIndex(index))
+    return error;
+  if (lengths[index] > 0)
     return makeError("the source must be set before the first target token");
   if (source.empty())
     return makeError("the source has no tokens");
@@ -511,70 +581,243 @@ llvm::Error Sequence::setSource(llvm::ArrayRef<int64_t> source) {
                                    "model's max_positions {1}",
                                    n, config.maxPositions)
                          .str());
-  failed = true; // until every memory is built
-  auto stack = runStack(*model.encoderEmbed, model.encoderLayers, source, 0);
+  if (crossMemories.empty()) {
+    size_t bytes = static_cast<size_t>(maxSize * crossFloats(config)) * 4;
+    for (int64_t layer = 0; layer < config.numLayers; ++layer) {
+      auto memory = AlignedBuffer::allocate(bytes);
+      if (!memory)
+        return memory.takeError();
+      crossMemories.push_back(std::move(*memory));
+    }
+  }
+  std::vector<int64_t> positions(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    positions[i] = i;
+  // Until every memory is built, the slot holds no source.
+  slotSources[index] = 0;
+  auto stack = runStack(*model.encoderEmbed, model.encoderLayers, source,
+                        std::move(positions), index);
   if (!stack)
     return stack.takeError();
   // The encoder's output, then each decoder layer's memory of it.
-  if (llvm::Error error = callFunction(*model.encoderNorm, 0, source,
+  if (llvm::Error error = callFunction(*model.encoderNorm, 0, index, source,
                                        stack->positions, stack->in, stack->out))
     return error;
-  std::vector<AlignedBuffer> memories;
-  size_t bytes = static_cast<size_t>(config.crossMemorySlots * d) * 4;
   for (int64_t layer = 0; layer < config.numLayers; ++layer) {
-    auto memory = AlignedBuffer::allocate(bytes);
-    if (!memory)
-      return memory.takeError();
-    if (llvm::Error error = callFunction(
-            *model.crossMemoryLayers[layer], layer, source, stack->positions,
-            stack->out, {memory->data(), {config.crossMemorySlots, d}}))
+    float *memory = floatsAt(crossMemories[layer], index * crossFloats(config));
+    if (llvm::Error error =
+            callFunction(*model.crossMemoryLayers[layer], layer, index, source,
+                         stack->positions, stack->out,
+                         {memory, {config.crossMemorySlots, d}}))
       return error;
-    memories.push_back(std::move(*memory));
   }
-  crossMemories = std::move(memories);
-  failed = false;
+  slotSources[index] = nextSource++;
   return llvm::Error::success();
 }
 
-llvm::Error Sequence::append(llvm::ArrayRef<int64_t> tokens,
-                             std::vector<float> *logits, bool allRows) {
+llvm::Error Batch::append(int64_t index, llvm::ArrayRef<int64_t> tokens,
+                          std::vector<float> *logits, bool allRows) {
   const ModelConfig &config = model.config();
-  if (failed)
-    return makeError("the sequence failed before and can no longer be used");
+  if (llvm::Error error = checkIndex(index))
+    return error;
   if (tokens.empty())
     return makeError("no tokens to run");
-  int64_t n = static_cast<int64_t>(tokens.size()), d = config.hiddenSize;
+  int64_t n = static_cast<int64_t>(tokens.size());
   if (llvm::Error error = checkTokenIds(config, tokens, "tokens"))
     return error;
-  if (config.family == Family::MemsizerSeq2Seq && crossMemories.empty())
+  if (config.family == Family::MemsizerSeq2Seq && slotSources[index] == 0)
     return makeError("set the source before running target tokens");
-  if (position + n > config.maxPositions)
+  int64_t start = lengths[index];
+  if (start + n > config.maxPositions)
     return makeError(llvm::formatv("the sequence would hold {0} tokens, more "
                                    "than the model's max_positions {1}",
-                                   position + n, config.maxPositions)
+                                   start + n, config.maxPositions)
                          .str());
-  if (llvm::Error error = reserve(position + n))
+  if (llvm::Error error = config.isMemsizer() ? reserveStates()
+                                              : reserveCaches(index, start + n))
     return error;
 
   failed = true; // until every layer has run
+  std::vector<int64_t> positions(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    positions[i] = start + i;
   auto stack =
       runStack(*model.embed, n == 1 ? model.decodeLayers : model.prefillLayers,
-               tokens, position);
+               tokens, std::move(positions), index);
   if (!stack)
     return stack.takeError();
-  position += n;
+  lengths[index] += n;
   failed = false;
+  if (!logits)
+    return llvm::Error::success();
+  return headLogits(*stack, allRows ? n : 1, tokens, *logits);
+}
 
-  if (logits) {
-    int64_t rows = allRows ? n : 1, vocab = config.vocabSize;
-    logits->resize(static_cast<size_t>(rows * vocab));
-    Buffer last{static_cast<float *>(stack->in.data) + (n - rows) * d,
-                {rows, d}};
-    if (llvm::Error error =
-            callFunction(*model.head, 0, tokens, stack->positions, last,
-                         {logits->data(), {rows, vocab}}))
-      return error;
+llvm::Error Batch::step(llvm::ArrayRef<int64_t> tokens,
+                        std::vector<float> *logits) {
+  const ModelConfig &config = model.config();
+  if (failed)
+    return makeError("the batch failed before and can no longer be used");
+  int64_t count = size();
+  if (static_cast<int64_t>(tokens.size()) != count)
+    return makeError(llvm::formatv("a step takes one token per sequence: {0} "
+                                   "tokens for {1} sequences",
+                                   tokens.size(), count)
+                         .str());
+  if (count == 0)
+    return makeError("the batch holds no sequences");
+  if (llvm::Error error = checkTokenIds(config, tokens, "tokens"))
+    return error;
+  for (int64_t i = 0; i < count; ++i) {
+    if (config.family == Family::MemsizerSeq2Seq && slotSources[i] == 0)
+      return makeError("sequence " + llvm::Twine(i) +
+                       ": set the source before running target tokens");
+    if (lengths[i] + 1 > config.maxPositions)
+      return makeError(llvm::formatv("sequence {0} would hold {1} tokens, more "
+                                     "than the model's max_positions {2}",
+                                     i, lengths[i] + 1, config.maxPositions)
+                           .str());
   }
+  if (!config.isMemsizer()) {
+    // Each sequence attends to its own caches: one after another.
+    int64_t vocab = config.vocabSize;
+    std::vector<float> row;
+    if (logits)
+      logits->resize(static_cast<size_t>(count * vocab));
+    for (int64_t i = 0; i < count; ++i) {
+      if (llvm::Error error =
+              append(i, tokens.slice(i, 1), logits ? &row : nullptr))
+        return error;
+      if (logits)
+        std::copy(row.begin(), row.end(), logits->begin() + i * vocab);
+    }
+    return llvm::Error::success();
+  }
+  if (llvm::Error error = reserveStates())
+    return error;
+  failed = true; // until every layer has run
+  auto stack = runStack(*model.embed, model.decodeLayers, tokens,
+                        {lengths.begin(), lengths.end()}, 0);
+  if (!stack)
+    return stack.takeError();
+  for (int64_t &length : lengths)
+    ++length;
+  failed = false;
+  if (!logits)
+    return llvm::Error::success();
+  return headLogits(*stack, count, tokens, *logits);
+}
+
+llvm::Error Batch::select(llvm::ArrayRef<int64_t> from) {
+  const ModelConfig &config = model.config();
+  if (failed)
+    return makeError("the batch failed before and can no longer be used");
+  int64_t count = static_cast<int64_t>(from.size());
+  if (count > maxSize)
+    return makeError(llvm::formatv("select: {0} sequences exceed the batch's "
+                                   "capacity {1}",
+                                   count, maxSize)
+                         .str());
+  for (int64_t i = 0; i < count; ++i)
+    if (from[i] < -1 || from[i] >= size())
+      return makeError(llvm::formatv("select: sequence {0} would come from "
+                                     "{1}, but the batch holds sequences 0 "
+                                     "to {2} (-1: a new sequence)",
+                                     i, from[i], size() - 1)
+                           .str());
+  std::vector<int64_t> newLengths(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i)
+    newLengths[i] = from[i] < 0 ? 0 : lengths[from[i]];
+
+  failed = true; // until every sequence has moved
+  if (!config.isMemsizer()) {
+    // Each cache moves to its last new place and is copied to the others.
+    std::vector<int64_t> uses(caches.size(), 0);
+    for (int64_t source : from)
+      if (source >= 0)
+        ++uses[source];
+    std::vector<Caches> selected(static_cast<size_t>(maxSize));
+    for (int64_t i = 0; i < count; ++i) {
+      int64_t source = from[i];
+      if (source < 0)
+        continue;
+      if (--uses[source] == 0) {
+        selected[i] = std::move(caches[source]);
+        continue;
+      }
+      const Caches &original = caches[source];
+      size_t bytes = static_cast<size_t>(original.rows * config.hiddenSize) * 4;
+      size_t used =
+          static_cast<size_t>(lengths[source] * config.hiddenSize) * 4;
+      selected[i].rows = original.rows;
+      for (int64_t layer = 0; layer < config.numLayers; ++layer) {
+        for (auto [into, of] :
+             {std::pair(&selected[i].keys, &original.keys),
+              std::pair(&selected[i].values, &original.values)}) {
+          auto copy = AlignedBuffer::allocate(bytes);
+          if (!copy)
+            return copy.takeError();
+          std::memcpy(copy->data(), (*of)[layer].data(), used);
+          into->push_back(std::move(*copy));
+        }
+      }
+    }
+    caches = std::move(selected);
+    lengths = std::move(newLengths);
+    failed = false;
+    return llvm::Error::success();
+  }
+
+  // Memsizer: the memories are gathered into the spare buffers, which then
+  // take their place (k x d floats per sequence and layer).
+  bool identity = true;
+  for (int64_t i = 0; i < count; ++i)
+    identity &= from[i] == i;
+  if (!states.empty() && !identity) {
+    int64_t floats = stateFloats(config);
+    size_t bytes = static_cast<size_t>(floats) * 4;
+    for (int64_t layer = 0; layer < config.numLayers; ++layer) {
+      if (spareStates.size() <= static_cast<size_t>(layer)) {
+        auto spare = AlignedBuffer::allocate(states[layer].size());
+        if (!spare)
+          return spare.takeError();
+        spareStates.push_back(std::move(*spare));
+      }
+      for (int64_t i = 0; i < count; ++i) {
+        float *into = floatsAt(spareStates[layer], i * floats);
+        if (from[i] < 0)
+          std::memset(into, 0, bytes);
+        else
+          std::memcpy(into, floatsAt(states[layer], from[i] * floats), bytes);
+      }
+      std::swap(states[layer], spareStates[layer]);
+    }
+  }
+  // Source memories are copied only into slots holding another source:
+  // beams of one source never copy theirs.
+  std::vector<uint64_t> wanted(static_cast<size_t>(count));
+  std::vector<int64_t> moved;
+  for (int64_t i = 0; i < count; ++i) {
+    wanted[i] = from[i] < 0 ? 0 : slotSources[from[i]];
+    if (wanted[i] != 0 && wanted[i] != slotSources[i])
+      moved.push_back(i);
+  }
+  if (!moved.empty()) {
+    int64_t floats = crossFloats(config);
+    std::vector<float> staged(moved.size() * static_cast<size_t>(floats));
+    for (int64_t layer = 0; layer < config.numLayers; ++layer) {
+      for (size_t j = 0; j < moved.size(); ++j)
+        std::copy_n(floatsAt(crossMemories[layer], from[moved[j]] * floats),
+                    floats, staged.data() + j * floats);
+      for (size_t j = 0; j < moved.size(); ++j)
+        std::copy_n(staged.data() + j * floats, floats,
+                    floatsAt(crossMemories[layer], moved[j] * floats));
+    }
+  }
+  for (int64_t i = 0; i < count; ++i)
+    slotSources[i] = wanted[i];
+  lengths = std::move(newLengths);
+  failed = false;
   return llvm::Error::success();
 }
 

@@ -70,6 +70,9 @@ public:
     return "%" + name;
   }
 
+  /// Its rows are one token of each of a batch of sequences.
+  void markBatched() { function.batched = true; }
+
   /// A weight argument `tensor` (with `{layer}` for the layer's index).
   std::string weight(const std::string &tensor, const std::string &type) {
     std::string ssa = "%w" + std::to_string(function.args.size());
@@ -345,13 +348,14 @@ private:
                            f.act(d) + ") -> " + tensorType({slots, d}));
   }
 
-  /// The read-out of a source memory `[slots, d]` by `alpha`.
+  /// The read-out by `alpha` of a source memory of type `memoryType`:
+  /// `[slots, d]`, or one `[slots, d]` per row.
   std::string crossRead(FunctionWriter &f, const std::string &name,
                         const std::string &alpha, const std::string &memory,
-                        int64_t slots) {
+                        const std::string &memoryType, int64_t slots) {
     return f.let(name, "mnemo.memsizer_cross " + alpha + ", " + memory + " : " +
-                           f.act(slots) + ", " + tensorType({slots, d}) +
-                           " -> " + f.act(d));
+                           f.act(slots) + ", " + memoryType + " -> " +
+                           f.act(d));
   }
 
   /// Memsizer's causal self-attention of `u` (projections under `prefix`)
@@ -426,7 +430,8 @@ private:
       std::string alpha = memsizerAlpha(f, "alpha", p + "attn", u, kc);
       auto [keys, values] = memsizerKeysValues(f, "src", p + "attn", u, kc);
       std::string memory = sourceMemory(f, "memory", keys, values, kc);
-      a = add(f, "a", x, crossRead(f, "attn", alpha, memory, kc));
+      a = add(f, "a", x,
+              crossRead(f, "attn", alpha, memory, tensorType({kc, d}), kc));
     } else {
       std::string q = linear(f, "q", p + "attn.q", u, d, d);
       std::string k = linear(f, "k", p + "attn.k", u, d, d);
@@ -507,6 +512,8 @@ private:
     case Family::Memsizer:
     case Family::MemsizerSeq2Seq: {
       bool seq2seq = c.family == Family::MemsizerSeq2Seq;
+      if (decode)
+        f.markBatched();
       if (seq2seq)
         p = "decoder.layers.{layer}.";
       std::string memory =
@@ -514,10 +521,12 @@ private:
       std::string stateType =
           "memref<" + std::string(decode ? "?x" : "") + memory + "xf32>";
       std::string state = f.arg("state", ArgRole::State, stateType);
+      // A decoding batch reads one source memory per sequence.
       int64_t kc = c.crossMemorySlots;
+      std::string crossType =
+          decode ? tensorType({-1, kc, d}) : tensorType({kc, d});
       std::string cross =
-          seq2seq ? f.arg("cross", ArgRole::CrossMemory, tensorType({kc, d}))
-                  : "";
+          seq2seq ? f.arg("cross", ArgRole::CrossMemory, crossType) : "";
       // a = x + MemsizerAttn(LayerNorm(x))
       std::string u = layerNorm(f, "u", p + "norm_attn", x, d);
       std::string a = add(f, "a", x,
@@ -527,7 +536,7 @@ private:
         // b = a + alpha(LayerNorm(a))^T memory: the source's memory.
         std::string v = layerNorm(f, "v", p + "norm_cross", a, d);
         std::string alpha = memsizerAlpha(f, "calpha", p + "cross_attn", v, kc);
-        a = add(f, "b", a, crossRead(f, "ycross", alpha, cross, kc));
+        a = add(f, "b", a, crossRead(f, "ycross", alpha, cross, crossType, kc));
       }
       // out = a + fc2(ReLU(fc1(LayerNorm(a))))
       out = reluFFN(f, p, a);

@@ -242,6 +242,18 @@ ModelDirectory::open(llvm::StringRef dir) {
   return std::move(model);
 }
 
+ref::Weights referenceWeights(const ModelDirectory &model) {
+  ref::Weights weights;
+  for (const TensorView &view : model.weights().tensors()) {
+    ref::Tensor tensor;
+    tensor.shape = view.shape;
+    tensor.data.resize(static_cast<size_t>(view.numElements()));
+    view.widenToF32(tensor.data.data());
+    weights[view.name] = std::move(tensor);
+  }
+  return weights;
+}
+
 llvm::Error checkTokenIds(const ModelConfig &config,
                           llvm::ArrayRef<int64_t> tokens,
                           llvm::StringRef what) {

@@ -130,6 +130,21 @@ func.func @cross(%alpha: tensor<?x4xf32>, %memory: tensor<4x64xf32>) -> tensor<?
   return %y : tensor<?x64xf32>
 }
 
+// A decoding batch with one source memory per row: row t reads memory
+// min(t, M - 1), so M = 1 serves every row.
+// CHECK-LABEL: func.func @cross_per_row
+// CHECK: %[[M:.+]] = tensor.dim %{{.+}}, %c0 : tensor<?x4x64xf32>
+// CHECK: %[[LAST:.+]] = arith.subi %[[M]], %c1
+// CHECK: scf.parallel
+// CHECK:   scf.for %[[T:.+]] = %c0 to
+// CHECK:     %[[W:.+]] = arith.minui %[[T]], %[[LAST]]
+// CHECK:     scf.for %[[S:.+]] = %c0 to %c4
+// CHECK:       vector.load %{{.+}}[%[[W]], %[[S]], %{{.+}}] : memref<?x4x64xf32, {{.+}}>, vector<8xf32>
+func.func @cross_per_row(%alpha: tensor<?x4xf32>, %memory: tensor<?x4x64xf32>) -> tensor<?x64xf32> {
+  %y = mnemo.memsizer_cross %alpha, %memory : tensor<?x4xf32>, tensor<?x4x64xf32> -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
 // Alpha: per head, a max-subtracted softmax on vectors of the k = 12 slots
 // (8 + 4 lanes), scaled by 1/H and summed.
 // CHECK-LABEL: func.func @alpha

@@ -221,6 +221,11 @@ func.func @cross_unmasked(%keys: tensor<?x{0}xf32>, %values: tensor<?x{1}xf32>)
       : (tensor<?x{0}xf32>, tensor<?x{1}xf32>) -> tensor<{0}x{1}xf32>
   return %m : tensor<{0}x{1}xf32>
 }
+func.func @cross_per_row(%alpha: tensor<?x{0}xf32>, %memories: tensor<?x{0}x{1}xf32>)
+    -> tensor<?x{1}xf32> {{
+  %y = mnemo.memsizer_cross %alpha, %memories : tensor<?x{0}xf32>, tensor<?x{0}x{1}xf32> -> tensor<?x{1}xf32>
+  return %y : tensor<?x{1}xf32>
+}
 )mlir";
 
 TEST(MemsizerCross, MatchesReference) {
@@ -278,6 +283,24 @@ TEST(MemsizerCross, MatchesReference) {
       memory,
       ref::memsizerSourceMemory(keys.data(), values.data(), nullptr, s, k, d),
       1e-5);
+
+  // A decoding batch: one memory per row, or one memory for every row.
+  std::vector<float> memories = randomVector(t * k * d, rng);
+  for (int64_t count : {t, int64_t{1}}) {
+    std::vector<float> y(t * d);
+    error = module->call("cross_per_row", {{alpha.data(), {t, k}},
+                                           {memories.data(), {count, k, d}},
+                                           {y.data(), {t, d}}});
+    ASSERT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
+    for (int64_t row = 0; row < t; ++row) {
+      const float *rowMemory = memories.data() + (count == 1 ? 0 : row) * k * d;
+      std::vector<float> expected =
+          ref::memsizerCross(alpha.data() + row * k, 1, rowMemory, k, d);
+      expectClose(
+          std::vector<float>(y.begin() + row * d, y.begin() + (row + 1) * d),
+          expected, 1e-5);
+    }
+  }
 }
 
 } // namespace

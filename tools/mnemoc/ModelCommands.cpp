@@ -170,8 +170,10 @@ void addEngineFlags(CLI::App &app, EngineFlags &flags) {
 }
 
 struct RunOptions {
-  std::string dir, tokens, sourceTokens, logitsOut, engine = "jit";
-  int64_t maxNewTokens = 0, chunk = 0;
+  std::string dir, logitsOut, engine = "jit";
+  /// One entry per prompt (and per source).
+  std::vector<std::string> tokens, sourceTokens;
+  int64_t maxNewTokens = 0, chunk = 0, beams = 1;
   EngineFlags engineFlags;
 };
 
@@ -193,19 +195,6 @@ llvm::Expected<std::vector<int64_t>> parseTokens(llvm::StringRef text,
   return tokens;
 }
 
-/// The weights of a model widened to f32, as the reference reads them.
-ref::Weights widenWeights(const ModelDirectory &model) {
-  ref::Weights weights;
-  for (const TensorView &view : model.weights().tensors()) {
-    ref::Tensor tensor;
-    tensor.shape = view.shape;
-    tensor.data.resize(static_cast<size_t>(view.numElements()));
-    view.widenToF32(tensor.data.data());
-    weights[view.name] = std::move(tensor);
-  }
-  return weights;
-}
-
 /// Hashed values closer to zero than this (relative to their row's RMS)
 /// are reported by the reference engine.
 constexpr double kHashMarginNote = 1e-6;
@@ -219,84 +208,218 @@ int64_t argmax(const float *logits, int64_t count) {
   return best;
 }
 
-/// The prompt's logits and the greedily generated tokens, by the reference.
-llvm::Error runReference(const ModelDirectory &model,
-                         const std::vector<int64_t> &source,
-                         const std::vector<int64_t> &tokens,
-                         int64_t maxNewTokens, std::vector<float> &promptLogits,
-                         std::vector<int64_t> &generated) {
-  const ModelConfig &config = model.config();
-  int64_t vocab = config.vocabSize;
-  ref::Weights weights = widenWeights(model);
-  std::vector<int64_t> sequence = tokens;
-  ref::HashMargin margin;
-  auto logitsOf = [&](const std::vector<int64_t> &target) {
-    return config.family == Family::MemsizerSeq2Seq
-               ? ref::seq2seqLogits(config, weights, source, target)
-               : ref::modelLogits(config, weights, target, &margin);
-  };
-  std::vector<float> logits = logitsOf(sequence);
-  promptLogits = logits;
-  for (int64_t step = 0; step < maxNewTokens; ++step) {
-    const float *last = logits.data() + (sequence.size() - 1) * vocab;
-    int64_t next = argmax(last, vocab);
-    generated.push_back(next);
-    sequence.push_back(next);
-    if (step + 1 < maxNewTokens)
-      logits = logitsOf(sequence);
+/// Sequences being decoded, as greedy decoding and beam search drive them,
+/// by one engine or the other.
+class Decoder {
+public:
+  virtual ~Decoder() = default;
+  /// Runs sequence `index`'s source (memsizer_seq2seq) and prompt; `logits`
+  /// receives the logits of its last token, or of every prompt token when
+  /// `allRows`.
+  virtual llvm::Error prefill(int64_t index, const std::vector<int64_t> &source,
+                              const std::vector<int64_t> &prompt, bool allRows,
+                              std::vector<float> &logits) = 0;
+  /// Sequence i continues with tokens[i]; `logits` receives their logits.
+  virtual llvm::Error step(llvm::ArrayRef<int64_t> tokens,
+                           std::vector<float> &logits) = 0;
+  /// Sequence i becomes a copy of sequence from[i].
+  virtual llvm::Error select(llvm::ArrayRef<int64_t> from) = 0;
+};
+
+/// The compiled model: a batch of sequences.
+class CompiledDecoder : public Decoder {
+public:
+  CompiledDecoder(std::unique_ptr<Batch> batch, int64_t chunk)
+      : batch(std::move(batch)), chunk(chunk) {}
+
+  llvm::Error prefill(int64_t index, const std::vector<int64_t> &source,
+                      const std::vector<int64_t> &prompt, bool allRows,
+                      std::vector<float> &logits) override {
+    if (!source.empty())
+      if (llvm::Error error = batch->setSource(index, source))
+        return error;
+    // The prompt in chunks of `chunk` tokens (all at once by default).
+    size_t step = chunk > 0 ? static_cast<size_t>(chunk) : prompt.size();
+    std::vector<float> chunkLogits;
+    logits.clear();
+    for (size_t begin = 0; begin < prompt.size(); begin += step) {
+      llvm::ArrayRef<int64_t> part = llvm::ArrayRef(prompt).slice(
+          begin, std::min(step, prompt.size() - begin));
+      if (llvm::Error error = batch->append(index, part, &chunkLogits, allRows))
+        return error;
+      if (allRows || begin + step >= prompt.size())
+        logits.insert(logits.end(), chunkLogits.begin(), chunkLogits.end());
+    }
+    return llvm::Error::success();
   }
-  // Hashing is discontinuous at zero: say when a result hinges on it.
-  if (margin.relative < kHashMarginNote)
-    llvm::errs() << llvm::formatv(
-        "mnemoc: note: a hashed value of layer {0}, token {1} is {2:e2} of "
-        "its row's RMS from zero: an f32 engine may hash it into the other "
-        "bucket (the reference computes in double)\n",
-        margin.layer, margin.row, margin.relative);
+  llvm::Error step(llvm::ArrayRef<int64_t> tokens,
+                   std::vector<float> &logits) override {
+    return batch->step(tokens, &logits);
+  }
+  llvm::Error select(llvm::ArrayRef<int64_t> from) override {
+    return batch->select(from);
+  }
+
+private:
+  std::unique_ptr<Batch> batch;
+  int64_t chunk;
+};
+
+/// lib/Reference: every step recomputes each sequence from its first token.
+class ReferenceDecoder : public Decoder {
+public:
+  ReferenceDecoder(const ModelDirectory &model, int64_t count)
+      : config(model.config()), weights(referenceWeights(model)),
+        sequences(static_cast<size_t>(count)) {}
+
+  ~ReferenceDecoder() override {
+    // Hashing is discontinuous at zero: say when a result hinges on it.
+    if (margin.relative < kHashMarginNote)
+      llvm::errs() << llvm::formatv(
+          "mnemoc: note: a hashed value of layer {0}, token {1} is {2:e2} of "
+          "its row's RMS from zero: an f32 engine may hash it into the other "
+          "bucket (the reference computes in double)\n",
+          margin.layer, margin.row, margin.relative);
+  }
+
+  llvm::Error prefill(int64_t index, const std::vector<int64_t> &source,
+                      const std::vector<int64_t> &prompt, bool allRows,
+                      std::vector<float> &logits) override {
+    sequences[index] = {source, prompt};
+    logits = logitsOf(sequences[index]);
+    if (!allRows)
+      logits.erase(logits.begin(), logits.end() - config.vocabSize);
+    return llvm::Error::success();
+  }
+  llvm::Error step(llvm::ArrayRef<int64_t> tokens,
+                   std::vector<float> &logits) override {
+    logits.clear();
+    for (size_t i = 0; i < sequences.size(); ++i) {
+      sequences[i].second.push_back(tokens[i]);
+      std::vector<float> all = logitsOf(sequences[i]);
+      logits.insert(logits.end(), all.end() - config.vocabSize, all.end());
+    }
+    return llvm::Error::success();
+  }
+  llvm::Error select(llvm::ArrayRef<int64_t> from) override {
+    std::vector<Hypothesis> selected;
+    for (int64_t i : from)
+      selected.push_back(sequences[i]);
+    sequences = std::move(selected);
+    return llvm::Error::success();
+  }
+
+private:
+  /// A source (memsizer_seq2seq) and the tokens after it.
+  using Hypothesis = std::pair<std::vector<int64_t>, std::vector<int64_t>>;
+
+  std::vector<float> logitsOf(const Hypothesis &sequence) {
+    return config.family == Family::MemsizerSeq2Seq
+               ? ref::seq2seqLogits(config, weights, sequence.first,
+                                    sequence.second)
+               : ref::modelLogits(config, weights, sequence.second, &margin);
+  }
+
+  const ModelConfig &config;
+  ref::Weights weights;
+  std::vector<Hypothesis> sequences;
+  ref::HashMargin margin;
+};
+
+/// Greedy decoding of every sequence of `decoder`, whose last logits are
+/// `logits` (`[n, vocab]`): `steps` tokens each.
+llvm::Error decodeGreedily(Decoder &decoder, std::vector<float> logits,
+                           int64_t vocab, int64_t steps,
+                           std::vector<std::vector<int64_t>> &generated) {
+  size_t count = logits.size() / static_cast<size_t>(vocab);
+  generated.assign(count, {});
+  std::vector<int64_t> next(count);
+  for (int64_t step = 0; step < steps; ++step) {
+    for (size_t i = 0; i < count; ++i) {
+      next[i] = argmax(logits.data() + i * vocab, vocab);
+      generated[i].push_back(next[i]);
+    }
+    if (step + 1 < steps)
+      if (llvm::Error error = decoder.step(next, logits))
+        return error;
+  }
   return llvm::Error::success();
 }
 
-/// The same with the compiled model: prefill, then one decoding step per
-/// generated token.
-llvm::Error runCompiled(const LoadedModel &model,
-                        const std::vector<int64_t> &source,
-                        const std::vector<int64_t> &tokens,
-                        int64_t maxNewTokens, int64_t chunk, bool allLogits,
-                        std::vector<float> &promptLogits,
-                        std::vector<int64_t> &generated) {
-  int64_t vocab = model.config().vocabSize;
-  std::unique_ptr<Sequence> sequence = model.newSequence();
-  if (!source.empty())
-    if (llvm::Error error = sequence->setSource(source))
-      return error;
-  // The prompt in chunks of `chunk` tokens (all at once by default).
-  size_t step = chunk > 0 ? static_cast<size_t>(chunk) : tokens.size();
-  std::vector<float> chunkLogits;
-  for (size_t begin = 0; begin < tokens.size(); begin += step) {
-    llvm::ArrayRef<int64_t> part = llvm::ArrayRef(tokens).slice(
-        begin, std::min(step, tokens.size() - begin));
-    if (llvm::Error error = sequence->append(part, &chunkLogits, allLogits))
-      return error;
-    if (allLogits || begin + step >= tokens.size())
-      promptLogits.insert(promptLogits.end(), chunkLogits.begin(),
-                          chunkLogits.end());
-  }
-  const float *last =
-      promptLogits.data() + promptLogits.size() - static_cast<size_t>(vocab);
-  std::vector<float> logits;
-  for (int64_t step = 0; step < maxNewTokens; ++step) {
-    int64_t next = argmax(last, vocab);
-    generated.push_back(next);
-    if (step + 1 == maxNewTokens)
+/// Beam search from the one sequence of `decoder`, whose last logits are
+/// `logits`: keeps the `beams` likeliest continuations (sum of log-softmax
+/// scores; ties to the earlier beam, then the smaller id) and returns the
+/// likeliest after `steps` tokens.
+llvm::Error beamSearch(Decoder &decoder, std::vector<float> logits,
+                       int64_t vocab, int64_t beams, int64_t steps,
+                       std::vector<int64_t> &best) {
+  struct Candidate {
+    double score;
+    int64_t beam, token;
+  };
+  std::vector<double> scores = {0.0};
+  std::vector<std::vector<int64_t>> hypotheses = {{}};
+  for (int64_t step = 0; step < steps; ++step) {
+    std::vector<Candidate> candidates;
+    for (size_t b = 0; b < hypotheses.size(); ++b) {
+      const float *row = logits.data() + b * vocab;
+      double top = *std::max_element(row, row + vocab), sum = 0;
+      for (int64_t v = 0; v < vocab; ++v)
+        sum += std::exp(double(row[v]) - top);
+      double logSum = top + std::log(sum);
+      for (int64_t v = 0; v < vocab; ++v)
+        candidates.push_back(
+            {scores[b] + double(row[v]) - logSum, static_cast<int64_t>(b), v});
+    }
+    size_t kept = std::min(candidates.size(), static_cast<size_t>(beams));
+    std::partial_sort(
+        candidates.begin(), candidates.begin() + kept, candidates.end(),
+        [](const Candidate &a, const Candidate &b) {
+          if (a.score != b.score)
+            return a.score > b.score;
+          return a.beam != b.beam ? a.beam < b.beam : a.token < b.token;
+        });
+    std::vector<std::vector<int64_t>> next;
+    std::vector<int64_t> from, tokens;
+    scores.clear();
+    for (size_t i = 0; i < kept; ++i) {
+      const Candidate &c = candidates[i];
+      next.push_back(hypotheses[c.beam]);
+      next.back().push_back(c.token);
+      scores.push_back(c.score);
+      from.push_back(c.beam);
+      tokens.push_back(c.token);
+    }
+    hypotheses = std::move(next);
+    if (step + 1 == steps)
       break;
-    if (llvm::Error error = sequence->append({next}, &logits))
+    if (llvm::Error error = decoder.select(from))
       return error;
-    last = logits.data();
+    if (llvm::Error error = decoder.step(tokens, logits))
+      return error;
   }
+  best = hypotheses.front();
   return llvm::Error::success();
+}
+
+/// Parses every entry of `texts` as token ids checked against the model.
+llvm::Expected<std::vector<std::vector<int64_t>>>
+parsePrompts(const std::vector<std::string> &texts, const ModelConfig &config,
+             llvm::StringRef option) {
+  std::vector<std::vector<int64_t>> prompts;
+  for (const std::string &text : texts) {
+    auto parsed = parseTokens(text, option);
+    if (!parsed)
+      return parsed.takeError();
+    if (llvm::Error error = checkTokenIds(config, *parsed, option))
+      return std::move(error);
+    prompts.push_back(std::move(*parsed));
+  }
+  return prompts;
 }
 
 int run(const RunOptions &opts) {
-  // The directory, the token ids and the length are checked before
+  // The directory, the token ids and the lengths are checked before
   // anything is compiled.
   EngineOptions engine = opts.engineFlags.options();
   auto imported = importModelDirectory(opts.dir, engine.progress);
@@ -304,76 +427,105 @@ int run(const RunOptions &opts) {
     return reportError(imported.takeError());
   ModelConfig config = imported->directory->config();
   bool seq2seq = config.family == Family::MemsizerSeq2Seq;
-  std::vector<int64_t> source;
-  if (seq2seq) {
-    if (opts.sourceTokens.empty())
-      return reportError("--source-tokens: a memsizer_seq2seq model needs a "
-                         "source (give ids like 1,2,3)");
-    auto parsed = parseTokens(opts.sourceTokens, "--source-tokens");
-    if (!parsed)
-      return reportError(parsed.takeError());
-    source = std::move(*parsed);
-    if (llvm::Error error = checkTokenIds(config, source, "--source-tokens"))
-      return reportError(std::move(error));
-    if (static_cast<int64_t>(source.size()) > config.maxPositions)
-      return reportError("--source-tokens: " + llvm::Twine(source.size()) +
-                         " tokens exceed the model's max_positions " +
-                         llvm::Twine(config.maxPositions));
-  } else if (!opts.sourceTokens.empty()) {
+  auto sources = parsePrompts(opts.sourceTokens, config, "--source-tokens");
+  if (!sources)
+    return reportError(sources.takeError());
+  if (seq2seq && sources->empty())
+    return reportError("--source-tokens: a memsizer_seq2seq model needs a "
+                       "source (give ids like 1,2,3)");
+  if (!seq2seq && !sources->empty())
     return reportError(llvm::Twine("--source-tokens: a ") +
                        familyName(config.family) +
                        " model has no source (only memsizer_seq2seq models "
                        "do)");
+  for (const std::vector<int64_t> &source : *sources)
+    if (static_cast<int64_t>(source.size()) > config.maxPositions)
+      return reportError("--source-tokens: " + llvm::Twine(source.size()) +
+                         " tokens exceed the model's max_positions " +
+                         llvm::Twine(config.maxPositions));
+  // The prompts; a memsizer_seq2seq decoder starts from its start token by
+  // default.
+  auto prompts = parsePrompts(opts.tokens, config, "--tokens");
+  if (!prompts)
+    return reportError(prompts.takeError());
+  if (prompts->empty()) {
+    if (!seq2seq)
+      return reportError("--tokens: give the prompt's token ids (1,2,3)");
+    prompts->assign(sources->size(), {config.decoderStartToken});
   }
-  // The target prefix; a memsizer_seq2seq decoder starts from its start
-  // token by default.
-  std::vector<int64_t> tokens;
-  if (!opts.tokens.empty()) {
-    auto parsed = parseTokens(opts.tokens, "--tokens");
-    if (!parsed)
-      return reportError(parsed.takeError());
-    tokens = std::move(*parsed);
-  } else if (seq2seq) {
-    tokens = {config.decoderStartToken};
-  } else {
-    return reportError("--tokens: give the prompt's token ids (1,2,3)");
+  if (seq2seq && prompts->size() != sources->size())
+    return reportError("--tokens: " + llvm::Twine(sources->size()) +
+                       " sources need as many target prefixes, got " +
+                       llvm::Twine(prompts->size()));
+  for (const std::vector<int64_t> &prompt : *prompts) {
+    int64_t total = static_cast<int64_t>(prompt.size()) + opts.maxNewTokens;
+    if (total > config.maxPositions)
+      return reportError("--max-new-tokens: the prompt's " +
+                         llvm::Twine(prompt.size()) + " tokens and " +
+                         llvm::Twine(opts.maxNewTokens) +
+                         " new ones exceed the model's max_positions " +
+                         llvm::Twine(config.maxPositions));
   }
-  if (llvm::Error error = checkTokenIds(config, tokens, "--tokens"))
-    return reportError(std::move(error));
-  int64_t total = static_cast<int64_t>(tokens.size()) + opts.maxNewTokens;
-  if (total > config.maxPositions)
-    return reportError("--max-new-tokens: the prompt's " +
-                       llvm::Twine(tokens.size()) + " tokens and " +
-                       llvm::Twine(opts.maxNewTokens) +
-                       " new ones exceed the model's max_positions " +
-                       llvm::Twine(config.maxPositions));
+  int64_t count = static_cast<int64_t>(prompts->size());
+  if (count > 1 && opts.beams > 1)
+    return reportError("--beams: beam search decodes one prompt, not " +
+                       llvm::Twine(count));
+  if (count > 1 && !opts.logitsOut.empty())
+    return reportError("--logits-out: writes the logits of one prompt, not " +
+                       llvm::Twine(count));
 
-  std::vector<float> logits;
-  std::vector<int64_t> generated;
+  std::unique_ptr<LoadedModel> model;
+  std::unique_ptr<Decoder> decoder;
   if (opts.engine == "reference") {
-    if (llvm::Error error = runReference(*imported->directory, source, tokens,
-                                         opts.maxNewTokens, logits, generated))
-      return reportError(std::move(error));
+    decoder = std::make_unique<ReferenceDecoder>(*imported->directory, count);
   } else {
-    auto model = LoadedModel::load(std::move(*imported), engine);
-    if (!model)
-      return reportError(model.takeError());
-    if (llvm::Error error =
-            runCompiled(**model, source, tokens, opts.maxNewTokens, opts.chunk,
-                        !opts.logitsOut.empty(), logits, generated))
-      return reportError(opts.dir + ": " + llvm::toString(std::move(error)));
+    auto loaded = LoadedModel::load(std::move(*imported), engine);
+    if (!loaded)
+      return reportError(loaded.takeError());
+    model = std::move(*loaded);
+    auto batch = model->newBatch(std::max(count, opts.beams));
+    if (!batch)
+      return reportError(batch.takeError());
+    std::vector<int64_t> fresh(static_cast<size_t>(count), -1);
+    if (llvm::Error error = (*batch)->select(fresh))
+      return reportError(std::move(error));
+    decoder = std::make_unique<CompiledDecoder>(std::move(*batch), opts.chunk);
   }
-  if (!opts.logitsOut.empty())
+
+  // Every prompt, then greedy decoding or beam search.
+  std::vector<float> promptLogits, last;
+  int64_t vocab = config.vocabSize;
+  bool allRows = !opts.logitsOut.empty();
+  for (int64_t i = 0; i < count; ++i) {
+    std::vector<int64_t> source =
+        seq2seq ? (*sources)[i] : std::vector<int64_t>{};
+    if (llvm::Error error =
+            decoder->prefill(i, source, (*prompts)[i], allRows, promptLogits))
+      return reportError(opts.dir + ": " + llvm::toString(std::move(error)));
+    last.insert(last.end(), promptLogits.end() - vocab, promptLogits.end());
+  }
+  std::vector<std::vector<int64_t>> generated(1);
+  llvm::Error error =
+      opts.beams > 1
+          ? beamSearch(*decoder, last, vocab, opts.beams, opts.maxNewTokens,
+                       generated[0])
+          : decodeGreedily(*decoder, last, vocab, opts.maxNewTokens, generated);
+  if (error)
+    return reportError(opts.dir + ": " + llvm::toString(std::move(error)));
+  decoder.reset();
+  if (allRows)
     if (llvm::Error error =
             writeNpy(opts.logitsOut, NpyType::F32,
-                     {static_cast<int64_t>(tokens.size()), config.vocabSize},
-                     logits.data()))
+                     {static_cast<int64_t>(prompts->front().size()), vocab},
+                     promptLogits.data()))
       return reportError(std::move(error));
-  llvm::outs() << llvm::join(llvm::map_range(
-                                 generated,
-                                 [](int64_t id) { return std::to_string(id); }),
-                             " ")
-               << "\n";
+  for (const std::vector<int64_t> &tokens : generated)
+    llvm::outs() << llvm::join(llvm::map_range(tokens,
+                                               [](int64_t id) {
+                                                 return std::to_string(id);
+                                               }),
+                               " ")
+                 << "\n";
   return 0;
 }
 
@@ -384,7 +536,7 @@ int run(const RunOptions &opts) {
 struct BenchOptions {
   std::string dir;
   int64_t promptLength = 0, decodeTokens = 0, rounds = 5;
-  std::vector<int64_t> decodePositions, prefillLengths;
+  std::vector<int64_t> decodePositions, prefillLengths, batchSizes;
   int64_t stepsPerRound = 16, memorySteps = 0;
   EngineFlags engine;
   bool json = false;
@@ -403,6 +555,7 @@ int benchModel(const BenchOptions &opts) {
   options.stepsPerRound = opts.stepsPerRound;
   options.prefillLengths = opts.prefillLengths;
   options.memorySteps = opts.memorySteps;
+  options.batchSizes = opts.batchSizes;
   options.engine = opts.engine.options();
   auto result = bench::runModelBench(options);
   if (!result)
@@ -451,6 +604,12 @@ void addModelCommands(CLI::App &app, CLI::App &bench,
                   "decode this many steps of one sequence and report resident "
                   "memory after a tenth of them and at the end")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  bench
+      .add_option("--batch-sizes", benchOpts->batchSizes,
+                  "decoding throughput of this many sequences stepped "
+                  "together, and one at a time: 1,4,16")
+      ->delimiter(',')
+      ->check(CLI::Range(int64_t{1}, kMaxBatchSize));
   bench.add_flag("--json", benchOpts->json, "print one JSON object");
   addEngineFlags(bench, benchOpts->engine);
   commands.push_back({&bench, [benchOpts] { return benchModel(*benchOpts); }});
@@ -536,14 +695,24 @@ void addModelCommands(CLI::App &app, CLI::App &bench,
   // run
   auto runOpts = std::make_shared<RunOptions>();
   CLI::App *runCmd = app.add_subcommand(
-      "run", "Run a prompt through a model and decode greedily; prints the "
-             "generated token ids");
+      "run", "Run prompts through a model and decode greedily or by beam "
+             "search; prints the generated token ids, a line per prompt");
   runCmd->add_option("dir", runOpts->dir, "model directory")->required();
-  runCmd->add_option("--tokens", runOpts->tokens,
-                     "prompt token ids: 1,2,3 (memsizer_seq2seq: the target "
-                     "prefix, default the decoder's start token)");
-  runCmd->add_option("--source-tokens", runOpts->sourceTokens,
-                     "memsizer_seq2seq: the source's token ids: 1,2,3");
+  runCmd
+      ->add_option("--tokens", runOpts->tokens,
+                   "prompt token ids: 1,2,3 (memsizer_seq2seq: the target "
+                   "prefix, default the decoder's start token); repeat the "
+                   "option to decode several prompts as one batch")
+      ->allow_extra_args(false);
+  runCmd
+      ->add_option("--source-tokens", runOpts->sourceTokens,
+                   "memsizer_seq2seq: the source's token ids: 1,2,3; repeat "
+                   "it with --tokens for a batch")
+      ->allow_extra_args(false);
+  runCmd
+      ->add_option("--beams", runOpts->beams,
+                   "beam search with this many beams (default 1: greedy)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1024}));
   runCmd
       ->add_option("--max-new-tokens", runOpts->maxNewTokens,
                    "tokens to generate (default 0)")

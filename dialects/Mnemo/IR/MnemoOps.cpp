@@ -355,16 +355,29 @@ LogicalResult MemsizerSourceMemoryOp::verify() {
 }
 
 LogicalResult MemsizerCrossOp::verify() {
-  if (!getMemory().getType().hasStaticShape())
-    return emitOpError() << "memory must have a static shape [k, d], got "
+  auto memoryType = cast<RankedTensorType>(getMemory().getType());
+  int64_t rank = memoryType.getRank();
+  if (ShapedType::isDynamic(memoryType.getDimSize(rank - 2)) ||
+      ShapedType::isDynamic(memoryType.getDimSize(rank - 1)))
+    return emitOpError() << "memory must have a static shape [k, d] or "
+                            "[M, k, d], got "
                          << shapeStr(getMemory());
-  int64_t slots = dimOf(getMemory(), 0), width = dimOf(getMemory(), 1);
+  int64_t slots = memoryType.getDimSize(rank - 2);
+  int64_t width = memoryType.getDimSize(rank - 1);
   if (dimOf(getAlpha(), 1) != slots)
     return emitOpError() << "alpha width " << dimStr(dimOf(getAlpha(), 1))
                          << " must equal the number of memory slots k = "
                          << slots;
-  return verifyShape(*this, getOutput(), "output",
-                     {dimOf(getAlpha(), 0), width});
+  int64_t rows = dimOf(getAlpha(), 0);
+  if (rank == 3) {
+    int64_t memories = memoryType.getDimSize(0);
+    if (!ShapedType::isDynamic(memories) && memories != 1 &&
+        !compatibleRows(rows, memories))
+      return emitOpError() << "memory holds " << memories << " memories for "
+                           << dimStr(rows)
+                           << " rows of alpha: give one, or one per row";
+  }
+  return verifyShape(*this, getOutput(), "output", {rows, width});
 }
 
 //===----------------------------------------------------------------------===//

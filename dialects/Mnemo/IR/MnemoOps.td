@@ -320,15 +320,25 @@ def Mnemo_MemsizerCrossOp : Mnemo_Op<"memsizer_cross", [Pure]> {
     target tokens: `output[r] = alpha[r]^T memory`. The memory is computed
     once per source and shared by every target token and decoding step.
 
+    A batch of decoding sequences, each with its own source, passes the
+    memories as `[M, k, d]`: row `r` reads `memory[r]` when `M = T`, and
+    every row reads `memory[0]` when `M = 1` (other values of `M` are
+    undefined behavior; the generated code reads `memory[min(r, M - 1)]`).
+
     Example:
 
     ```mlir
     %y = mnemo.memsizer_cross %alpha, %memory
         : tensor<?x32xf32>, tensor<32x512xf32> -> tensor<?x512xf32>
+    %z = mnemo.memsizer_cross %alpha, %memories
+        : tensor<?x32xf32>, tensor<?x32x512xf32> -> tensor<?x512xf32>
     ```
   }];
 
-  let arguments = (ins Mnemo_Activation2D:$alpha, Mnemo_Activation2D:$memory);
+  let arguments = (ins
+    Mnemo_Activation2D:$alpha,
+    AnyTypeOf<[Mnemo_Activation2D, Mnemo_Activation3D]>:$memory
+  );
   let results = (outs Mnemo_Activation2D:$output);
 
   let assemblyFormat = [{

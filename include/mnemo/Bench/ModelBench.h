@@ -24,7 +24,7 @@ struct ModelBenchOptions {
   int64_t decodeTokens = 0; ///< 0: min(64, max_positions - prompt)
   int64_t rounds = 5;
   /// Per-token decoding latency at these positions (both models); when
-  /// any of the three measures below is asked for, only those run.
+  /// any of the four measures below is asked for, only those run.
   std::vector<int64_t> decodePositions;
   /// Decoding steps timed per round at each of `decodePositions`.
   int64_t stepsPerRound = 16;
@@ -33,6 +33,10 @@ struct ModelBenchOptions {
   /// Decoding steps of one sequence of the model over which resident
   /// memory is watched (0: not measured).
   int64_t memorySteps = 0;
+  /// Decoding throughput of the model for batches of these sizes: B
+  /// sequences stepped together (Batch::step) against the same B sequences
+  /// stepped one at a time, `stepsPerRound` steps per round.
+  std::vector<int64_t> batchSizes;
   EngineOptions engine;
 };
 
@@ -55,6 +59,13 @@ struct MemoryGrowth {
   int64_t warmBytes = 0, endBytes = 0;
 };
 
+/// Seconds per decoding step of B sequences, medians of rounds: stepped
+/// together, and one at a time.
+struct BatchThroughput {
+  int64_t batch = 0;
+  double batchedSeconds = 0, sequentialSeconds = 0;
+};
+
 struct ModelBenchSide {
   double prefillTokensPerSecond = 0, decodeTokensPerSecond = 0;
 };
@@ -69,6 +80,9 @@ struct ModelBenchResult {
   int64_t stepsPerRound = 0;
   std::vector<PrefillTime> prefills;
   std::optional<MemoryGrowth> memory;
+  /// Batches start from a prompt of this many tokens per sequence.
+  int64_t batchPrompt = 0;
+  std::vector<BatchThroughput> batches;
   double loadSeconds = 0, denseLoadSeconds = 0;
 
   std::string toText() const;

@@ -79,7 +79,11 @@ std::string aheadOfTimeManifest(const std::string &signatures,
                                 const ModelProgram &program,
                                 llvm::StringRef target);
 
+class Batch;
 class Sequence;
+
+/// The most sequences one batch holds.
+constexpr int64_t kMaxBatchSize = 1 << 16;
 
 class LoadedModel {
 public:
@@ -110,8 +114,11 @@ public:
   /// A new, empty sequence.
   std::unique_ptr<Sequence> newSequence() const;
 
+  /// A batch of `size` new, empty sequences, which may hold up to `size`.
+  llvm::Expected<std::unique_ptr<Batch>> newBatch(int64_t size) const;
+
 private:
-  friend class Sequence;
+  friend class Batch;
   LoadedModel();
   /// A model of `imported` running `compiled`, its weights bound.
   static llvm::Expected<std::unique_ptr<LoadedModel>>
@@ -134,9 +141,107 @@ private:
   int64_t numThreads = 1;
 };
 
-/// One sequence of tokens run through a loaded model. Not thread-safe:
-/// calls on one sequence must not overlap (different sequences may run at
-/// the same time).
+/// Sequences of tokens run through a loaded model, decoded together. Each
+/// sequence holds what it needs between calls (key and value caches, or
+/// Memsizer's memory and source memory) and grows by its own prompt
+/// (`append`); `step` then runs one new token of every sequence. Memsizer
+/// models step the whole batch through each layer in one call: one pass
+/// over the weights, and over the `[B, k, d]` memories, per step. The other
+/// families step the sequences one after another.
+///
+/// `select` rebuilds the batch from its own sequences (beam search,
+/// dropping finished sequences, starting new ones): a Memsizer sequence is
+/// copied as `k x d` floats per layer, and its source memory only when the
+/// slot it lands in holds another source.
+///
+/// Not thread-safe: calls on one batch must not overlap (different batches
+/// may run at the same time).
+class Batch {
+public:
+  ~Batch();
+
+  /// Sequences in the batch, and the most it may hold.
+  int64_t size() const { return static_cast<int64_t>(lengths.size()); }
+  int64_t capacity() const { return maxSize; }
+  /// Tokens that sequence `index` has run.
+  int64_t length(int64_t index) const { return lengths[index]; }
+
+  /// memsizer_seq2seq: runs the encoder over `source` and keeps each
+  /// decoder layer's source memory for sequence `index`, before its first
+  /// target token.
+  llvm::Error setSource(int64_t index, llvm::ArrayRef<int64_t> source);
+
+  /// Runs `tokens`, which continue sequence `index`. When `logits` is not
+  /// null it receives the logits of the last token (`[vocab]`), or of every
+  /// token (`[n, vocab]`) when `allRows`. Token ids must lie in the
+  /// vocabulary and the sequence within `max_positions`.
+  llvm::Error append(int64_t index, llvm::ArrayRef<int64_t> tokens,
+                     std::vector<float> *logits, bool allRows = false);
+
+  /// Runs `tokens[i]` as the next token of sequence `i`, for every sequence
+  /// (`tokens` has `size()` ids). When `logits` is not null it receives
+  /// their logits, `[size(), vocab]`.
+  llvm::Error step(llvm::ArrayRef<int64_t> tokens, std::vector<float> *logits);
+
+  /// Makes sequence `i` a copy of what sequence `from[i]` was, or a new,
+  /// empty sequence where `from[i]` is -1; the batch then holds
+  /// `from.size()` (at most `capacity()`) sequences.
+  llvm::Error select(llvm::ArrayRef<int64_t> from);
+
+private:
+  friend class LoadedModel;
+  Batch(const LoadedModel &model, int64_t capacity);
+  /// Memsizer: the zeroed `[capacity, k, d]` memory of every layer.
+  llvm::Error reserveStates();
+  /// Key and value caches of sequence `index` for `rows` tokens.
+  llvm::Error reserveCaches(int64_t index, int64_t rows);
+  llvm::Error checkIndex(int64_t index) const;
+  /// Calls `fn` for `layer` on rows of sequence `first` (rows of sequences
+  /// `first`, `first + 1`, ... when `fn` is batched), with their buffers
+  /// bound to its arguments: the `positions` of the rows, their `tokens`
+  /// (empty when `fn` takes none), `input`, and the result into `output`.
+  llvm::Error callFunction(const LoadedModel::Function &fn, int64_t layer,
+                           int64_t first, llvm::ArrayRef<int64_t> tokens,
+                           llvm::ArrayRef<int64_t> positions,
+                           const Buffer &input, const Buffer &output) const;
+  struct Stack;
+  /// Embeds `tokens` at `positions` with `embed` and runs them through
+  /// `layers` in turn, for sequence `first` (and on, when batched).
+  llvm::Expected<Stack>
+  runStack(const LoadedModel::Function &embed,
+           llvm::ArrayRef<const LoadedModel::Function *> layers,
+           llvm::ArrayRef<int64_t> tokens, std::vector<int64_t> positions,
+           int64_t first) const;
+  /// The logits of the `rows` last rows of `stack` into `logits`.
+  llvm::Error headLogits(const Stack &stack, int64_t rows,
+                         llvm::ArrayRef<int64_t> tokens,
+                         std::vector<float> &logits) const;
+
+  const LoadedModel &model;
+  int64_t maxSize;
+  bool failed = false;
+  /// Per sequence: tokens run.
+  std::vector<int64_t> lengths;
+  /// Memsizer, per layer: the sequences' memories `[capacity, k, d]`, and as
+  /// many floats to rebuild them into (`select`).
+  std::vector<AlignedBuffer> states, spareStates;
+  /// memsizer_seq2seq, per layer: the sequences' source memories
+  /// `[capacity, kc, d]`; per slot, which source it holds (0: none).
+  std::vector<AlignedBuffer> crossMemories;
+  std::vector<uint64_t> slotSources;
+  uint64_t nextSource = 1;
+  /// Transformer and MemoryFormer, per sequence: key and value caches of
+  /// `rows` tokens per layer.
+  struct Caches {
+    int64_t rows = 0;
+    std::vector<AlignedBuffer> keys, values;
+  };
+  std::vector<Caches> caches;
+};
+
+/// One sequence of tokens run through a loaded model: a batch of one. Not
+/// thread-safe: calls on one sequence must not overlap (different
+/// sequences may run at the same time).
 class Sequence {
 public:
   ~Sequence();
@@ -146,42 +251,23 @@ public:
   /// (`[vocab]`), or of every token (`[n, vocab]`) when `allRows`. Token ids
   /// must lie in the vocabulary and the sequence within `max_positions`.
   llvm::Error append(llvm::ArrayRef<int64_t> tokens, std::vector<float> *logits,
-                     bool allRows = false);
+                     bool allRows = false) {
+    return batch->append(0, tokens, logits, allRows);
+  }
 
   /// memsizer_seq2seq: runs the encoder over `source` and keeps each
   /// decoder layer's source memory; before the first target token.
-  llvm::Error setSource(llvm::ArrayRef<int64_t> source);
+  llvm::Error setSource(llvm::ArrayRef<int64_t> source) {
+    return batch->setSource(0, source);
+  }
 
   /// Tokens seen so far.
-  int64_t length() const { return position; }
+  int64_t length() const { return batch->length(0); }
 
 private:
   friend class LoadedModel;
-  explicit Sequence(const LoadedModel &model);
-  llvm::Error reserve(int64_t rows);
-  /// Calls `fn` for `layer` with this sequence's buffers bound to its
-  /// arguments: the `positions` of the rows it runs, their `tokens` (empty
-  /// when `fn` takes none), `input`, and the result into `output`.
-  llvm::Error callFunction(const LoadedModel::Function &fn, int64_t layer,
-                           llvm::ArrayRef<int64_t> tokens,
-                           llvm::ArrayRef<int64_t> positions,
-                           const Buffer &input, const Buffer &output) const;
-  struct Stack;
-  /// Embeds `tokens` (positions from `start`) with `embed` and runs them
-  /// through `layers` in turn.
-  llvm::Expected<Stack>
-  runStack(const LoadedModel::Function &embed,
-           llvm::ArrayRef<const LoadedModel::Function *> layers,
-           llvm::ArrayRef<int64_t> tokens, int64_t start) const;
-
-  const LoadedModel &model;
-  int64_t position = 0;
-  int64_t capacity = 0;
-  bool failed = false;
-  /// Per layer: key and value caches `[capacity, d]`, or Memsizer's `[k, d]`.
-  std::vector<AlignedBuffer> keys, values, states;
-  /// memsizer_seq2seq: per decoder layer, the source memory `[kc, d]`.
-  std::vector<AlignedBuffer> crossMemories;
+  explicit Sequence(std::unique_ptr<Batch> batch);
+  std::unique_ptr<Batch> batch;
 };
 
 } // namespace mnemo

@@ -13,6 +13,7 @@
 
 #include "mnemo/Model/ModelConfig.h"
 #include "mnemo/Model/SafeTensors.h"
+#include "mnemo/Reference/Reference.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
@@ -72,6 +73,9 @@ private:
 /// I is outside the vocabulary [0, V)`.
 llvm::Error checkTokenIds(const ModelConfig &config,
                           llvm::ArrayRef<int64_t> tokens, llvm::StringRef what);
+
+/// Every weight of `model` widened to f32, as lib/Reference reads them.
+ref::Weights referenceWeights(const ModelDirectory &model);
 
 //===----------------------------------------------------------------------===//
 // Creating models (mnemoc init)

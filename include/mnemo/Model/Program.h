@@ -47,6 +47,7 @@ enum class ArgRole {
   ValueCache,  ///< f32 rows 0 .. start + n of the value cache [?, d]
   State,       ///< Memsizer's memory [k, d] ([B, k, d] to decode), in place
   CrossMemory, ///< memsizer_seq2seq: a decoder layer's source memory [kc, d]
+               ///< ([B, kc, d] to decode: one per sequence, or one for all)
   Weight,      ///< a tensor of model.safetensors
 };
 
@@ -62,6 +63,10 @@ struct ProgramFunction {
   /// Whether the result is logits `[n, vocab]` (@head) rather than hidden
   /// states `[n, d]`.
   bool returnsLogits = false;
+  /// Whether its rows are tokens of different sequences (Memsizer's
+  /// @layer_decode: one token of each of B sequences, State [B, k, d]);
+  /// otherwise they are consecutive tokens of one sequence.
+  bool batched = false;
 };
 
 struct ModelProgram {

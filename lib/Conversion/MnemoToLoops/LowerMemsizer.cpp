@@ -19,6 +19,7 @@
 //   memsizer_source_memory: parallel over column tiles, S = keys^T values
 //     over the kept rows, times 1/sqrt(n_src)
 //   memsizer_cross: parallel over column tiles, y[t] = alpha[t]^T memory
+//                   (or memory[t], one per row of a decoding batch)
 //   memsizer_alpha: per token, the mean over heads of softmax_k on vectors
 //
 // A state read with `bufferization.to_tensor %m restrict` whose new value is
@@ -473,11 +474,17 @@ void MemsizerCodegen::lower(MemsizerSourceMemoryOp op) {
 }
 
 void MemsizerCodegen::lower(MemsizerCrossOp op) {
-  auto memoryType = op.getMemory().getType();
-  int64_t slots = memoryType.getDimSize(0), width = memoryType.getDimSize(1);
+  auto memoryType = cast<RankedTensorType>(op.getMemory().getType());
+  bool perRow = memoryType.getRank() == 3;
+  int64_t slots = memoryType.getDimSize(perRow ? 1 : 0);
+  int64_t width = memoryType.getDimSize(perRow ? 2 : 1);
   Value alpha = readBuffer(op.getAlpha(), true);
   Value memory = readBuffer(op.getMemory(), true);
   Value n = b.create<memref::DimOp>(alpha, 0);
+  // [M, k, d]: row t reads memory min(t, M - 1), so one memory serves all.
+  Value lastMemory = perRow ? b.create<arith::SubIOp>(
+                                  b.create<memref::DimOp>(memory, 0), index(1))
+                            : Value();
   auto outType = op.getOutput().getType();
   Value out = alloc(MemRefType::get(outType.getShape(), f32),
                     outType.isDynamicDim(0) ? ValueRange{n} : ValueRange{});
@@ -487,11 +494,16 @@ void MemsizerCodegen::lower(MemsizerCrossOp op) {
       width, Value(), !serial,
       [&](Value, Value col, ArrayRef<ColumnChunk> chunks) {
         forLoop(index(0), n, index(1), [&](Value t) {
+          Value which =
+              perRow ? b.create<arith::MinUIOp>(t, lastMemory) : Value();
           SmallVector<Value> acc = forLoop(
               index(0), index(slots), index(1), zeros(chunks),
               [&](Value s, ValueRange acc) {
                 Value a = b.create<memref::LoadOp>(alpha, ValueRange{t, s});
-                return fmaRow(a, loadRow(memory, s, col, chunks), acc);
+                SmallVector<Value> row =
+                    perRow ? loadRow(memory, {which, s}, col, chunks)
+                           : loadRow(memory, s, col, chunks);
+                return fmaRow(a, row, acc);
               });
           storeRow(acc, out, t, col, chunks);
         });

@@ -289,9 +289,17 @@ func.func @source_memory_rows(%k: tensor<6x4xf32>, %v: tensor<6x16xf32>, %m: ten
 // -----
 
 func.func @cross_memory_dynamic(%a: tensor<?x4xf32>, %m: tensor<4x?xf32>) -> tensor<?x16xf32> {
-  // expected-error @+1 {{memory must have a static shape [k, d], got [4, ?]}}
+  // expected-error @+1 {{memory must have a static shape [k, d] or [M, k, d], got [4, ?]}}
   %y = mnemo.memsizer_cross %a, %m : tensor<?x4xf32>, tensor<4x?xf32> -> tensor<?x16xf32>
   return %y : tensor<?x16xf32>
+}
+
+// -----
+
+func.func @cross_memories(%a: tensor<3x4xf32>, %m: tensor<2x4x16xf32>) -> tensor<3x16xf32> {
+  // expected-error @+1 {{memory holds 2 memories for 3 rows of alpha: give one, or one per row}}
+  %y = mnemo.memsizer_cross %a, %m : tensor<3x4xf32>, tensor<2x4x16xf32> -> tensor<3x16xf32>
+  return %y : tensor<3x16xf32>
 }
 
 // -----

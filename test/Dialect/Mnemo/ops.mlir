@@ -79,15 +79,18 @@ func.func @memsizer_step(%alpha: tensor<3x4xf32>, %key: tensor<3x4xf32>,
 // CHECK: %[[M:.+]] = mnemo.memsizer_source_memory %{{.+}}, %{{.+}} mask %{{.+}} scale<rsqrt> : (tensor<?x4xf32>, tensor<?x16xf32>, tensor<?xi1>) -> tensor<4x16xf32>
 // CHECK: mnemo.memsizer_source_memory %{{.+}}, %{{.+}} scale<none> : (tensor<?x4xf32>, tensor<?x16xf32>) -> tensor<4x16xf32>
 // CHECK: mnemo.memsizer_cross %{{.+}}, %[[M]] : tensor<?x4xf32>, tensor<4x16xf32> -> tensor<?x16xf32>
+// CHECK: mnemo.memsizer_cross %{{.+}}, %{{.+}} : tensor<?x4xf32>, tensor<?x4x16xf32> -> tensor<?x16xf32>
 func.func @memsizer_cross(%keys: tensor<?x4xf32>, %values: tensor<?x16xf32>,
-                          %keep: tensor<?xi1>, %alpha: tensor<?x4xf32>)
-    -> (tensor<?x16xf32>, tensor<4x16xf32>) {
+                          %keep: tensor<?xi1>, %alpha: tensor<?x4xf32>,
+                          %memories: tensor<?x4x16xf32>)
+    -> (tensor<?x16xf32>, tensor<4x16xf32>, tensor<?x16xf32>) {
   %m = mnemo.memsizer_source_memory %keys, %values mask %keep scale<rsqrt>
       : (tensor<?x4xf32>, tensor<?x16xf32>, tensor<?xi1>) -> tensor<4x16xf32>
   %m2 = mnemo.memsizer_source_memory %keys, %values scale<none>
       : (tensor<?x4xf32>, tensor<?x16xf32>) -> tensor<4x16xf32>
   %y = mnemo.memsizer_cross %alpha, %m : tensor<?x4xf32>, tensor<4x16xf32> -> tensor<?x16xf32>
-  return %y, %m2 : tensor<?x16xf32>, tensor<4x16xf32>
+  %z = mnemo.memsizer_cross %alpha, %memories : tensor<?x4xf32>, tensor<?x4x16xf32> -> tensor<?x16xf32>
+  return %y, %m2, %z : tensor<?x16xf32>, tensor<4x16xf32>, tensor<?x16xf32>
 }
 
 // CHECK-LABEL: func.func @norms
