@@ -55,3 +55,16 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 config.environment["MNEMO_CACHE_DIR"] = os.path.join(
     config.test_exec_root, "kernel-cache"
 )
+
+# NVIDIA's PTX assembler, when the CUDA toolkit is installed: generated PTX
+# is assembled for sm_80 and sm_90 (no GPU needed).
+import shutil
+
+ptxas = shutil.which("ptxas") or (
+    "/usr/local/cuda/bin/ptxas"
+    if os.access("/usr/local/cuda/bin/ptxas", os.X_OK)
+    else None
+)
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))

@@ -66,7 +66,38 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   Option<bool> fuse{*this, "fuse",
                     llvm::cl::desc("fuse sibling lookups and fold norms"),
                     llvm::cl::init(true)};
+  Option<bool> gpuKernels{
+      *this, "gpu-kernels",
+      llvm::cl::desc("lower with the GPU kernels' loop nests (one iteration "
+                     "per GPU thread), to check them on the CPU"),
+      llvm::cl::init(false)};
 };
+
+/// Options of the NVIDIA GPU pipelines.
+struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("GPU architecture (sm_80, sm_90)"),
+                           llvm::cl::init("sm_90")};
+  Option<std::string> features{*this, "features",
+                               llvm::cl::desc("PTX ISA features"),
+                               llvm::cl::init("+ptx80")};
+  Option<int64_t> threadsPerBlock{
+      *this, "threads-per-block",
+      llvm::cl::desc("threads of a block along a kernel's innermost "
+                     "dimension"),
+      llvm::cl::init(128)};
+};
+
+/// `mnemo-lower-to-gpu`: mnemo IR to host functions that launch outlined
+/// GPU kernels (`gpu.module`): the kernels of -mnemo-lower-gpu-kernels,
+/// bufferized, tiled into blocks and mapped to the grid.
+void buildLowerToGPUPipeline(OpPassManager &pm,
+                             const GPUPipelineOptions &options);
+
+/// `mnemo-lower-to-ptx`: `mnemo-lower-to-gpu`, then the kernels to NVVM and
+/// PTX (a `gpu.binary` holding it, for `chip`) and the host code to LLVM.
+void buildLowerToPTXPipeline(OpPassManager &pm,
+                             const GPUPipelineOptions &options);
 
 /// `mnemo-lower-to-loops`: mnemo IR on tensors to tiled, vectorized loops on
 /// buffers (scf, vector, memref, OpenMP-ready scf.parallel). The first half

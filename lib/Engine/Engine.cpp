@@ -174,6 +174,7 @@ LoadedModel::load(ImportedModel imported, const EngineOptions &options) {
   JITOptions jit;
   jit.threads = threadCount(options);
   jit.cacheDirectory = kernelCacheDirectory(options);
+  jit.gpuKernels = options.gpuKernelsOnCPU;
   if (options.progress)
     options.progress("compiling the kernels for " +
                      llvm::sys::getHostCPUName().str() + ", " +

@@ -56,6 +56,7 @@ void fillPipelineOptions(const JITOptions &options,
   cpu.memsizerChunk = options.memsizerChunk;
   cpu.fuse = options.fuse;
   cpu.hoistWeights = options.hoistWeights;
+  cpu.gpuKernels = options.gpuKernels;
 }
 
 llvm::Error makeError(const llvm::Twine &message) {

@@ -19,6 +19,7 @@
 #include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/SCFToGPU/SCFToGPUPass.h"
 #include "mlir/Conversion/SCFToOpenMP/SCFToOpenMP.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
@@ -26,9 +27,13 @@
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -42,8 +47,56 @@ void mnemo::buildOptimizePipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
+namespace {
+
+using namespace mlir::mnemo;
+
+/// Tensors to buffers: function arguments and results become memrefs with
+/// identity layouts, results become caller-provided out-parameters written
+/// in place, and intermediate buffers are freed. Copies become linalg.copy,
+/// lowered to loops later, rather than memref.copy, which calls into a
+/// runtime library for strided buffers.
+void addBufferization(OpPassManager &pm) {
+  auto linalgCopy = [](OpBuilder &b, Location loc, Value from,
+                       Value to) -> LogicalResult {
+    b.create<linalg::CopyOp>(loc, from, to);
+    return success();
+  };
+  bufferization::OneShotBufferizationOptions buffers;
+  buffers.memCpyFn = linalgCopy;
+  buffers.bufferizeFunctionBoundaries = true;
+  buffers.setFunctionBoundaryTypeConversion(
+      bufferization::LayoutMapOption::IdentityLayoutMap);
+  pm.addPass(bufferization::createOneShotBufferizePass(buffers));
+  bufferization::BufferResultsToOutParamsOpts outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.memCpyFn = linalgCopy;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addNestedPass<func::FuncOp>(createForwardResultAllocsPass());
+  pm.addNestedPass<func::FuncOp>(createDeallocateBuffersPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+/// The GPU kernels' loop nests on buffers (one parallel iteration per
+/// thread), with elementwise arithmetic as parallel loops too.
+void addGPUKernelLoops(OpPassManager &pm) {
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createLowerGPUKernelsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+  addBufferization(pm);
+}
+
+} // namespace
+
 void mnemo::buildLowerToLoopsPipeline(OpPassManager &pm,
                                       const CPUPipelineOptions &options) {
+  if (options.gpuKernels) {
+    // The GPU kernels' loops, to run on the CPU for checking.
+    addGPUKernelLoops(pm);
+    pm.addPass(createConvertLinalgToLoopsPass());
+    return;
+  }
+
   // Target-independent rewrites on mnemo ops.
   if (options.fuse) {
     buildOptimizePipeline(pm);
@@ -81,30 +134,36 @@ void mnemo::buildLowerToLoopsPipeline(OpPassManager &pm,
   // Elementwise arithmetic on tensors (residual additions, activations,
   // weight widening) as linalg, which bufferizes.
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
-
-  // Buffers: function arguments and results become memrefs with identity
-  // layouts, results become caller-provided out-parameters written in place.
-  // Copies become linalg.copy, lowered to loops below, rather than
-  // memref.copy, which calls into a runtime library for strided buffers.
-  auto linalgCopy = [](OpBuilder &b, Location loc, Value from,
-                       Value to) -> LogicalResult {
-    b.create<linalg::CopyOp>(loc, from, to);
-    return success();
-  };
-  bufferization::OneShotBufferizationOptions buffers;
-  buffers.memCpyFn = linalgCopy;
-  buffers.bufferizeFunctionBoundaries = true;
-  buffers.setFunctionBoundaryTypeConversion(
-      bufferization::LayoutMapOption::IdentityLayoutMap);
-  pm.addPass(bufferization::createOneShotBufferizePass(buffers));
-  bufferization::BufferResultsToOutParamsOpts outParams;
-  outParams.hoistStaticAllocs = true;
-  outParams.memCpyFn = linalgCopy;
-  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
-  pm.addNestedPass<func::FuncOp>(createForwardResultAllocsPass());
-  pm.addNestedPass<func::FuncOp>(createDeallocateBuffersPass());
-  pm.addPass(createCanonicalizerPass());
+  addBufferization(pm);
   pm.addPass(createConvertLinalgToLoopsPass());
+}
+
+void mnemo::buildLowerToGPUPipeline(OpPassManager &pm,
+                                    const GPUPipelineOptions &options) {
+  addGPUKernelLoops(pm);
+  pm.addPass(createConvertLinalgToParallelLoopsPass());
+  // Blocks of `threads-per-block` iterations of each loop's innermost
+  // dimension, one GPU thread each (out-of-range threads do nothing).
+  pm.addNestedPass<func::FuncOp>(
+      createTileGPULoopsPass(TileGPULoopsPassOptions{options.threadsPerBlock}));
+  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
+  pm.addPass(createParallelLoopToGpuPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createMergeGPUModulesPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mnemo::buildLowerToPTXPipeline(OpPassManager &pm,
+                                    const GPUPipelineOptions &options) {
+  buildLowerToGPUPipeline(pm, options);
+  gpu::GPUToNVVMPipelineOptions nvvm;
+  nvvm.cubinChip = options.chip;
+  nvvm.cubinFeatures = options.features;
+  nvvm.cubinFormat = "isa";
+  nvvm.optLevel = 3;
+  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
 }
 
 void mnemo::buildLoopsToLLVMPipeline(OpPassManager &pm,
@@ -162,4 +221,12 @@ void mnemo::registerPipelines() {
       "mnemo-lower-to-llvm",
       "Lower mnemo IR to the LLVM dialect for the CPU (OpenMP threads)",
       buildLowerToLLVMPipeline);
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "mnemo-lower-to-gpu",
+      "Lower mnemo IR to gpu.launch_func of outlined GPU kernels",
+      buildLowerToGPUPipeline);
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "mnemo-lower-to-ptx",
+      "Lower mnemo IR to NVIDIA PTX kernels (gpu.binary) and LLVM host code",
+      buildLowerToPTXPipeline);
 }

@@ -10,6 +10,7 @@
 
 #include "mnemo/Engine/Engine.h"
 #include "mnemo/Engine/ProgramModule.h"
+#include "mnemo/JIT/GPUCode.h"
 #include "mnemo/JIT/JIT.h"
 #include "mnemo/JIT/ObjectCode.h"
 #include "mnemo/Model/Model.h"
@@ -33,7 +34,7 @@ namespace mnemoc {
 namespace {
 
 struct CompileOptions {
-  std::string dir, target = "cpu", emit = "lib", output, symbol;
+  std::string dir, target = "cpu", emit, output, symbol, chip = "sm_90";
   int threads = 0;
   bool quiet = false;
 };
@@ -85,6 +86,15 @@ int writeText(const std::string &output, const std::string &text) {
 }
 
 int compile(CompileOptions opts) {
+  bool cuda = opts.target == "cuda";
+  if (opts.emit.empty())
+    opts.emit = cuda ? "ptx" : "lib";
+  bool gpuStage = opts.emit == "gpu" || opts.emit == "ptx";
+  if (cuda != gpuStage && opts.emit != "mnemo")
+    return reportError("--emit " + opts.emit + ": not a stage of --target " +
+                       opts.target +
+                       " (cpu: mnemo, loops, llvm, obj, lib; cuda: mnemo, "
+                       "gpu, ptx)");
   if (opts.threads < 0 || opts.threads > kMaxThreads)
     return reportError("--threads: " + llvm::Twine(opts.threads) +
                        " is outside [1, " + llvm::Twine(kMaxThreads) + "]");
@@ -110,6 +120,14 @@ int compile(CompileOptions opts) {
   mlir::OwningOpRef<mlir::ModuleOp> module = std::move(*parsed);
   if (opts.emit == "mnemo") // as imported: with the importer's names
     return writeText(opts.output, program.mlir);
+  if (cuda) {
+    auto text =
+        lowerForCUDA(*module, opts.chip,
+                     opts.emit == "gpu" ? GPUStage::Kernels : GPUStage::PTX);
+    if (!text)
+      return reportError(opts.dir + ": " + llvm::toString(text.takeError()));
+    return writeText(opts.output, *text);
+  }
 
   JITOptions jit;
   jit.threads = opts.threads > 0 ? opts.threads : defaultThreads();
@@ -186,16 +204,21 @@ void addCompileCommand(CLI::App &app, std::vector<Command> &commands) {
       "compile", "Show a model at each stage of the pipeline, or compile its "
                  "kernels ahead of time for an app");
   cmd->add_option("dir", opts->dir, "model directory")->required();
-  cmd->add_option("--target", opts->target, "target (cpu: this machine's CPU)")
-      ->check(CLI::IsMember({"cpu"}))
+  cmd->add_option("--target", opts->target,
+                  "cpu: this machine's CPU; cuda: NVIDIA GPUs of --chip")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
       ->default_str("cpu");
   cmd->add_option("--emit", opts->emit,
-                  "mnemo: the imported mnemo IR; loops: bufferized loops and "
-                  "vector ops; llvm: LLVM IR; obj: an object file; lib: a "
-                  "static library (obj and lib write a C header beside "
-                  "OUT)")
-      ->check(CLI::IsMember({"mnemo", "loops", "llvm", "obj", "lib"}))
-      ->default_str("lib");
+                  "mnemo: the imported mnemo IR; cpu: loops (bufferized "
+                  "loops and vector ops), llvm (LLVM IR), obj (an object "
+                  "file), lib (a static library; obj and lib write a C "
+                  "header beside OUT; the default); cuda: gpu (host code "
+                  "launching kernels in a gpu.module), ptx (the kernels' "
+                  "PTX, the default)")
+      ->check(CLI::IsMember(
+          {"mnemo", "loops", "llvm", "obj", "lib", "gpu", "ptx"}));
+  cmd->add_option("--chip", opts->chip,
+                  "cuda: the GPU architecture (default sm_90)");
   cmd->add_option("-o,--output", opts->output,
                   "output file (default: stdout for text)");
   cmd->add_option("--symbol", opts->symbol,

@@ -150,12 +150,13 @@ int stats(const StatsOptions &opts) {
 /// The options of every command that loads a model.
 struct EngineFlags {
   int threads = 0;
-  bool quiet = false, noCache = false;
+  bool quiet = false, noCache = false, gpuKernelsOnCPU = false;
 
   EngineOptions options() const {
     EngineOptions engine;
     engine.threads = threads;
     engine.diskCache = !noCache;
+    engine.gpuKernelsOnCPU = gpuKernelsOnCPU;
     engine.progress = progressPrinter(quiet);
     return engine;
   }
@@ -167,6 +168,9 @@ void addEngineFlags(CLI::App &app, EngineFlags &flags) {
   app.add_flag("--quiet", flags.quiet, "no progress on stderr");
   app.add_flag("--no-cache", flags.noCache,
                "neither read nor write the on-disk kernel cache");
+  app.add_flag("--gpu-kernels-on-cpu", flags.gpuKernelsOnCPU,
+               "run the GPU kernels' loop nests on this CPU instead of the "
+               "CPU kernels (slow: checks GPU code without a GPU)");
 }
 
 struct RunOptions {

@@ -87,6 +87,68 @@ def LowerMemsizerPass : Pass<"mnemo-lower-memsizer", "::mlir::func::FuncOp"> {
   ];
 }
 
+def LowerGPUKernelsPass : Pass<"mnemo-lower-gpu-kernels",
+                               "::mlir::func::FuncOp"> {
+  let summary = "Lower mnemo ops to loop nests of GPU threads";
+  let description = [{
+    Replaces every mnemo op by `scf.parallel` loops on buffers in which one
+    iteration is the work of one GPU thread: scalar code without
+    allocations, over a 2-D index space whose innermost dimension is the
+    wide one (output columns, or rows for per-row work), so that tiling it
+    by `1 x threads-per-block` and `-convert-parallel-loops-to-gpu` give a
+    grid of blocks. The Memory Layer hashes each (token, table) into a
+    scratch bucket and weight, then each (token, column) sums the weighted
+    rows; norms compute each row's statistics, then each element; attention
+    runs one thread per (query, head); Memsizer's prefill walks the tokens
+    in order in one thread per memory column. Operands come from
+    `bufferization.to_memref` and results go back with
+    `bufferization.to_tensor`, so the pass runs before one-shot
+    bufferization. The same loops run on the CPU (`gpu-kernels` option of
+    the CPU pipelines), which is how the suite checks them without a GPU.
+    Lookups must not carry a folded norm or packed tables.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
+def TileGPULoopsPass : Pass<"mnemo-tile-gpu-loops", "::mlir::func::FuncOp"> {
+  let summary = "Tile outermost parallel loops into blocks of GPU threads";
+  let description = [{
+    Tiles every outermost `scf.parallel` (without reductions) by 1 along
+    each dimension but the innermost, which it tiles by
+    `threads-per-block`; the tile loop becomes the grid and the point loop
+    the block's threads (`-gpu-map-parallel-loops`), out-of-range threads
+    guarded by `scf.if`. Unlike `-scf-parallel-loop-tiling`, a loop of one
+    dimension (per-row kernels) gets full blocks too.
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t",
+           /*default=*/"128", "threads of a block">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def MergeGPUModulesPass : Pass<"mnemo-merge-gpu-modules", "::mlir::ModuleOp"> {
+  let summary = "Gather every outlined GPU kernel into one gpu.module";
+  let description = [{
+    `-gpu-kernel-outlining` puts each kernel in a `gpu.module` of its own;
+    this pass moves them all into one (named by `module-name`) and points
+    every `gpu.launch_func` at it, so that a model's kernels are one PTX
+    module: one file to assemble, one module for the driver to load.
+  }];
+  let options = [
+    Option<"moduleName", "module-name", "std::string", /*default=*/"\"mnemo_kernels\"",
+           "name of the merged module">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 def LowerNormsPass : Pass<"mnemo-lower-norms"> {
   let summary = "Lower mnemo.rms_norm and mnemo.layer_norm to linalg";
   let description = [{

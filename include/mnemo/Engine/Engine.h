@@ -42,6 +42,10 @@ struct EngineOptions {
   std::string cacheDirectory;
   /// Whether to use the on-disk kernel cache at all.
   bool diskCache = true;
+  /// Run the GPU kernels' loop nests (one iteration per GPU thread) on this
+  /// CPU instead of the CPU kernels: slow, for checking the GPU code
+  /// generation against lib/Reference on machines without a GPU.
+  bool gpuKernelsOnCPU = false;
   /// Called with a line of progress for long steps (opening and checking the
   /// weights, compiling, preparing layers); null: silent.
   std::function<void(llvm::StringRef)> progress;

@@ -110,6 +110,8 @@ struct JITOptions {
   int64_t memsizerChunk = 0;
   bool fuse = true;
   bool hoistWeights = true;
+  /// Compile the GPU kernels' loop nests for the CPU (to check them).
+  bool gpuKernels = false;
   /// Where compiled modules are kept between processes; empty: nowhere.
   std::string cacheDirectory;
 

@@ -1,0 +1,696 @@
+//===- LowerGPUKernels.cpp - mnemo ops as GPU kernel loop nests -*- C++ -*-===//
+//
+// Lowers every mnemo op to `scf.parallel` loops on buffers in which one
+// iteration is the work of one GPU thread: scalar code, no allocation
+// inside the loops, the wide dimension of each index space innermost so
+// that `-scf-parallel-loop-tiling` (tile sizes 1 x threads per block) and
+// `-convert-parallel-loops-to-gpu` turn it into a grid of blocks. The same
+// loops also run on the CPU (OpenMP), which is how the test suite checks
+// the kernels' arithmetic against lib/Reference on machines without a GPU.
+//
+//   hash_lookup            (table, token): bucket and weight into scratch;
+//                          (token, column): sum of the K weighted rows
+//   rms_norm, layer_norm   (0, row): the row's statistics; (row, column)
+//   rotary, embedding      (row, column)
+//   linear                 (row, output): a dot product of length `in`
+//   attention              (head, query): max, sum, then the head's outputs
+//   memsizer_alpha         (0, token): the head-averaged softmax of its row
+//   memsizer_prefill       (0, column): the column of the memory walks the
+//                          tokens in order (O(T k) per column)
+//   memsizer_step          (sequence, column): update and read-out
+//   memsizer_source_memory (slot, column); memsizer_cross (target, column)
+//
+//===----------------------------------------------------------------------===//
+
+#include "Mnemo/IR/MnemoOps.h"
+#include "mnemo/Conversion/Passes.h"
+
+#include "../MnemoToLoops/LoopEmitter.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+namespace mlir::mnemo {
+#define GEN_PASS_DEF_LOWERGPUKERNELSPASS
+#include "mnemo/Conversion/Passes.h.inc"
+} // namespace mlir::mnemo
+
+using namespace mlir;
+using namespace mlir::mnemo;
+
+namespace {
+
+class KernelCodegen : public LoopEmitter {
+public:
+  explicit KernelCodegen(ImplicitLocOpBuilder &b)
+      : LoopEmitter(b), f32(b.getF32Type()) {}
+
+  LogicalResult lower(Operation *op) {
+    return TypeSwitch<Operation *, LogicalResult>(op)
+        .Case<HashLookupOp, RMSNormOp, LayerNormOp, RotaryOp, EmbeddingOp,
+              LinearOp, CausalAttentionOp, AttentionOp, MemsizerAlphaOp,
+              MemsizerPrefillOp, MemsizerStepOp, MemsizerSourceMemoryOp,
+              MemsizerCrossOp>([&](auto op) { return lowerOp(op); })
+        .Default([](Operation *) { return success(); });
+  }
+
+private:
+  //===--------------------------------------------------------------------===//
+  // Helpers
+  //===--------------------------------------------------------------------===//
+
+  /// The 2-D grid `rows x cols` (one iteration per thread).
+  void grid(Value rows, Value cols, function_ref<void(Value, Value)> body) {
+    b.create<scf::ParallelOp>(
+        ValueRange{index(0), index(0)}, ValueRange{rows, cols},
+        ValueRange{index(1), index(1)},
+        [&](OpBuilder &nested, Location loc, ValueRange ivs) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nested.getInsertionBlock(),
+                              nested.getInsertionPoint());
+          body(ivs[0], ivs[1]);
+        });
+  }
+  /// One thread per row (the rows innermost).
+  void perRow(Value rows, function_ref<void(Value)> body) {
+    grid(index(1), rows, [&](Value, Value r) { body(r); });
+  }
+
+  Value dim(Value buffer, int64_t i) {
+    return b.create<memref::DimOp>(buffer, i);
+  }
+  Value alloc(Type elementType, ArrayRef<int64_t> shape,
+              ValueRange dynamicSizes) {
+    return b.create<memref::AllocOp>(MemRefType::get(shape, elementType),
+                                     dynamicSizes, b.getI64IntegerAttr(64));
+  }
+  /// An f32 result buffer shaped like `result` (dynamic sizes from `rows`).
+  Value allocLike(Value result, Value rows) {
+    auto type = cast<RankedTensorType>(result.getType());
+    SmallVector<Value> sizes;
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      if (type.isDynamicDim(i))
+        sizes.push_back(rows);
+    return alloc(f32, type.getShape(), sizes);
+  }
+  Value load(Value buffer, ValueRange indices) {
+    Value v = b.create<memref::LoadOp>(buffer, indices);
+    if (v.getType() != f32 && isa<FloatType>(v.getType()))
+      v = b.create<arith::ExtFOp>(f32, v);
+    return v;
+  }
+  void store(Value v, Value buffer, ValueRange indices) {
+    b.create<memref::StoreOp>(v, buffer, indices);
+  }
+  Value fadd(Value a, Value c) { return b.create<arith::AddFOp>(a, c); }
+  Value fsub(Value a, Value c) { return b.create<arith::SubFOp>(a, c); }
+  Value fmul(Value a, Value c) { return b.create<arith::MulFOp>(a, c); }
+  Value fdiv(Value a, Value c) { return b.create<arith::DivFOp>(a, c); }
+  /// `a * c + acc` (a multiply and an add, which LLVM contracts into an
+  /// FMA on both targets).
+  Value fma(Value a, Value c, Value acc) { return fadd(fmul(a, c), acc); }
+  Value sub(Value a, Value c) { return b.create<arith::SubIOp>(a, c); }
+  /// `1 / sqrt(v)`, correctly rounded steps (sqrt.rn and div.rn in PTX,
+  /// with no libdevice call).
+  Value reciprocalSqrt(Value v) {
+    return fdiv(f32Const(1.0), b.create<math::SqrtOp>(v));
+  }
+  Value toF32(Value indexValue) {
+    Value asInt = b.create<arith::IndexCastUIOp>(b.getI64Type(), indexValue);
+    return b.create<arith::UIToFPOp>(f32, asInt);
+  }
+  /// `1 / sqrt(t)` for an index `t` (1 when not `rsqrt`).
+  Value positionScale(Value t, bool rsqrt) {
+    if (!rsqrt)
+      return f32Const(1.0);
+    return reciprocalSqrt(toF32(t));
+  }
+  /// `sum_{i in [lower, upper)} body(i)` in f32.
+  Value sum(Value lower, Value upper, function_ref<Value(Value)> body) {
+    return forLoop(lower, upper, index(1), ValueRange{f32Const(0.0)},
+                   [&](Value i, ValueRange acc) -> SmallVector<Value> {
+                     return {fadd(acc[0], body(i))};
+                   })[0];
+  }
+  Value maxOver(Value lower, Value upper, function_ref<Value(Value)> body) {
+    return forLoop(
+        lower, upper, index(1),
+        ValueRange{f32Const(-std::numeric_limits<float>::infinity())},
+        [&](Value i, ValueRange acc) -> SmallVector<Value> {
+          return {b.create<arith::MaximumFOp>(acc[0], body(i))};
+        })[0];
+  }
+  /// Replaces `op`'s results by tensors of `buffers`.
+  void finish(Operation *op, ArrayRef<Value> buffers) {
+    for (auto [result, buffer] : llvm::zip(op->getResults(), buffers))
+      result.replaceAllUsesWith(b.create<bufferization::ToTensorOp>(
+          result.getType(), buffer, /*restrict=*/true, /*writable=*/true));
+    op->erase();
+  }
+
+  //===--------------------------------------------------------------------===//
+  // The Memory Layer
+  //===--------------------------------------------------------------------===//
+
+  LogicalResult lowerOp(HashLookupOp op) {
+    if (op.getNorm() || op.isPacked())
+      return op.emitOpError()
+             << "the GPU kernels take lookups without a folded norm or "
+                "packed tables (run them before -mnemo-fold-norms and "
+                "-mnemo-pack-tables)";
+    int64_t numTables = op.getNumTables(), tau = op.getBitsPerTable();
+    Value x = readBuffer(op.getInput(), true);
+    Value tables = readBuffer(op.getTables(), false);
+    Value bias = readBuffer(op.getBias(), false);
+    Value n = dim(x, 0);
+    Value h = index(op.getOutputWidth());
+    bool l1 = op.getWeighting() == Weighting::l1_prob;
+    double t = l1 ? 1.0 : op.getTemperature().convertToDouble();
+
+    // Per token and table: the bucket (element 0 of the chunk is the most
+    // significant bit; z >= 0, so 0.0 and -0.0, sets it) and the weight.
+    Value buckets = alloc(b.getIndexType(), {ShapedType::kDynamic, numTables},
+                          ValueRange{n});
+    Value weights =
+        alloc(f32, {ShapedType::kDynamic, numTables}, ValueRange{n});
+    grid(index(numTables), n, [&](Value table, Value token) {
+      Value first = mul(table, index(tau));
+      SmallVector<Value> init = {index(0), f32Const(1.0), f32Const(0.0)};
+      SmallVector<Value> hashed = forLoop(
+          index(0), index(tau), index(1), init,
+          [&](Value j, ValueRange acc) -> SmallVector<Value> {
+            Value z = load(x, {token, add(first, j)});
+            Value set = b.create<arith::CmpFOp>(arith::CmpFPredicate::OGE, z,
+                                                f32Const(0.0));
+            Value bit = b.create<arith::SelectOp>(
+                set, b.create<arith::ShLIOp>(index(1), sub(index(tau - 1), j)),
+                index(0));
+            Value magnitude = b.create<math::AbsFOp>(z);
+            Value e =
+                b.create<math::ExpOp>(fmul(magnitude, f32Const(-2.0 / t)));
+            return {b.create<arith::OrIOp>(acc[0], bit),
+                    fmul(acc[1], fadd(e, f32Const(1.0))),
+                    fadd(acc[2], magnitude)};
+          });
+      store(hashed[0], buckets, {token, table});
+      store(fdiv(l1 ? hashed[2] : f32Const(1.0), hashed[1]), weights,
+            {token, table});
+    });
+
+    // Per token and column: the weighted rows, plus the bias.
+    Value out = allocLike(op.getResult(), n);
+    grid(n, h, [&](Value token, Value column) {
+      Value start = bias ? load(bias, {column}) : f32Const(0.0);
+      Value acc =
+          forLoop(index(0), index(numTables), index(1), ValueRange{start},
+                  [&](Value table, ValueRange acc) -> SmallVector<Value> {
+                    Value row = b.create<memref::LoadOp>(
+                        buckets, ValueRange{token, table});
+                    Value w = load(weights, {token, table});
+                    return {fma(w, load(tables, {table, row, column}), acc[0])};
+                  })[0];
+      store(acc, out, {token, column});
+    });
+    b.create<memref::DeallocOp>(buckets);
+    b.create<memref::DeallocOp>(weights);
+    finish(op, {out});
+    return success();
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Norms, rotary, embedding, linear, attention
+  //===--------------------------------------------------------------------===//
+
+  /// A row's statistics, then the normalized values: `(x - mean) * rstd *
+  /// g (+ b)`, `mean` zero for RMSNorm.
+  LogicalResult lowerNorm(Operation *op, Value input, Value weight, Value bias,
+                          double epsilon, bool centered) {
+    Value x = readBuffer(input, true);
+    Value g = readBuffer(weight, false);
+    Value beta = readBuffer(bias, false);
+    Value n = dim(x, 0);
+    int64_t d = cast<RankedTensorType>(input.getType()).getDimSize(1);
+    Value means = alloc(f32, {ShapedType::kDynamic}, ValueRange{n});
+    Value scales = alloc(f32, {ShapedType::kDynamic}, ValueRange{n});
+    Value width = f32Const(static_cast<double>(d));
+    perRow(n, [&](Value r) {
+      Value mean = centered ? fdiv(sum(index(0), index(d),
+                                       [&](Value j) {
+                                         return load(x, {r, j});
+                                       }),
+                                   width)
+                            : f32Const(0.0);
+      Value squares = sum(index(0), index(d), [&](Value j) {
+        Value c = fsub(load(x, {r, j}), mean);
+        return fmul(c, c);
+      });
+      store(mean, means, {r});
+      store(reciprocalSqrt(fadd(fdiv(squares, width), f32Const(epsilon))),
+            scales, {r});
+    });
+    Value out = allocLike(op->getResult(0), n);
+    grid(n, index(d), [&](Value r, Value j) {
+      Value y =
+          fmul(fmul(fsub(load(x, {r, j}), load(means, {r})), load(scales, {r})),
+               load(g, {j}));
+      if (beta)
+        y = fadd(y, load(beta, {j}));
+      store(y, out, {r, j});
+    });
+    b.create<memref::DeallocOp>(means);
+    b.create<memref::DeallocOp>(scales);
+    finish(op, {out});
+    return success();
+  }
+  LogicalResult lowerOp(RMSNormOp op) {
+    return lowerNorm(op, op.getInput(), op.getWeight(), Value(),
+                     op.getEpsilon().convertToDouble(), false);
+  }
+  LogicalResult lowerOp(LayerNormOp op) {
+    return lowerNorm(op, op.getInput(), op.getWeight(), op.getBias(),
+                     op.getEpsilon().convertToDouble(), true);
+  }
+
+  LogicalResult lowerOp(RotaryOp op) {
+    Value x = readBuffer(op.getInput(), true);
+    Value positions = readBuffer(op.getPositions(), false);
+    Value n = dim(x, 0);
+    int64_t width = op.getInput().getType().getDimSize(1);
+    int64_t headDim = op.getHeadDim(), dims = op.getRotaryDims();
+    int64_t half = dims / 2;
+    double logBase = std::log(op.getBase().convertToDouble());
+    Type f64 = b.getF64Type();
+    Value out = allocLike(op.getResult(), n);
+    grid(n, index(width), [&](Value r, Value c) {
+      // Column i of its head: rotated with its partner i +- r/2 when
+      // i < r, copied otherwise. The angle is computed in f64.
+      Value i = b.create<arith::RemUIOp>(c, index(headDim));
+      Value value = load(x, {r, c});
+      Value rotated =
+          b.create<arith::CmpIOp>(arith::CmpIPredicate::ult, i, index(dims));
+      auto branch = b.create<scf::IfOp>(
+          rotated,
+          [&](OpBuilder &nested, Location) {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPoint(nested.getInsertionBlock(),
+                                nested.getInsertionPoint());
+            Value low = b.create<arith::CmpIOp>(arith::CmpIPredicate::ult, i,
+                                                index(half));
+            Value pair =
+                b.create<arith::SelectOp>(low, index(half), index(-half));
+            Value slot = b.create<arith::SelectOp>(low, i, sub(i, index(half)));
+            Value partner = load(x, {r, add(c, pair)});
+            Value position = b.create<arith::SIToFPOp>(
+                f64, b.create<memref::LoadOp>(positions, r));
+            Value slotF64 = b.create<arith::UIToFPOp>(
+                f64, b.create<arith::IndexCastUIOp>(b.getI64Type(), slot));
+            Value frequency = b.create<math::ExpOp>(b.create<arith::MulFOp>(
+                slotF64, b.create<arith::ConstantOp>(
+                             b.getF64FloatAttr(-2.0 * logBase / dims))));
+            Value theta = b.create<arith::MulFOp>(position, frequency);
+            Value cosine =
+                b.create<arith::TruncFOp>(f32, b.create<math::CosOp>(theta));
+            Value sine =
+                b.create<arith::TruncFOp>(f32, b.create<math::SinOp>(theta));
+            // low: x cos - partner sin; high: x cos + partner sin.
+            Value signedSine = b.create<arith::SelectOp>(
+                low, b.create<arith::NegFOp>(sine), sine);
+            b.create<scf::YieldOp>(
+                fma(partner, signedSine, fmul(value, cosine)));
+          },
+          [&](OpBuilder &nested, Location loc) {
+            nested.create<scf::YieldOp>(loc, value);
+          });
+      store(branch.getResult(0), out, {r, c});
+    });
+    finish(op, {out});
+    return success();
+  }
+
+  LogicalResult lowerOp(EmbeddingOp op) {
+    Value table = readBuffer(op.getTable(), false);
+    Value ids = readBuffer(op.getIds(), false);
+    Value n = dim(ids, 0);
+    int64_t width = op.getTable().getType().getDimSize(1);
+    Value out = allocLike(op.getResult(), n);
+    grid(n, index(width), [&](Value r, Value c) {
+      Value id = b.create<arith::IndexCastOp>(b.getIndexType(),
+                                              b.create<memref::LoadOp>(ids, r));
+      store(load(table, {id, c}), out, {r, c});
+    });
+    finish(op, {out});
+    return success();
+  }
+
+  LogicalResult lowerOp(LinearOp op) {
+    Value x = readBuffer(op.getInput(), true);
+    Value w = readBuffer(op.getWeight(), true);
+    Value bias = readBuffer(op.getBias(), false);
+    Value n = dim(x, 0);
+    auto weightType = op.getWeight().getType();
+    int64_t outputs = weightType.getDimSize(0), in = weightType.getDimSize(1);
+    Value out = allocLike(op.getResult(), n);
+    grid(n, index(outputs), [&](Value r, Value o) {
+      Value start = bias ? load(bias, {o}) : f32Const(0.0);
+      Value acc =
+          forLoop(index(0), index(in), index(1), ValueRange{start},
+                  [&](Value j, ValueRange acc) -> SmallVector<Value> {
+                    return {fma(load(x, {r, j}), load(w, {o, j}), acc[0])};
+                  })[0];
+      store(acc, out, {r, o});
+    });
+    finish(op, {out});
+    return success();
+  }
+
+  /// Per query row and head: the largest score, the softmax's sum, then the
+  /// head's outputs accumulated over the keys it sees.
+  LogicalResult lowerAttention(Operation *op, Value query, Value key,
+                               Value value, int64_t heads, double scale,
+                               bool causal) {
+    Value q = readBuffer(query, true), k = readBuffer(key, true);
+    Value v = readBuffer(value, true);
+    Value n = dim(q, 0), m = dim(k, 0);
+    int64_t width = cast<RankedTensorType>(query.getType()).getDimSize(1);
+    int64_t headDim = width / heads;
+    Value out = allocLike(op->getResult(0), n);
+    Value scaleValue = f32Const(scale);
+    grid(index(heads), n, [&](Value h, Value i) {
+      Value base = mul(h, index(headDim));
+      // Query i is position m - n + i of the keys: it sees keys 0 .. that.
+      Value visible = causal ? add(sub(m, n), add(i, index(1))) : m;
+      auto score = [&](Value j) {
+        return fmul(scaleValue, sum(index(0), index(headDim), [&](Value e) {
+                      return fmul(load(q, {i, add(base, e)}),
+                                  load(k, {j, add(base, e)}));
+                    }));
+      };
+      Value top = maxOver(index(0), visible, score);
+      Value total = sum(index(0), visible, [&](Value j) {
+        return b.create<math::ExpOp>(fsub(score(j), top));
+      });
+      forLoop(index(0), index(headDim), index(1), [&](Value e) {
+        store(f32Const(0.0), out, {i, add(base, e)});
+      });
+      forLoop(index(0), visible, index(1), [&](Value j) {
+        Value p = fdiv(b.create<math::ExpOp>(fsub(score(j), top)), total);
+        forLoop(index(0), index(headDim), index(1), [&](Value e) {
+          Value column = add(base, e);
+          store(fma(p, load(v, {j, column}), load(out, {i, column})), out,
+                {i, column});
+        });
+      });
+    });
+    finish(op, {out});
+    return success();
+  }
+  LogicalResult lowerOp(CausalAttentionOp op) {
+    return lowerAttention(op, op.getQuery(), op.getKey(), op.getValue(),
+                          op.getNumHeads(), op.getScale().convertToDouble(),
+                          true);
+  }
+  LogicalResult lowerOp(AttentionOp op) {
+    return lowerAttention(op, op.getQuery(), op.getKey(), op.getValue(),
+                          op.getNumHeads(), op.getScale().convertToDouble(),
+                          false);
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Memsizer
+  //===--------------------------------------------------------------------===//
+
+  LogicalResult lowerOp(MemsizerAlphaOp op) {
+    Value logits = readBuffer(op.getLogits(), true);
+    Value n = dim(logits, 0);
+    int64_t heads = op.getNumHeads();
+    int64_t slots = op.getAlpha().getType().getDimSize(1);
+    Value out = allocLike(op.getAlpha(), n);
+    Value perHead = f32Const(1.0 / static_cast<double>(heads));
+    perRow(n, [&](Value t) {
+      forLoop(index(0), index(slots), index(1), [&](Value s) {
+        store(f32Const(0.0), out, {t, s});
+      });
+      forLoop(index(0), index(heads), index(1), [&](Value h) {
+        Value base = mul(h, index(slots));
+        auto logit = [&](Value s) { return load(logits, {t, add(base, s)}); };
+        Value top = maxOver(index(0), index(slots), logit);
+        Value total = sum(index(0), index(slots), [&](Value s) {
+          return b.create<math::ExpOp>(fsub(logit(s), top));
+        });
+        Value factor = fdiv(perHead, total);
+        forLoop(index(0), index(slots), index(1), [&](Value s) {
+          Value p = b.create<math::ExpOp>(fsub(logit(s), top));
+          store(fma(p, factor, load(out, {t, s})), out, {t, s});
+        });
+      });
+    });
+    finish(op, {out});
+    return success();
+  }
+
+  LogicalResult lowerOp(MemsizerPrefillOp op) {
+    bool rsqrt = op.getScale() == MemsizerScale::rsqrt;
+    auto stateType = op.getState().getType();
+    int64_t slots = stateType.getDimSize(0), width = stateType.getDimSize(1);
+    Value alpha = readBuffer(op.getAlpha(), true);
+    Value keys = readBuffer(op.getKeys(), true);
+    Value values = readBuffer(op.getValues(), true);
+    Value state = readBuffer(op.getState(), true);
+    Value n = dim(alpha, 0);
+    Value start = op.getStart();
+    Value memory = alloc(f32, {slots, width}, ValueRange{});
+    Value out = allocLike(op.getOutput(), n);
+    // Each column of the memory walks the tokens in order.
+    perRow(index(width), [&](Value c) {
+      forLoop(index(0), index(slots), index(1), [&](Value s) {
+        store(load(state, {s, c}), memory, {s, c});
+      });
+      forLoop(index(0), n, index(1), [&](Value t) {
+        Value v = load(values, {t, c});
+        Value acc = forLoop(
+            index(0), index(slots), index(1), ValueRange{f32Const(0.0)},
+            [&](Value s, ValueRange acc) -> SmallVector<Value> {
+              Value updated = fma(load(keys, {t, s}), v, load(memory, {s, c}));
+              store(updated, memory, {s, c});
+              return {fma(load(alpha, {t, s}), updated, acc[0])};
+            })[0];
+        Value scale = positionScale(add(add(start, t), index(1)), rsqrt);
+        store(fmul(acc, scale), out, {t, c});
+      });
+    });
+    finish(op, {out, memory});
+    return success();
+  }
+
+  LogicalResult lowerOp(MemsizerStepOp op) {
+    bool rsqrt = op.getScale() == MemsizerScale::rsqrt;
+    auto stateType = op.getState().getType();
+    int64_t slots = stateType.getDimSize(1), width = stateType.getDimSize(2);
+    Value alpha = readBuffer(op.getAlpha(), true);
+    Value key = readBuffer(op.getKey(), true);
+    Value value = readBuffer(op.getValue(), true);
+    Value state = readBuffer(op.getState(), true);
+    Value count = readBuffer(op.getCount(), false);
+    Value batch = dim(alpha, 0);
+    Value memory = allocLike(op.getNewState(), batch);
+    Value out = allocLike(op.getOutput(), batch);
+    grid(batch, index(width), [&](Value seq, Value c) {
+      Value v = load(value, {seq, c});
+      Value acc =
+          forLoop(index(0), index(slots), index(1), ValueRange{f32Const(0.0)},
+                  [&](Value s, ValueRange acc) -> SmallVector<Value> {
+                    Value updated =
+                        fma(load(key, {seq, s}), v, load(state, {seq, s, c}));
+                    store(updated, memory, {seq, s, c});
+                    return {fma(load(alpha, {seq, s}), updated, acc[0])};
+                  })[0];
+      Value seen = b.create<arith::IndexCastOp>(
+          b.getIndexType(), b.create<memref::LoadOp>(count, seq));
+      store(fmul(acc, positionScale(add(seen, index(1)), rsqrt)), out,
+            {seq, c});
+    });
+    finish(op, {out, memory});
+    return success();
+  }
+
+  LogicalResult lowerOp(MemsizerSourceMemoryOp op) {
+    bool rsqrt = op.getScale() == MemsizerScale::rsqrt;
+    auto memoryType = op.getMemory().getType();
+    int64_t slots = memoryType.getDimSize(0), width = memoryType.getDimSize(1);
+    Value keys = readBuffer(op.getKeys(), true);
+    Value values = readBuffer(op.getValues(), true);
+    Value mask = readBuffer(op.getMask(), false);
+    Value n = dim(keys, 0);
+    Value memory = alloc(f32, {slots, width}, ValueRange{});
+    grid(index(slots), index(width), [&](Value s, Value c) {
+      // Kept rows only (a select, so padding values never reach the sum).
+      auto kept = [&](Value i) -> Value {
+        return mask ? b.create<memref::LoadOp>(mask, i).getResult() : Value();
+      };
+      Value total = sum(index(0), n, [&](Value i) -> Value {
+        Value term = fmul(load(keys, {i, s}), load(values, {i, c}));
+        return mask ? b.create<arith::SelectOp>(kept(i), term, f32Const(0.0))
+                          .getResult()
+                    : term;
+      });
+      Value count = mask ? sum(index(0), n,
+                               [&](Value i) -> Value {
+                                 return b.create<arith::SelectOp>(
+                                     kept(i), f32Const(1.0), f32Const(0.0));
+                               })
+                         : toF32(n);
+      Value scale = f32Const(1.0);
+      if (rsqrt) {
+        Value empty = b.create<arith::CmpFOp>(arith::CmpFPredicate::OEQ, count,
+                                              f32Const(0.0));
+        scale = b.create<arith::SelectOp>(empty, f32Const(0.0),
+                                          reciprocalSqrt(count));
+      }
+      store(fmul(total, scale), memory, {s, c});
+    });
+    finish(op, {memory});
+    return success();
+  }
+
+  LogicalResult lowerOp(MemsizerCrossOp op) {
+    auto memoryType = cast<RankedTensorType>(op.getMemory().getType());
+    bool perRowMemory = memoryType.getRank() == 3;
+    int64_t slots = memoryType.getDimSize(perRowMemory ? 1 : 0);
+    int64_t width = memoryType.getDimSize(perRowMemory ? 2 : 1);
+    Value alpha = readBuffer(op.getAlpha(), true);
+    Value memory = readBuffer(op.getMemory(), true);
+    Value n = dim(alpha, 0);
+    Value last = perRowMemory ? sub(dim(memory, 0), index(1)) : Value();
+    Value out = allocLike(op.getOutput(), n);
+    grid(n, index(width), [&](Value t, Value c) {
+      Value which = perRowMemory ? b.create<arith::MinUIOp>(t, last) : Value();
+      Value acc = sum(index(0), index(slots), [&](Value s) {
+        Value m =
+            perRowMemory ? load(memory, {which, s, c}) : load(memory, {s, c});
+        return fmul(load(alpha, {t, s}), m);
+      });
+      store(acc, out, {t, c});
+    });
+    finish(op, {out});
+    return success();
+  }
+
+  Type f32;
+};
+
+struct LowerGPUKernelsPass
+    : mnemo::impl::LowerGPUKernelsPassBase<LowerGPUKernelsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (op->getDialect() && op->getDialect()->getNamespace() ==
+                                  MnemoDialect::getDialectNamespace())
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      ImplicitLocOpBuilder b(op->getLoc(), op);
+      KernelCodegen codegen(b);
+      if (failed(codegen.lower(op)))
+        return signalPassFailure();
+    }
+  }
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// -mnemo-merge-gpu-modules
+//===----------------------------------------------------------------------===//
+
+namespace mlir::mnemo {
+#define GEN_PASS_DEF_MERGEGPUMODULESPASS
+#include "mnemo/Conversion/Passes.h.inc"
+} // namespace mlir::mnemo
+
+namespace {
+
+struct MergeGPUModulesPass
+    : mnemo::impl::MergeGPUModulesPassBase<MergeGPUModulesPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<gpu::GPUModuleOp> kernels(module.getOps<gpu::GPUModuleOp>());
+    if (kernels.empty())
+      return;
+    // Outlining names each module uniquely, its one kernel not always
+    // (`f_kernel_0` holds `@f_kernel`): kernels take their module's name.
+    for (gpu::GPUModuleOp kernelModule : kernels) {
+      auto funcs = llvm::to_vector(kernelModule.getOps<gpu::GPUFuncOp>());
+      if (funcs.size() != 1) {
+        kernelModule.emitOpError()
+            << "holds " << funcs.size() << " functions; outlining gives one";
+        return signalPassFailure();
+      }
+      funcs.front().setName(kernelModule.getName());
+    }
+    gpu::GPUModuleOp into = kernels.front();
+    for (gpu::GPUModuleOp from : llvm::drop_begin(kernels))
+      for (Operation &op :
+           llvm::make_early_inc_range(from.getBody()->getOperations()))
+        if (!op.hasTrait<OpTrait::IsTerminator>())
+          op.moveBefore(into.getBody()->getTerminator());
+    // Launches name their kernel, by its old module's name, in the one
+    // module left.
+    into.setName(moduleName);
+    module.walk([&](gpu::LaunchFuncOp launch) {
+      launch.setKernelAttr(SymbolRefAttr::get(
+          into.getNameAttr(),
+          {FlatSymbolRefAttr::get(launch.getKernelModuleName())}));
+    });
+    for (gpu::GPUModuleOp from : llvm::drop_begin(kernels))
+      from.erase();
+  }
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// -mnemo-tile-gpu-loops
+//===----------------------------------------------------------------------===//
+
+namespace mlir::mnemo {
+#define GEN_PASS_DEF_TILEGPULOOPSPASS
+#include "mnemo/Conversion/Passes.h.inc"
+} // namespace mlir::mnemo
+
+namespace {
+
+struct TileGPULoopsPass : mnemo::impl::TileGPULoopsPassBase<TileGPULoopsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (threadsPerBlock < 1 || threadsPerBlock > 1024) {
+      getOperation().emitError() << "threads-per-block must lie in [1, 1024]";
+      return signalPassFailure();
+    }
+    // Outermost parallel loops: blocks of `threadsPerBlock` iterations of
+    // the innermost dimension (which the kernels keep the wide one).
+    SmallVector<scf::ParallelOp> loops;
+    getOperation().walk([&](scf::ParallelOp loop) {
+      if (!loop->getParentOfType<scf::ParallelOp>() &&
+          loop.getNumReductions() == 0)
+        loops.push_back(loop);
+    });
+    for (scf::ParallelOp loop : loops) {
+      SmallVector<int64_t> sizes(loop.getNumLoops(), 1);
+      sizes.back() = threadsPerBlock;
+      scf::tileParallelLoop(loop, sizes, /*noMinMaxBounds=*/true);
+    }
+  }
+};
+
+} // namespace
