@@ -19,6 +19,10 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
 using namespace mnemo;
 using test::expectClose;
 
@@ -82,6 +86,9 @@ ModelConfig smallConfig(Family family) {
     config.crossMemorySlots = 8;
   } else if (family == Family::Memsizer) {
     config.memorySlots = 8;
+  } else if (family == Family::MemoryFormer) {
+    config.ffnSize = 0;
+    config.numTables = config.hiddenSize / config.bitsPerTable;
   }
   return config;
 }
@@ -222,6 +229,63 @@ TEST(Batch, RejectsMisuse) {
   ASSERT_OK((*batch)->select({0}));
   ASSERT_OK((*batch)->step({4}, &logits));
   expectClose(logits, test.lastLogits({1, 4}, {5, 6}), 1e-4);
+}
+
+/// The logits of `prompt` and of `steps` greedy tokens after it, run as one
+/// sequence of `model`.
+std::vector<float> greedyLogits(const LoadedModel &model,
+                                const std::vector<int64_t> &prompt,
+                                int64_t steps) {
+  std::unique_ptr<Sequence> sequence = model.newSequence();
+  std::vector<float> all, logits;
+  llvm::Error error = sequence->append(prompt, &logits);
+  for (int64_t step = 0; !error && step < steps; ++step) {
+    all.insert(all.end(), logits.begin(), logits.end());
+    int64_t next =
+        std::max_element(logits.begin(), logits.end()) - logits.begin();
+    error = sequence->append({next}, &logits);
+  }
+  EXPECT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
+  all.insert(all.end(), logits.begin(), logits.end());
+  return all;
+}
+
+/// Several threads running independent sequences on one loaded model get
+/// bit-identical logits to the same sequences run one after another.
+void checkConcurrentSequences(Family family) {
+  TestModel test(smallConfig(family));
+  std::unique_ptr<LoadedModel> model = test.load();
+  ASSERT_TRUE(model);
+  constexpr int kThreads = 4;
+  std::vector<std::vector<int64_t>> prompts;
+  for (int i = 0; i < kThreads; ++i)
+    prompts.push_back({i + 1, 2 * i + 3, 40 - i, 7});
+  std::vector<std::vector<float>> alone, together(kThreads);
+  for (const std::vector<int64_t> &prompt : prompts)
+    alone.push_back(greedyLogits(*model, prompt, 12));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i)
+    threads.emplace_back(
+        [&, i] { together[i] = greedyLogits(*model, prompts[i], 12); });
+  for (std::thread &thread : threads)
+    thread.join();
+  for (int i = 0; i < kThreads; ++i) {
+    ASSERT_EQ(together[i].size(), alone[i].size());
+    EXPECT_EQ(std::memcmp(together[i].data(), alone[i].data(),
+                          alone[i].size() * sizeof(float)),
+              0)
+        << "sequence " << i << " differs when run beside the others";
+  }
+}
+
+TEST(Concurrency, MemsizerSequencesOnThreadsAreBitIdentical) {
+  checkConcurrentSequences(Family::Memsizer);
+}
+TEST(Concurrency, MemoryFormerSequencesOnThreadsAreBitIdentical) {
+  checkConcurrentSequences(Family::MemoryFormer);
+}
+TEST(Concurrency, TransformerSequencesOnThreadsAreBitIdentical) {
+  checkConcurrentSequences(Family::Transformer);
 }
 
 } // namespace
