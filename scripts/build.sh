@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 #===- scripts/build.sh - Install what is missing, configure and build -----===#
 #
-# Usage: bash scripts/build.sh
+# Usage: bash scripts/build.sh [TARGET...]
 #
 # Installs the Debian packages Mnemo needs (only those missing), configures
-# the build in ./build (override with MNEMO_BUILD_DIR) and builds everything
-# with ninja. Safe to rerun: each step is skipped when already done.
+# the build in ./build (override with MNEMO_BUILD_DIR; extra CMake options
+# in MNEMO_CMAKE_ARGS, used when the directory is first configured) and
+# builds everything, or the ninja targets given, with ninja. Safe to rerun:
+# each step is skipped when already done.
 #
 #===----------------------------------------------------------------------===#
 set -euo pipefail
@@ -44,6 +46,7 @@ if [ ! -f "$build/build.ninja" ]; then
     -DCMAKE_CXX_COMPILER="$llvm/bin/clang++" \
     -DLLVM_USE_LINKER=lld \
     -DMLIR_DIR="$llvm/lib/cmake/mlir" \
-    -DLLVM_EXTERNAL_LIT="$llvm/build/utils/lit/lit.py"
+    -DLLVM_EXTERNAL_LIT="$llvm/build/utils/lit/lit.py" \
+    ${MNEMO_CMAKE_ARGS:-}
 fi
-ninja -C "$build" -j "$jobs"
+ninja -C "$build" -j "$jobs" "$@"

@@ -179,9 +179,10 @@ llvm::Expected<ModelConfig> parseModelConfig(llvm::StringRef text,
           return depth <= kMaxDepth;
         },
         /*allow_exceptions=*/true);
-  } catch (const Json::parse_error &e) {
+  } catch (const Json::exception &e) {
     // nlohmann's message is "[json.exception.parse_error.101] parse error at
-    // line 1, column 2: ..."; keep what follows the tag.
+    // line 1, column 2: ..." (or out_of_range.406 for a number no double
+    // holds); keep what follows the tag.
     std::string what = e.what();
     size_t tag = what.find("] ");
     return makeError(path + ": not valid JSON: " +

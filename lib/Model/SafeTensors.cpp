@@ -94,7 +94,13 @@ SafeTensorsFile::open(llvm::StringRef path) {
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
     return makeError(path + ": cannot read: " + buffer.getError().message());
-  llvm::StringRef bytes = (*buffer)->getBuffer();
+  return parse(path, std::move(*buffer));
+}
+
+llvm::Expected<std::unique_ptr<SafeTensorsFile>>
+SafeTensorsFile::parse(llvm::StringRef path,
+                       std::unique_ptr<llvm::MemoryBuffer> buffer) {
+  llvm::StringRef bytes = buffer->getBuffer();
   if (bytes.size() < 8)
     return makeError(path + ": the file has " + llvm::Twine(bytes.size()) +
                      " bytes; a safetensors file starts with an 8-byte header "
@@ -254,7 +260,7 @@ SafeTensorsFile::open(llvm::StringRef path) {
   file->views = std::move(ordered);
   for (size_t i = 0; i < file->views.size(); ++i)
     file->byName[file->views[i].name] = i;
-  file->buffer = std::move(*buffer);
+  file->buffer = std::move(buffer);
   return std::move(file);
 }
 

@@ -8,7 +8,8 @@ Standard library only:
         no-config, config-not-json, config-not-object, unknown-model-type,
         hidden-mismatch, tau-17, string-layers, no-weights, missing-tensor,
         misshapen-tensor, truncated, header-too-long, overlap, out-of-range,
-        gap, bad-dtype, nan, inf, table-dtype, extra-tensor, header-not-json
+        gap, bad-dtype, nan, inf, table-dtype, extra-tensor, header-not-json,
+        number-overflow
   model_tool.py tensor DIR NAME
       Prints a tensor's dtype and shape.
   model_tool.py check-logits LOGITS.npy --tokens N --vocab V
@@ -71,6 +72,14 @@ def break_model(src, dst, how):
     elif how == "config-not-json":
         with open(config_path, "w") as f:
             f.write('{"model_type": "memoryformer", ')
+    elif how == "number-overflow":
+        # A number JSON allows that no double holds (found by fuzzing).
+        text = json.dumps(config).replace(
+            '"layer_norm_eps": ' + json.dumps(config["layer_norm_eps"]),
+            '"layer_norm_eps": 1e405')
+        assert "1e405" in text
+        with open(config_path, "w") as f:
+            f.write(text)
     elif how == "config-not-object":
         with open(config_path, "w") as f:
             f.write("[1, 2, 3]")

@@ -17,6 +17,7 @@
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <cstdint>
 #include <functional>
@@ -56,6 +57,11 @@ public:
   /// fault, the tensor.
   static llvm::Expected<std::unique_ptr<SafeTensorsFile>>
   open(llvm::StringRef path);
+
+  /// Validates the file image `buffer` (read from `path`, which errors
+  /// name).
+  static llvm::Expected<std::unique_ptr<SafeTensorsFile>>
+  parse(llvm::StringRef path, std::unique_ptr<llvm::MemoryBuffer> buffer);
 
   llvm::StringRef path() const { return filePath; }
   /// Tensors in the order of their data in the file.
