@@ -68,3 +68,12 @@ ptxas = shutil.which("ptxas") or (
 if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
+
+# A sanitizer build (-DMNEMO_SANITIZE=address,undefined, run by
+# `scripts/test.sh --sanitize`, which sets the sanitizers' options):
+# findings abort the process. Tests that load Mnemo's instrumented
+# libraries into programs built without the sanitizers (mlir-cpu-runner, a
+# C app of the installed package) say `UNSUPPORTED: sanitizer`.
+if config.mnemo_sanitize:
+    config.available_features.add("sanitizer")
+llvm_config.with_system_environment(["ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"])

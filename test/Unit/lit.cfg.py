@@ -11,3 +11,8 @@ config.suffixes = []
 config.test_exec_root = os.path.join(config.mnemo_obj_root, "test", "Unit")
 config.test_source_root = config.test_exec_root
 config.test_format = lit.formats.GoogleTest(".", "Tests")
+
+# The sanitizers' options of a sanitizer build (scripts/test.sh --sanitize).
+for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]

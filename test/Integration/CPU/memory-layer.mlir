@@ -3,6 +3,7 @@
 // 20 make a weight factor 1/(1 + e^-40) == 1 in f32, zeros make it 1/2, and
 // 0.0 and -0.0 hash to 1 bits.
 //
+// UNSUPPORTED: sanitizer
 // RUN: mnemo-opt %s --mnemo-lower-to-llvm="threads=2" | %mlir_cpu_runner | FileCheck %s
 // Forced small tiles: token tails, a remainder pass, columns spread over
 // threads, token tiles spread over threads.
