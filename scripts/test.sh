@@ -24,7 +24,6 @@ if [ "${1:-}" = "--sanitize" ]; then
   # annotations need every side of a container instrumented.
   export ASAN_OPTIONS=detect_container_overflow=0:detect_leaks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  export LSAN_OPTIONS=suppressions=$root/test/lsan.supp
 elif [ $# -gt 0 ]; then
   echo "usage: bash scripts/test.sh [--sanitize]" >&2
   exit 2
