@@ -116,6 +116,21 @@ int init(const InitOptions &opts) {
       return reportError(std::move(error));
     return 0;
   }
+  // The weights must fit where they go: refuse before writing anything.
+  llvm::SmallString<256> existing(opts.output);
+  while (!existing.empty() && !llvm::sys::fs::exists(existing))
+    llvm::sys::path::remove_filename(existing);
+  if (existing.empty())
+    existing = ".";
+  uint64_t bytes = modelBytes(config);
+  if (auto space = llvm::sys::fs::disk_space(existing);
+      space && bytes > space->available)
+    return reportError(llvm::formatv("-o {0}: the model's weights take {1:F1} "
+                                     "GiB; its file system has {2:F1} GiB "
+                                     "free",
+                                     opts.output, bytes / double(1ull << 30),
+                                     space->available / double(1ull << 30))
+                           .str());
   if (llvm::Error error = writeRandomModel(config, opts.seed, opts.output))
     return reportError(std::move(error));
   return 0;
