@@ -2,6 +2,7 @@
 # lit configuration of Mnemo's FileCheck suite.
 
 import os
+import shutil
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -58,8 +59,6 @@ config.environment["MNEMO_CACHE_DIR"] = os.path.join(
 
 # NVIDIA's PTX assembler, when the CUDA toolkit is installed: generated PTX
 # is assembled for sm_80 and sm_90 (no GPU needed).
-import shutil
-
 ptxas = shutil.which("ptxas") or (
     "/usr/local/cuda/bin/ptxas"
     if os.access("/usr/local/cuda/bin/ptxas", os.X_OK)

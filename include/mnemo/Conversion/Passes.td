@@ -93,9 +93,9 @@ def LowerGPUKernelsPass : Pass<"mnemo-lower-gpu-kernels",
   let description = [{
     Replaces every mnemo op by `scf.parallel` loops on buffers in which one
     iteration is the work of one GPU thread: scalar code without
-    allocations, over a 2-D index space whose innermost dimension is the
-    wide one (output columns, or rows for per-row work), so that tiling it
-    by `1 x threads-per-block` and `-convert-parallel-loops-to-gpu` give a
+    allocations, over a 1-D or 2-D index space whose innermost dimension is
+    the wide one (output columns, or rows for per-row work), so that
+    `-mnemo-tile-gpu-loops` and `-convert-parallel-loops-to-gpu` make it a
     grid of blocks. The Memory Layer hashes each (token, table) into a
     scratch bucket and weight, then each (token, column) sums the weighted
     rows; norms compute each row's statistics, then each element; attention

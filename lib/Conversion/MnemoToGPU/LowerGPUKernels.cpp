@@ -10,12 +10,12 @@
 //
 //   hash_lookup            (table, token): bucket and weight into scratch;
 //                          (token, column): sum of the K weighted rows
-//   rms_norm, layer_norm   (0, row): the row's statistics; (row, column)
+//   rms_norm, layer_norm   (row): the row's statistics; (row, column)
 //   rotary, embedding      (row, column)
 //   linear                 (row, output): a dot product of length `in`
 //   attention              (head, query): max, sum, then the head's outputs
-//   memsizer_alpha         (0, token): the head-averaged softmax of its row
-//   memsizer_prefill       (0, column): the column of the memory walks the
+//   memsizer_alpha         (token): the head-averaged softmax of its row
+//   memsizer_prefill       (column): the column of the memory walks the
 //                          tokens in order (O(T k) per column)
 //   memsizer_step          (sequence, column): update and read-out
 //   memsizer_source_memory (slot, column); memsizer_cross (target, column)
@@ -65,21 +65,27 @@ private:
   // Helpers
   //===--------------------------------------------------------------------===//
 
-  /// The 2-D grid `rows x cols` (one iteration per thread).
-  void grid(Value rows, Value cols, function_ref<void(Value, Value)> body) {
+  /// The index space `uppers` (one iteration per thread; the last
+  /// dimension is the one -mnemo-tile-gpu-loops spreads over a block).
+  void parallel(ValueRange uppers, function_ref<void(ValueRange)> body) {
+    SmallVector<Value> zeros(uppers.size(), index(0));
+    SmallVector<Value> ones(uppers.size(), index(1));
     b.create<scf::ParallelOp>(
-        ValueRange{index(0), index(0)}, ValueRange{rows, cols},
-        ValueRange{index(1), index(1)},
+        zeros, uppers, ones,
         [&](OpBuilder &nested, Location loc, ValueRange ivs) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPoint(nested.getInsertionBlock(),
                               nested.getInsertionPoint());
-          body(ivs[0], ivs[1]);
+          body(ivs);
         });
   }
-  /// One thread per row (the rows innermost).
+  /// One thread per (row, column), columns innermost.
+  void grid(Value rows, Value cols, function_ref<void(Value, Value)> body) {
+    parallel({rows, cols}, [&](ValueRange ivs) { body(ivs[0], ivs[1]); });
+  }
+  /// One thread per row.
   void perRow(Value rows, function_ref<void(Value)> body) {
-    grid(index(1), rows, [&](Value, Value r) { body(r); });
+    parallel({rows}, [&](ValueRange ivs) { body(ivs[0]); });
   }
 
   Value dim(Value buffer, int64_t i) {
@@ -87,8 +93,8 @@ private:
   }
   Value alloc(Type elementType, ArrayRef<int64_t> shape,
               ValueRange dynamicSizes) {
-    return b.create<memref::AllocOp>(MemRefType::get(shape, elementType),
-                                     dynamicSizes, b.getI64IntegerAttr(64));
+    return LoopEmitter::alloc(MemRefType::get(shape, elementType),
+                              dynamicSizes);
   }
   /// An f32 result buffer shaped like `result` (dynamic sizes from `rows`).
   Value allocLike(Value result, Value rows) {
@@ -125,12 +131,6 @@ private:
     Value asInt = b.create<arith::IndexCastUIOp>(b.getI64Type(), indexValue);
     return b.create<arith::UIToFPOp>(f32, asInt);
   }
-  /// `1 / sqrt(t)` for an index `t` (1 when not `rsqrt`).
-  Value positionScale(Value t, bool rsqrt) {
-    if (!rsqrt)
-      return f32Const(1.0);
-    return reciprocalSqrt(toF32(t));
-  }
   /// `sum_{i in [lower, upper)} body(i)` in f32.
   Value sum(Value lower, Value upper, function_ref<Value(Value)> body) {
     return forLoop(lower, upper, index(1), ValueRange{f32Const(0.0)},
@@ -146,14 +146,6 @@ private:
           return {b.create<arith::MaximumFOp>(acc[0], body(i))};
         })[0];
   }
-  /// Replaces `op`'s results by tensors of `buffers`.
-  void finish(Operation *op, ArrayRef<Value> buffers) {
-    for (auto [result, buffer] : llvm::zip(op->getResults(), buffers))
-      result.replaceAllUsesWith(b.create<bufferization::ToTensorOp>(
-          result.getType(), buffer, /*restrict=*/true, /*writable=*/true));
-    op->erase();
-  }
-
   //===--------------------------------------------------------------------===//
   // The Memory Layer
   //===--------------------------------------------------------------------===//

@@ -1,10 +1,11 @@
-//===- LoopEmitter.h - Shared helpers of the CPU code generators -*- C++
-//-*-===//
+//===- LoopEmitter.h - Helpers shared by the code generators --*- C++ -*-===//
 //
-// The builder helpers that the Memory Layer (LowerLookups.cpp) and Memsizer
-// (LowerMemsizer.cpp) code generators share: constants, index arithmetic,
-// `scf.for` with and without loop-carried values, `scf.parallel` with a
-// per-iteration stack scope, and the split of a column tile into vectors.
+// The builder helpers that the code generators share (the Memory Layer,
+// LowerLookups.cpp; Memsizer, LowerMemsizer.cpp; the GPU kernels,
+// MnemoToGPU/LowerGPUKernels.cpp): constants, index arithmetic, buffers
+// and results, `scf.for` with and without loop-carried values,
+// `scf.parallel` with a per-iteration stack scope, and the split of a
+// column tile into vectors.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +14,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -78,6 +80,37 @@ protected:
 
   Value readBuffer(Value tensor, bool stridedRows) {
     return createReadBuffer(b, b.getLoc(), tensor, stridedRows);
+  }
+
+  /// A 64-byte aligned buffer of `type`.
+  Value alloc(MemRefType type, ValueRange dynamicSizes) {
+    return b.create<memref::AllocOp>(type, dynamicSizes,
+                                     b.getI64IntegerAttr(64));
+  }
+
+  /// `1 / sqrt(position)` in f32 for a 1-based index position (a divide
+  /// and a square root, both correctly rounded), or 1 when unscaled.
+  Value positionScale(Value position, bool rsqrt) {
+    if (!rsqrt)
+      return f32Const(1.0);
+    Value asInt = b.create<arith::IndexCastUIOp>(b.getI64Type(), position);
+    Value asFloat = b.create<arith::UIToFPOp>(b.getF32Type(), asInt);
+    return b.create<arith::DivFOp>(f32Const(1.0),
+                                   b.create<math::SqrtOp>(asFloat));
+  }
+
+  /// Replaces `op`'s results by tensors of `buffers`; a null buffer marks a
+  /// result written in place, whose materialization is erased.
+  void finish(Operation *op, ArrayRef<Value> buffers) {
+    for (auto [result, buffer] : llvm::zip(op->getResults(), buffers)) {
+      if (!buffer) {
+        result.getUsers().begin()->erase();
+        continue;
+      }
+      result.replaceAllUsesWith(b.create<bufferization::ToTensorOp>(
+          result.getType(), buffer, /*restrict=*/true, /*writable=*/true));
+    }
+    op->erase();
   }
 
   /// scf.for from `lower` to `upper`; `body` builds at the builder's

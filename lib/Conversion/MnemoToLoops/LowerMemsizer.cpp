@@ -151,15 +151,6 @@ private:
           splat(cast<VectorType>(r.getType()), scalar), r));
     return result;
   }
-  /// `1 / sqrt(position)` for a 1-based index position, or 1 when unscaled.
-  Value positionScale(Value position, bool rsqrt) {
-    if (!rsqrt)
-      return f32Const(1.0);
-    Value asInt = b.create<arith::IndexCastUIOp>(b.getI64Type(), position);
-    Value asFloat = b.create<arith::UIToFPOp>(f32, asInt);
-    return b.create<arith::DivFOp>(f32Const(1.0),
-                                   b.create<math::SqrtOp>(asFloat));
-  }
   /// The dot product of two rows of `k` values (strided rows of 2-D buffers).
   Value dot(Value lhs, Value lhsRow, Value rhs, Value rhsRow, int64_t k) {
     Value sum = f32Const(0.0);
@@ -176,24 +167,6 @@ private:
     }
     return sum;
   }
-  Value alloc(MemRefType type, ValueRange dynamicSizes) {
-    return b.create<memref::AllocOp>(type, dynamicSizes,
-                                     b.getI64IntegerAttr(64));
-  }
-  /// Replaces `op`'s results by tensors of `buffers`; a null buffer marks a
-  /// result written in place, whose materialization is erased.
-  void finish(Operation *op, ArrayRef<Value> buffers) {
-    for (auto [result, buffer] : llvm::zip(op->getResults(), buffers)) {
-      if (!buffer) {
-        result.getUsers().begin()->erase();
-        continue;
-      }
-      result.replaceAllUsesWith(b.create<bufferization::ToTensorOp>(
-          result.getType(), buffer, /*restrict=*/true, /*writable=*/true));
-    }
-    op->erase();
-  }
-
   int64_t vectorWidth;
   Type f32;
 };
