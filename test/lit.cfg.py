@@ -68,6 +68,31 @@ if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
 
+# The CUDA driver: tests under Integration/CUDA run kernels on the GPU and
+# need one (`cuda-device`); without one they are UNSUPPORTED. NVIDIA's stub
+# driver, which answers every call with CUDA_ERROR_STUB_LIBRARY, checks the
+# runtime's error paths on any machine with the toolkit (`cuda-stub`).
+def cuda_device_present():
+    import ctypes
+
+    try:
+        driver = ctypes.CDLL("libcuda.so.1")
+        count = ctypes.c_int(0)
+        return driver.cuInit(0) == 0 and (
+            driver.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0
+        )
+    except (OSError, AttributeError):
+        return False
+
+
+if cuda_device_present():
+    config.available_features.add("cuda-device")
+cuda_stub = "/usr/local/cuda/lib64/stubs/libcuda.so"
+if os.path.exists(cuda_stub):
+    config.available_features.add("cuda-stub")
+    config.substitutions.append(("%cuda_stub", cuda_stub))
+llvm_config.with_system_environment(["MNEMO_CUDA_DEVICE"])
+
 # A sanitizer build (-DMNEMO_SANITIZE=address,undefined, run by
 # `scripts/test.sh --sanitize`, which sets the sanitizers' options):
 # findings abort the process. Tests that load Mnemo's instrumented

@@ -86,6 +86,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("threads of a block along a kernel's innermost "
                      "dimension"),
       llvm::cl::init(128)};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("what the gpu.binary holds: isa (PTX, which the "
+                     "driver compiles when loading), bin (a cubin from "
+                     "ptxas), fatbin"),
+      llvm::cl::init("isa")};
 };
 
 /// `mnemo-lower-to-gpu`: mnemo IR to host functions that launch outlined
@@ -94,8 +100,19 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
 void buildLowerToGPUPipeline(OpPassManager &pm,
                              const GPUPipelineOptions &options);
 
-/// `mnemo-lower-to-ptx`: `mnemo-lower-to-gpu`, then the kernels to NVVM and
-/// PTX (a `gpu.binary` holding it, for `chip`) and the host code to LLVM.
+/// The second half of `mnemo-lower-to-ptx`: the output of
+/// `mnemo-lower-to-gpu` to the LLVM dialect. The host functions' buffers
+/// become device allocations (-mnemo-device-buffers), each function's
+/// allocations and launches are queued on one stream that it waits for
+/// before returning (-gpu-async-region), the kernels become PTX for `chip`
+/// (or a cubin, by `format`) in a `gpu.binary`, and the host code calls the
+/// `mgpu*` functions of Mnemo's CUDA runtime (Runtime/CUDA.h).
+void buildGPUToLLVMPipeline(OpPassManager &pm,
+                            const GPUPipelineOptions &options);
+
+/// `mnemo-lower-to-ptx`: `mnemo-lower-to-gpu`, then
+/// `buildGPUToLLVMPipeline`: a module the JIT compiles for the host, its
+/// kernels embedded.
 void buildLowerToPTXPipeline(OpPassManager &pm,
                              const GPUPipelineOptions &options);
 

@@ -16,13 +16,26 @@
 
 namespace mnemo {
 
-llvm::Expected<std::string> lowerForCUDA(mlir::ModuleOp module,
-                                         llvm::StringRef chip, GPUStage stage) {
+llvm::Error checkChip(llvm::StringRef chip) {
   if (!chip.starts_with("sm_") || chip.size() < 5 ||
       !llvm::all_of(chip.drop_front(3), llvm::isDigit))
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         "--chip: '" + chip + "' is not an NVIDIA architecture (sm_80, sm_90)");
+  return llvm::Error::success();
+}
+
+void findCUDAToolkit() {
+  if (!std::getenv("CUDA_ROOT") && !std::getenv("CUDA_HOME") &&
+      !std::getenv("CUDA_PATH") &&
+      llvm::sys::fs::is_directory("/usr/local/cuda/nvvm/libdevice"))
+    setenv("CUDA_ROOT", "/usr/local/cuda", /*overwrite=*/0);
+}
+
+llvm::Expected<std::string> lowerForCUDA(mlir::ModuleOp module,
+                                         llvm::StringRef chip, GPUStage stage) {
+  if (llvm::Error error = checkChip(chip))
+    return std::move(error);
   std::string diagnostics;
   mlir::ScopedDiagnosticHandler handler(
       module.getContext(), [&](mlir::Diagnostic &diag) {
@@ -33,13 +46,7 @@ llvm::Expected<std::string> lowerForCUDA(mlir::ModuleOp module,
         }
         return mlir::success();
       });
-  // The NVVM target links libdevice (cos and sin of rotary embeddings)
-  // from the CUDA toolkit that CUDA_ROOT, CUDA_HOME or CUDA_PATH names;
-  // else from /usr/local/cuda, where NVIDIA installs it.
-  if (!std::getenv("CUDA_ROOT") && !std::getenv("CUDA_HOME") &&
-      !std::getenv("CUDA_PATH") &&
-      llvm::sys::fs::is_directory("/usr/local/cuda/nvvm/libdevice"))
-    setenv("CUDA_ROOT", "/usr/local/cuda", /*overwrite=*/0);
+  findCUDAToolkit();
   mlir::mnemo::GPUPipelineOptions options;
   options.chip = chip.str();
   mlir::PassManager pm(module.getContext());

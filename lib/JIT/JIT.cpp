@@ -8,9 +8,11 @@
 
 #include "mnemo/JIT/JIT.h"
 
+#include "mnemo/JIT/GPUCode.h"
 #include "mnemo/JIT/Host.h"
 #include "mnemo/JIT/ObjectCode.h"
 #include "mnemo/Pipelines.h"
+#include "mnemo/Runtime/CUDA.h"
 #include "mnemo/Version.h"
 
 #include "KernelCache.h"
@@ -61,6 +63,22 @@ void fillPipelineOptions(const JITOptions &options,
 
 llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// The CUDA pipeline options for `options`: the chip asked for, else the
+/// GPU's, else sm_90. Kernels are embedded as PTX, which any driver since
+/// CUDA 11.8 compiles for its GPU when loading (and caches).
+void fillPipelineOptions(const JITOptions &options,
+                         mlir::mnemo::GPUPipelineOptions &gpu) {
+  std::string chip = options.chip;
+  if (chip.empty()) {
+    if (auto device = cuda::device())
+      chip = device->chip();
+    else
+      llvm::consumeError(device.takeError());
+  }
+  gpu.chip = chip.empty() ? "sm_90" : chip;
+  gpu.format = "isa";
 }
 
 /// Collects the diagnostics a pipeline emits, for an llvm::Error.
@@ -153,10 +171,25 @@ llvm::Error JITOptions::validate() const {
   if (parallel != "auto" && parallel != "tokens" && parallel != "columns")
     return makeError("parallel loop must be auto, tokens or columns, got '" +
                      parallel + "'");
+  if (target != "cpu" && target != "cuda")
+    return makeError("target must be cpu or cuda, got '" + target + "'");
+  if (!chip.empty())
+    if (llvm::Error error = checkChip(chip))
+      return error;
+  if (target == "cuda" && gpuKernels)
+    return makeError("the GPU kernels' loops on the CPU are a CPU target");
   return llvm::Error::success();
 }
 
 std::string JITOptions::pipelineOptions() const {
+  if (target == "cuda") {
+    mlir::mnemo::GPUPipelineOptions gpu;
+    fillPipelineOptions(*this, gpu);
+    std::string text = "cuda ";
+    llvm::raw_string_ostream os(text);
+    gpu.print(os);
+    return text;
+  }
   mlir::mnemo::CPUPipelineOptions cpu;
   fillPipelineOptions(*this, cpu);
   std::string text;
@@ -205,7 +238,10 @@ size_t PreparedWeights::bytes() const {
   return total;
 }
 
-CompiledModule::~CompiledModule() = default;
+CompiledModule::~CompiledModule() {
+  if (kernelImage)
+    cuda::forgetImage(kernelImage);
+}
 
 llvm::Expected<PreparedWeights>
 CompiledModule::prepareWeights(llvm::StringRef name,
@@ -323,6 +359,11 @@ llvm::Error CompiledModule::call(llvm::StringRef name,
     packed[i] = &descriptorPointers[i];
   }
   entry->second(packed.data());
+  // GPU code queues its kernels; they are done (or failed) after this.
+  if (kernelImage)
+    if (llvm::Error error = cuda::synchronize())
+      return makeError("@" + name +
+                       " on the GPU: " + llvm::toString(std::move(error)));
   return llvm::Error::success();
 }
 
@@ -350,8 +391,17 @@ lowerModule(ModuleOp module, const JITOptions &options, LowerStage stage) {
 
   mlir::mnemo::CPUPipelineOptions cpu;
   fillPipelineOptions(options, cpu);
+  mlir::mnemo::GPUPipelineOptions gpu;
+  bool onGPU = options.target == "cuda";
+  if (onGPU) {
+    fillPipelineOptions(options, gpu);
+    findCUDAToolkit();
+  }
   PassManager toLoops(context);
-  mlir::mnemo::buildLowerToLoopsPipeline(toLoops, cpu);
+  if (onGPU)
+    mlir::mnemo::buildLowerToGPUPipeline(toLoops, gpu);
+  else
+    mlir::mnemo::buildLowerToLoopsPipeline(toLoops, cpu);
   if (failed(toLoops.run(module)))
     return makeError("lowering to loops failed:\n" + diagnostics.messages);
 
@@ -377,7 +427,10 @@ lowerModule(ModuleOp module, const JITOptions &options, LowerStage stage) {
     return signatures;
 
   PassManager toLLVM(context);
-  mlir::mnemo::buildLoopsToLLVMPipeline(toLLVM, cpu);
+  if (onGPU)
+    mlir::mnemo::buildGPUToLLVMPipeline(toLLVM, gpu);
+  else
+    mlir::mnemo::buildLoopsToLLVMPipeline(toLLVM, cpu);
   if (failed(toLLVM.run(module)))
     return makeError("lowering to LLVM failed:\n" + diagnostics.messages);
   registerBuiltinDialectTranslation(*context);
@@ -417,6 +470,7 @@ namespace {
 llvm::Error
 linkObject(std::unique_ptr<LoadedObject> &code,
            std::map<std::string, void (*)(void **)> &entryPoints,
+           const void *&kernelImage,
            const std::map<std::string, FunctionSignature> &signatures,
            std::unique_ptr<llvm::MemoryBuffer> object) {
   auto loaded = LoadedObject::load(std::move(object));
@@ -428,6 +482,7 @@ linkObject(std::unique_ptr<LoadedObject> &code,
       return entry.takeError();
     entryPoints[name] = *entry;
   }
+  kernelImage = (*loaded)->lookupData(kKernelImageSymbol);
   code = std::move(*loaded);
   return llvm::Error::success();
 }
@@ -466,7 +521,8 @@ compileModule(ModuleOp module, const JITOptions &options) {
       auto signatures = readManifest(entry->manifest);
       llvm::Error error =
           signatures ? linkObject(compiled->code, compiled->entryPoints,
-                                  *signatures, std::move(entry->object))
+                                  compiled->kernelImage, *signatures,
+                                  std::move(entry->object))
                      : signatures.takeError();
       if (!error) {
         compiled->signatures = std::move(*signatures);
@@ -490,8 +546,9 @@ compileModule(ModuleOp module, const JITOptions &options) {
     // costs the next process a compile.
     llvm::consumeError(writeCacheEntry(
         entryPath, key, writeManifest(*signatures), (*object)->getBuffer()));
-  if (llvm::Error error = linkObject(compiled->code, compiled->entryPoints,
-                                     *signatures, std::move(*object)))
+  if (llvm::Error error =
+          linkObject(compiled->code, compiled->entryPoints,
+                     compiled->kernelImage, *signatures, std::move(*object)))
     return std::move(error);
   compiled->signatures = std::move(*signatures);
   return finish();

@@ -112,9 +112,8 @@ std::string MemoryLayerConfig::toMLIR() const {
     operandTypes += ", " + biasType;
     biasClause = " bias %bias";
   }
-  std::string weightingClause = weighting == Weighting::Prob
-                                    ? "weighting<prob>"
-                                    : "weighting<l1_prob>";
+  std::string weightingClause =
+      weighting == Weighting::Prob ? "weighting<prob>" : "weighting<l1_prob>";
   if (weighting == Weighting::Prob && temperature != 1.0f)
     weightingClause += " temperature " + exactFloat(temperature);
   return llvm::formatv(
@@ -146,6 +145,9 @@ MemoryLayerKernel::compile(const MemoryLayerConfig &config,
     return makeError("tables per pass " + llvm::Twine(options.tablesPerPass) +
                      " must not exceed the number of tables " +
                      llvm::Twine(config.numTables));
+  if (options.target == "cuda" && config.norm != LayerNorm::None)
+    return makeError("a norm folded into the layer is not generated for the "
+                     "cuda target; run the norm as its own op");
   mlir::DialectRegistry registry;
   mlir::mnemo::registerAllDialects(registry);
   mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);

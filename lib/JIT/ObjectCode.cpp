@@ -2,6 +2,7 @@
 
 #include "mnemo/JIT/ObjectCode.h"
 
+#include "mnemo/Runtime/CUDA.h"
 #include "mnemo/Runtime/Symbols.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -66,25 +67,24 @@ void addPackedEntryPoints(llvm::Module &module,
         function.getName().starts_with("_mlir_ciface_"))
       functions.push_back(&function);
   for (llvm::Function *function : functions) {
-    auto *type = llvm::FunctionType::get(builder.getVoidTy(),
-                                         builder.getPtrTy(), false);
-    auto *wrapper = llvm::Function::Create(
-        type, llvm::GlobalValue::ExternalLinkage,
-        "_mlir_" + function->getName(), module);
+    auto *type =
+        llvm::FunctionType::get(builder.getVoidTy(), builder.getPtrTy(), false);
+    auto *wrapper =
+        llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage,
+                               "_mlir_" + function->getName(), module);
     builder.SetInsertPoint(llvm::BasicBlock::Create(context, "", wrapper));
     llvm::Value *list = wrapper->getArg(0);
     llvm::SmallVector<llvm::Value *> args;
     for (llvm::Argument &arg : function->args()) {
-      llvm::Value *slot = builder.CreateGEP(
-          builder.getPtrTy(), list, builder.getInt64(arg.getArgNo()));
+      llvm::Value *slot = builder.CreateGEP(builder.getPtrTy(), list,
+                                            builder.getInt64(arg.getArgNo()));
       llvm::Value *pointer = builder.CreateLoad(builder.getPtrTy(), slot);
       args.push_back(builder.CreateLoad(arg.getType(), pointer));
     }
     llvm::Value *result = builder.CreateCall(function, args);
     if (!result->getType()->isVoidTy()) {
-      llvm::Value *slot =
-          builder.CreateGEP(builder.getPtrTy(), list,
-                            builder.getInt64(function->arg_size()));
+      llvm::Value *slot = builder.CreateGEP(
+          builder.getPtrTy(), list, builder.getInt64(function->arg_size()));
       builder.CreateStore(result, builder.CreateLoad(builder.getPtrTy(), slot));
     }
     builder.CreateRetVoid();
@@ -101,9 +101,9 @@ void addKernelTable(llvm::Module &module, const KernelTable &table) {
   auto *ptr = builder.getPtrTy();
   auto stringGlobal = [&](llvm::StringRef text, const llvm::Twine &name) {
     llvm::Constant *init = llvm::ConstantDataArray::getString(context, text);
-    return new llvm::GlobalVariable(module, init->getType(), /*isConstant=*/true,
-                                    llvm::GlobalValue::PrivateLinkage, init,
-                                    name);
+    return new llvm::GlobalVariable(
+        module, init->getType(), /*isConstant=*/true,
+        llvm::GlobalValue::PrivateLinkage, init, name);
   };
   llvm::SmallVector<llvm::Constant *> names, entries;
   for (const std::string &entry : table.entries) {
@@ -128,9 +128,9 @@ void addKernelTable(llvm::Module &module, const KernelTable &table) {
           {builder.getInt32(1), stringGlobal(table.manifest, "mnemo.manifest"),
            builder.getInt64(names.size()), namesGlobal, entriesGlobal}),
       "mnemo.table");
-  auto *getter = llvm::Function::Create(
-      llvm::FunctionType::get(ptr, false), llvm::GlobalValue::ExternalLinkage,
-      table.symbol, module);
+  auto *getter = llvm::Function::Create(llvm::FunctionType::get(ptr, false),
+                                        llvm::GlobalValue::ExternalLinkage,
+                                        table.symbol, module);
   builder.SetInsertPoint(llvm::BasicBlock::Create(context, "", getter));
   builder.CreateRet(tableGlobal);
 }
@@ -163,12 +163,16 @@ translate(mlir::ModuleOp module, llvm::LLVMContext &context,
                      "IR");
   llvmModule->setDataLayout(machine.createDataLayout());
   llvmModule->setTargetTriple(machine.getTargetTriple().getTriple());
+  // Embedded GPU kernels stay visible to the loader, which tells the CUDA
+  // runtime when their image goes away (LoadedObject::lookupData).
+  if (llvm::GlobalVariable *image =
+          llvmModule->getGlobalVariable(kKernelImageSymbol, true))
+    image->setLinkage(llvm::GlobalValue::ExternalLinkage);
   // The generated loops are already tiled, vectorized and unrolled: -O3's
   // extra loop passes found nothing to improve in them (same kernel speed,
   // measured) and cost up to a third of the compile time.
   auto optimize = mlir::makeOptimizingTransformer(/*optLevel=*/2,
-                                                  /*sizeLevel=*/0,
-                                                  &machine);
+                                                  /*sizeLevel=*/0, &machine);
   if (llvm::Error error = optimize(llvmModule.get()))
     return std::move(error);
   addPackedEntryPoints(*llvmModule, nullptr);
@@ -222,13 +226,13 @@ LoadedObject::load(std::unique_ptr<llvm::MemoryBuffer> object) {
   auto jit =
       llvm::orc::LLJITBuilder()
           .setJITTargetMachineBuilder(std::move(*builder))
-          .setObjectLinkingLayerCreator([](llvm::orc::ExecutionSession &session,
-                                           const llvm::Triple &) {
-            return std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
-                session, []() {
-                  return std::make_unique<llvm::SectionMemoryManager>();
-                });
-          })
+          .setObjectLinkingLayerCreator(
+              [](llvm::orc::ExecutionSession &session, const llvm::Triple &) {
+                return std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
+                    session, []() {
+                      return std::make_unique<llvm::SectionMemoryManager>();
+                    });
+              })
           .create();
   if (!jit)
     return jit.takeError();
@@ -241,6 +245,10 @@ LoadedObject::load(std::unique_ptr<llvm::MemoryBuffer> object) {
   for (const RuntimeSymbol &symbol : runtimeSymbols())
     symbols[mangle(symbol.name)] = {
         llvm::orc::ExecutorAddr::fromPtr(symbol.address),
+        llvm::JITSymbolFlags::Exported};
+  for (const cuda::EntryPoint &entry : cuda::entryPoints())
+    symbols[mangle(entry.name)] = {
+        llvm::orc::ExecutorAddr::fromPtr(entry.address),
         llvm::JITSymbolFlags::Exported};
   if (llvm::Error error = main.define(llvm::orc::absoluteSymbols(symbols)))
     return std::move(error);
@@ -256,6 +264,15 @@ LoadedObject::load(std::unique_ptr<llvm::MemoryBuffer> object) {
   auto loaded = std::unique_ptr<LoadedObject>(new LoadedObject());
   loaded->jit = std::move(*jit);
   return std::move(loaded);
+}
+
+void *LoadedObject::lookupData(llvm::StringRef name) const {
+  auto symbol = jit->lookup(name);
+  if (!symbol) {
+    llvm::consumeError(symbol.takeError());
+    return nullptr;
+  }
+  return symbol->toPtr<void *>();
 }
 
 llvm::Expected<void (*)(void **)>

@@ -55,8 +55,10 @@ using namespace mlir::mnemo;
 /// identity layouts, results become caller-provided out-parameters written
 /// in place, and intermediate buffers are freed. Copies become linalg.copy,
 /// lowered to loops later, rather than memref.copy, which calls into a
-/// runtime library for strided buffers.
-void addBufferization(OpPassManager &pm) {
+/// runtime library for strided buffers. `canonicalize` is false for GPU
+/// kernels: canonicalization would inline parallel loops of one iteration
+/// (a decoding step's single row) into the host code.
+void addBufferization(OpPassManager &pm, bool canonicalize = true) {
   auto linalgCopy = [](OpBuilder &b, Location loc, Value from,
                        Value to) -> LogicalResult {
     b.create<linalg::CopyOp>(loc, from, to);
@@ -74,7 +76,8 @@ void addBufferization(OpPassManager &pm) {
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addNestedPass<func::FuncOp>(createForwardResultAllocsPass());
   pm.addNestedPass<func::FuncOp>(createDeallocateBuffersPass());
-  pm.addPass(createCanonicalizerPass());
+  if (canonicalize)
+    pm.addPass(createCanonicalizerPass());
 }
 
 /// The GPU kernels' loop nests on buffers (one parallel iteration per
@@ -83,7 +86,7 @@ void addGPUKernelLoops(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createLowerGPUKernelsPass());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
-  addBufferization(pm);
+  addBufferization(pm, /*canonicalize=*/false);
 }
 
 } // namespace
@@ -155,15 +158,22 @@ void mnemo::buildLowerToGPUPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
 }
 
-void mnemo::buildLowerToPTXPipeline(OpPassManager &pm,
-                                    const GPUPipelineOptions &options) {
-  buildLowerToGPUPipeline(pm, options);
+void mnemo::buildGPUToLLVMPipeline(OpPassManager &pm,
+                                   const GPUPipelineOptions &options) {
+  pm.addPass(createDeviceBuffersPass());
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   gpu::GPUToNVVMPipelineOptions nvvm;
   nvvm.cubinChip = options.chip;
   nvvm.cubinFeatures = options.features;
-  nvvm.cubinFormat = "isa";
+  nvvm.cubinFormat = options.format;
   nvvm.optLevel = 3;
   gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+}
+
+void mnemo::buildLowerToPTXPipeline(OpPassManager &pm,
+                                    const GPUPipelineOptions &options) {
+  buildLowerToGPUPipeline(pm, options);
+  buildGPUToLLVMPipeline(pm, options);
 }
 
 void mnemo::buildLoopsToLLVMPipeline(OpPassManager &pm,

@@ -11,6 +11,7 @@
 #include "mnemo/JIT/Host.h"
 #include "mnemo/JIT/MemoryLayer.h"
 #include "mnemo/Reference/Reference.h"
+#include "mnemo/Runtime/CUDA.h"
 #include "mnemo/Support/Float16.h"
 #include "mnemo/Support/Npy.h"
 
@@ -35,6 +36,7 @@ namespace {
 struct EvalLayerOptions {
   std::string input, tables, bias, output;
   std::string engine = "jit";
+  std::string target = "cpu";
   std::string weighting = "l1_prob";
   double temperature = 1.0;
   bool temperatureGiven = false;
@@ -136,6 +138,54 @@ int evalLayer(const EvalLayerOptions &opts) {
 
   JITOptions jit;
   jit.threads = opts.threads > 0 ? opts.threads : getHostInfo().cores;
+  jit.target = opts.target;
+  if (opts.target == "cuda") {
+    // Fails here, before compiling, on a machine without a usable GPU.
+    if (llvm::Error error = cuda::initialize())
+      return reportError("--target cuda: " + toString(std::move(error)));
+    auto kernel = MemoryLayerKernel::compile(config, jit);
+    if (!kernel)
+      return reportError(kernel.takeError());
+    auto toDevice = [](const void *data,
+                       size_t bytes) -> llvm::Expected<cuda::DeviceBuffer> {
+      auto buffer = cuda::DeviceBuffer::allocate(bytes);
+      if (!buffer)
+        return buffer.takeError();
+      if (llvm::Error error = buffer->upload(data, bytes))
+        return std::move(error);
+      return std::move(*buffer);
+    };
+    auto deviceX = toDevice(x->bytes.data(), x->bytes.size());
+    auto deviceTables = toDevice(tables->bytes.data(), tables->bytes.size());
+    auto deviceBias = toDevice(bias ? bias->bytes.data() : nullptr,
+                               bias ? bias->bytes.size() : 0);
+    auto deviceY = cuda::DeviceBuffer::allocate(y.size() * sizeof(float));
+    if (!deviceX)
+      return reportError("--target cuda: " + toString(deviceX.takeError()));
+    if (!deviceTables)
+      return reportError("--target cuda: " +
+                         toString(deviceTables.takeError()));
+    if (!deviceBias)
+      return reportError("--target cuda: " + toString(deviceBias.takeError()));
+    if (!deviceY)
+      return reportError("--target cuda: " + toString(deviceY.takeError()));
+    auto prepared = (*kernel)->prepare(
+        deviceTables->data(),
+        bias ? static_cast<const float *>(deviceBias->data()) : nullptr);
+    if (!prepared)
+      return reportError(prepared.takeError());
+    if (llvm::Error error = (*kernel)->run(
+            *prepared, static_cast<const float *>(deviceX->data()), n,
+            static_cast<float *>(deviceY->data())))
+      return reportError(std::move(error));
+    if (llvm::Error error =
+            deviceY->download(y.data(), y.size() * sizeof(float)))
+      return reportError("--target cuda: " + toString(std::move(error)));
+    if (llvm::Error error =
+            writeNpy(opts.output, NpyType::F32, {n, width}, y.data()))
+      return reportError(std::move(error));
+    return 0;
+  }
   omp_set_num_threads(static_cast<int>(jit.threads));
   auto kernel = MemoryLayerKernel::compile(config, jit);
   if (!kernel)
@@ -207,6 +257,12 @@ void addLayerCommands(CLI::App &app, CLI::App &benchCmd,
                    "plain C++ oracle")
       ->check(CLI::IsMember({"jit", "reference"}))
       ->default_str("jit");
+  evalCmd
+      ->add_option("--target", eval.target,
+                   "where the jit engine runs the layer: cpu, or cuda (an "
+                   "NVIDIA GPU through the CUDA driver)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->default_str("cpu");
 
   commands.push_back({evalCmd, [evalOpts, temperature] {
                         evalOpts->temperatureGiven = temperature->count() > 0;

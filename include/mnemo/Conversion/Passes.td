@@ -149,6 +149,23 @@ def MergeGPUModulesPass : Pass<"mnemo-merge-gpu-modules", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def DeviceBuffersPass : Pass<"mnemo-device-buffers", "::mlir::ModuleOp"> {
+  let summary = "Make host functions' buffers device allocations";
+  let description = [{
+    On a module of host functions that launch GPU kernels
+    (`gpu.container_module`), turns every `memref.alloc` and
+    `memref.dealloc` of the host functions into `gpu.alloc` and
+    `gpu.dealloc`: intermediate buffers live in device memory, like the
+    arguments, which the caller passes as device buffers. Host code may
+    then only launch kernels and read buffer shapes: an operation that reads
+    or writes a buffer's contents on the host (a loop left unmapped, a
+    load of a scalar) is an error naming it, since it would dereference a
+    device address. Run `-gpu-async-region` afterwards to queue the
+    allocations and launches of each function on one stream.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 def LowerNormsPass : Pass<"mnemo-lower-norms"> {
   let summary = "Lower mnemo.rms_norm and mnemo.layer_norm to linalg";
   let description = [{

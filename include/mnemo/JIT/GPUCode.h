@@ -29,6 +29,14 @@ enum class GPUStage {
   PTX,
 };
 
+/// Checks that `chip` names an NVIDIA architecture (`sm_<digits>`).
+llvm::Error checkChip(llvm::StringRef chip);
+
+/// Points the NVVM target at the CUDA toolkit for libdevice (cos and sin of
+/// rotary embeddings): CUDA_ROOT, CUDA_HOME or CUDA_PATH when one is set,
+/// else /usr/local/cuda, where NVIDIA installs it.
+void findCUDAToolkit();
+
 /// Lowers `module` (mnemo IR, changed in place) for NVIDIA GPUs of `chip`
 /// (`sm_80`, `sm_90`, ...) and returns the text of `stage`.
 llvm::Expected<std::string> lowerForCUDA(mlir::ModuleOp module,

@@ -112,6 +112,13 @@ struct JITOptions {
   bool hoistWeights = true;
   /// Compile the GPU kernels' loop nests for the CPU (to check them).
   bool gpuKernels = false;
+  /// What runs the kernels: "cpu", or "cuda" (NVIDIA GPU kernels, launched
+  /// by host code through Mnemo's CUDA runtime; buffers passed to `call`
+  /// are then device buffers, Runtime/CUDA.h).
+  std::string target = "cpu";
+  /// The CUDA target's architecture (sm_80, sm_90, ...); empty: the GPU's
+  /// own, or sm_90 when there is none.
+  std::string chip;
   /// Where compiled modules are kept between processes; empty: nowhere.
   std::string cacheDirectory;
 
@@ -154,6 +161,9 @@ public:
 
   /// Wall time spent compiling (or loading from the disk cache), seconds.
   double compileSeconds() const { return seconds; }
+  /// Whether the functions run GPU kernels (the CUDA target): buffers are
+  /// device buffers, and `call` waits for the kernels to finish.
+  bool onGPU() const { return kernelImage != nullptr; }
   /// Whether the code came from the on-disk cache.
   bool loadedFromCache() const { return fromCache; }
 
@@ -172,6 +182,8 @@ private:
   std::unique_ptr<LoadedObject> code;
   std::map<std::string, FunctionSignature> signatures;
   std::map<std::string, void (*)(void **)> entryPoints;
+  /// The embedded GPU kernels (CUDA target), for the CUDA runtime to drop.
+  const void *kernelImage = nullptr;
   double seconds = 0.0;
   bool fromCache = false;
 };

@@ -56,7 +56,10 @@ struct PreparedLayer {
   PreparedWeights prepared;
 };
 
-/// A Memory Layer configuration compiled for the host.
+/// A Memory Layer configuration compiled for the host, or for an NVIDIA GPU
+/// (JITOptions::target "cuda"): then every pointer given to `prepare` and
+/// `run` is a device address (cuda::DeviceBuffer::data()), and `run`
+/// returns when the kernels are done.
 class MemoryLayerKernel {
 public:
   /// Compiles `config` (cached per configuration and options).

@@ -36,6 +36,11 @@ namespace mnemo {
 /// The packed entry point of C-interface function `name`.
 std::string packedEntryName(llvm::StringRef name);
 
+/// The global holding a module's GPU kernels (PTX or cubin) after
+/// translation: the image of `gpu.binary @mnemo_kernels`, which
+/// -mnemo-merge-gpu-modules makes the only one.
+constexpr const char *kKernelImageSymbol = "mnemo_kernels_bin_cst";
+
 /// What an ahead-of-time object exports besides its functions: a function
 /// `<symbol>()` that returns a `mnemo_kernels` table (see
 /// include/mnemo-c/Runtime.h) holding `manifest` and the packed entry
@@ -72,6 +77,8 @@ public:
 
   /// The packed entry point of C-interface function `name`.
   llvm::Expected<void (*)(void **)> lookupPacked(llvm::StringRef name) const;
+  /// The address of global `name`, or null when the object has none.
+  void *lookupData(llvm::StringRef name) const;
 
 private:
   LoadedObject() = default;

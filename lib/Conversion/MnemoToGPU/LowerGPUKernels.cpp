@@ -31,7 +31,10 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
@@ -90,6 +93,30 @@ private:
 
   Value dim(Value buffer, int64_t i) {
     return b.create<memref::DimOp>(buffer, i);
+  }
+  /// `value` computed again at the insertion point (in a kernel) when it is
+  /// a scalar read from a tensor (`tensor.extract` and arithmetic on it,
+  /// such as a sequence's first position): on a GPU, the host cannot read
+  /// what lives in device memory. Other values are returned as they are.
+  Value inKernel(Value value) {
+    Operation *def = value.getDefiningOp();
+    if (!def || def->getNumRegions() != 0 || !isMemoryEffectFree(def) ||
+        !readsTensor(def))
+      return value;
+    IRMapping mapping;
+    for (Value operand : def->getOperands())
+      mapping.map(operand, inKernel(operand));
+    return b.clone(*def, mapping)
+        ->getResult(cast<OpResult>(value).getResultNumber());
+  }
+  static bool readsTensor(Operation *op) {
+    if (isa<tensor::ExtractOp>(op))
+      return true;
+    return llvm::any_of(op->getOperands(), [](Value operand) {
+      Operation *def = operand.getDefiningOp();
+      return def && def->getNumRegions() == 0 && isMemoryEffectFree(def) &&
+             readsTensor(def);
+    });
   }
   Value alloc(Type elementType, ArrayRef<int64_t> shape,
               ValueRange dynamicSizes) {
@@ -455,11 +482,11 @@ private:
     Value values = readBuffer(op.getValues(), true);
     Value state = readBuffer(op.getState(), true);
     Value n = dim(alpha, 0);
-    Value start = op.getStart();
     Value memory = alloc(f32, {slots, width}, ValueRange{});
     Value out = allocLike(op.getOutput(), n);
     // Each column of the memory walks the tokens in order.
     perRow(index(width), [&](Value c) {
+      Value start = inKernel(op.getStart());
       forLoop(index(0), index(slots), index(1), [&](Value s) {
         store(load(state, {s, c}), memory, {s, c});
       });

@@ -1,0 +1,185 @@
+//===- CUDATest.cpp - The CUDA target through the JIT ---------------------===//
+//
+// The Memory Layer compiled for NVIDIA GPUs (host code calling Mnemo's CUDA
+// runtime, PTX kernels embedded) on every machine; run and compared with
+// lib/Reference to 1e-5 of each row's largest magnitude where a GPU is
+// present. Without a GPU, the same call must fail with the runtime's reason
+// and no crash: generated host code never touches device addresses.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mnemo/Runtime/CUDA.h"
+#include "mnemo/JIT/MemoryLayer.h"
+#include "mnemo/Reference/Reference.h"
+#include "mnemo/Support/Float16.h"
+
+#include "llvm/Support/FileSystem.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <random>
+
+using namespace mnemo;
+
+namespace {
+
+bool haveLibdevice() {
+  for (const char *variable : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
+    if (const char *root = std::getenv(variable))
+      return llvm::sys::fs::is_directory(std::string(root) + "/nvvm/libdevice");
+  return llvm::sys::fs::is_directory("/usr/local/cuda/nvvm/libdevice");
+}
+
+JITOptions cudaOptions() {
+  JITOptions options;
+  options.target = "cuda";
+  return options;
+}
+
+MemoryLayerConfig layerConfig(int64_t tau, int64_t numTables, int64_t width,
+                              ElementType type, Weighting weighting,
+                              bool bias) {
+  MemoryLayerConfig config;
+  config.numTables = numTables;
+  config.bitsPerTable = tau;
+  config.outputWidth = width;
+  config.tableType = type;
+  config.weighting = weighting;
+  config.hasBias = bias;
+  return config;
+}
+
+TEST(CUDA, CompilesTheMemoryLayer) {
+  if (!haveLibdevice())
+    GTEST_SKIP() << "no CUDA toolkit (libdevice) on this machine";
+  auto kernel = MemoryLayerKernel::compile(
+      layerConfig(8, 4, 64, ElementType::F16, Weighting::Prob, true),
+      cudaOptions());
+  ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+}
+
+TEST(CUDA, RefusesAFoldedNorm) {
+  MemoryLayerConfig config =
+      layerConfig(4, 4, 16, ElementType::F32, Weighting::Prob, false);
+  config.norm = LayerNorm::RMSNorm;
+  auto kernel = MemoryLayerKernel::compile(config, cudaOptions());
+  ASSERT_FALSE(bool(kernel));
+  EXPECT_EQ(llvm::toString(kernel.takeError()),
+            "a norm folded into the layer is not generated for the cuda "
+            "target; run the norm as its own op");
+}
+
+TEST(CUDA, CallWithoutAGPUFailsCleanly) {
+  if (!haveLibdevice())
+    GTEST_SKIP() << "no CUDA toolkit (libdevice) on this machine";
+  llvm::Error available = cuda::initialize();
+  if (!available) {
+    GTEST_SKIP() << "a GPU is present: MemoryLayerOnGPU runs instead";
+  }
+  std::string why = llvm::toString(std::move(available));
+  auto kernel = MemoryLayerKernel::compile(
+      layerConfig(2, 2, 8, ElementType::F32, Weighting::L1Prob, false),
+      cudaOptions());
+  ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+  // Host pointers where device addresses belong: nothing may touch them.
+  std::vector<float> x(3 * 4), tables(2 * 4 * 8), y(3 * 8, 7.0f);
+  auto prepared = (*kernel)->prepare(tables.data(), nullptr);
+  ASSERT_TRUE(bool(prepared)) << llvm::toString(prepared.takeError());
+  llvm::Error error = (*kernel)->run(*prepared, x.data(), 3, y.data());
+  ASSERT_TRUE(bool(error));
+  EXPECT_EQ(llvm::toString(std::move(error)), "@layer on the GPU: " + why);
+  for (float v : y)
+    EXPECT_EQ(v, 7.0f);
+}
+
+struct GPUCase {
+  int64_t tau, numTables, width;
+  ElementType type;
+  Weighting weighting;
+  bool bias;
+};
+
+class MemoryLayerOnGPU : public ::testing::TestWithParam<GPUCase> {};
+
+TEST_P(MemoryLayerOnGPU, MatchesTheReference) {
+  if (llvm::Error error = cuda::initialize())
+    GTEST_SKIP() << "no GPU: " << llvm::toString(std::move(error));
+  const GPUCase &c = GetParam();
+  auto kernel = MemoryLayerKernel::compile(
+      layerConfig(c.tau, c.numTables, c.width, c.type, c.weighting, c.bias),
+      cudaOptions());
+  ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+  std::mt19937 rng(static_cast<unsigned>(c.tau * 1000 + c.numTables));
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  size_t count = static_cast<size_t>(c.numTables << c.tau) * c.width;
+  std::vector<float> values(count);
+  std::vector<uint16_t> half(c.type == ElementType::F16 ? count : 0);
+  for (size_t i = 0; i < count; ++i) {
+    values[i] = uniform(rng);
+    if (c.type == ElementType::F16) {
+      half[i] = floatToHalf(values[i]);
+      values[i] = halfToFloat(half[i]);
+    }
+  }
+  std::vector<float> bias(static_cast<size_t>(c.width));
+  for (float &v : bias)
+    v = uniform(rng);
+  size_t tableBytes = count * elementBytes(c.type);
+  auto tables = cuda::DeviceBuffer::allocate(tableBytes);
+  auto deviceBias = cuda::DeviceBuffer::allocate(bias.size() * sizeof(float));
+  ASSERT_TRUE(tables && deviceBias);
+  ASSERT_FALSE(tables->upload(c.type == ElementType::F16
+                                  ? static_cast<const void *>(half.data())
+                                  : values.data(),
+                              tableBytes));
+  ASSERT_FALSE(deviceBias->upload(bias.data(), bias.size() * sizeof(float)));
+  auto prepared = (*kernel)->prepare(
+      tables->data(),
+      c.bias ? static_cast<const float *>(deviceBias->data()) : nullptr);
+  ASSERT_TRUE(bool(prepared)) << llvm::toString(prepared.takeError());
+  ref::MemoryLayerShape shape{c.numTables, c.tau, c.width, c.weighting, 1.0};
+  int64_t d = c.numTables * c.tau;
+  for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{64}, int64_t{2049}}) {
+    std::vector<float> x(static_cast<size_t>(n * d));
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = i % 13 == 0 ? 0.0f : i % 17 == 0 ? -0.0f : normal(rng);
+    auto deviceX = cuda::DeviceBuffer::allocate(x.size() * sizeof(float));
+    auto deviceY = cuda::DeviceBuffer::allocate(
+        static_cast<size_t>(n * c.width) * sizeof(float));
+    ASSERT_TRUE(deviceX && deviceY);
+    ASSERT_FALSE(deviceX->upload(x.data(), x.size() * sizeof(float)));
+    llvm::Error error =
+        (*kernel)->run(*prepared, static_cast<const float *>(deviceX->data()),
+                       n, static_cast<float *>(deviceY->data()));
+    ASSERT_FALSE(bool(error)) << llvm::toString(std::move(error));
+    std::vector<float> y(static_cast<size_t>(n * c.width));
+    ASSERT_FALSE(deviceY->download(y.data(), y.size() * sizeof(float)));
+    std::vector<float> expected = ref::memoryLayer(
+        x.data(), n, values.data(), c.bias ? bias.data() : nullptr, shape);
+    for (int64_t row = 0; row < n; ++row) {
+      double scale = 1e-30;
+      for (int64_t col = 0; col < c.width; ++col)
+        scale =
+            std::max(scale, std::fabs(double(expected[row * c.width + col])));
+      for (int64_t col = 0; col < c.width; ++col) {
+        size_t i = static_cast<size_t>(row * c.width + col);
+        ASSERT_NEAR(y[i], expected[i], 1e-5 * scale)
+            << "N " << n << " row " << row << " column " << col;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sweep, MemoryLayerOnGPU,
+    ::testing::Values(
+        GPUCase{1, 3, 16, ElementType::F32, Weighting::Prob, true},
+        GPUCase{2, 8, 40, ElementType::F32, Weighting::L1Prob, false},
+        GPUCase{7, 5, 64, ElementType::F16, Weighting::Prob, false},
+        GPUCase{8, 16, 128, ElementType::F16, Weighting::L1Prob, true},
+        GPUCase{13, 2, 24, ElementType::F32, Weighting::Prob, true},
+        GPUCase{16, 1, 8, ElementType::F16, Weighting::L1Prob, false}));
+
+} // namespace
