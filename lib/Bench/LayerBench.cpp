@@ -4,8 +4,10 @@
 #include "mnemo/Bench/LayerBench.h"
 #include "mnemo/Bench/Median.h"
 
+#include "mnemo/Bench/CuBLAS.h"
 #include "mnemo/Bench/Dense.h"
 #include "mnemo/JIT/Host.h"
+#include "mnemo/Runtime/CUDA.h"
 #include "mnemo/Support/Float16.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -16,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <thread>
 
 namespace mnemo::bench {
@@ -93,6 +96,172 @@ std::string formatBytes(double bytes) {
 /// Lets worker threads of the previous side stop spinning.
 void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(250)); }
 
+/// Medians, the fastest dense side, the speedup and the table bandwidth of
+/// a run's rounds.
+LayerBenchResult summarize(LayerBenchResult result,
+                           const LayerBenchOptions &opts);
+
+/// The GPU side by side with cuBLAS (see runLayerBench).
+llvm::Expected<LayerBenchResult> runGPULayerBench(const LayerBenchOptions &opts,
+                                                  MemoryLayerConfig config) {
+  auto device = cuda::device();
+  if (!device)
+    return makeError("--target cuda: " + toString(device.takeError()));
+  auto blas = CuBLAS::load();
+  if (!blas)
+    return makeError("--target cuda: " + toString(blas.takeError()));
+  LayerBenchResult result;
+  result.bitsPerTable = config.bitsPerTable;
+  result.lastLevelCacheBytes = device->l2CacheBytes;
+  result.host = device->name + " (" + device->chip() + ")";
+  result.peakGBPerSecond = device->peakBandwidth / 1e9;
+  JITOptions jit = opts.jit;
+  jit.target = "cuda";
+  auto kernel = MemoryLayerKernel::compile(config, jit);
+  if (!kernel)
+    return kernel.takeError();
+  result.compileSeconds = (*kernel)->compileSeconds();
+
+  const int64_t n = opts.tokens, d = opts.hidden, h = opts.out;
+  const size_t tableElements =
+      static_cast<size_t>(config.numTables) * config.numBuckets() * h;
+  const int64_t tableBytes =
+      static_cast<int64_t>(tableElements) * elementBytes(opts.tableType);
+  const int64_t l2 = device->l2CacheBytes;
+  const int numInputs = static_cast<int>(std::clamp<int64_t>(
+      (int64_t{1} << 30) / std::max<int64_t>(1, n * d * 4), 2, 16));
+  const int tableCopies =
+      opts.copies > 0 ? opts.copies : copiesFor(tableBytes, l2);
+  const int denseCopies =
+      opts.copies > 0 ? opts.copies : copiesFor(d * h * 4, l2);
+  double needed = static_cast<double>(tableCopies) * tableBytes +
+                  denseCopies * 6.0 * d * h + numInputs * 6.0 * n * d +
+                  4.0 * n * h;
+  if (needed > 0.9 * static_cast<double>(device->memoryBytes))
+    return makeError(
+        llvm::formatv("--target cuda: the layer copies and inputs need {0}, "
+                      "more than the {1} of GPU memory",
+                      formatBytes(needed),
+                      formatBytes(static_cast<double>(device->memoryBytes)))
+            .str());
+
+  std::vector<cuda::DeviceBuffer> tables, weights, halfWeights, inputs,
+      halfInputs;
+  auto add = [&](std::vector<cuda::DeviceBuffer> &into, const void *data,
+                 size_t bytes) -> llvm::Error {
+    auto buffer = cuda::DeviceBuffer::copyOf(data, bytes);
+    if (!buffer)
+      return buffer.takeError();
+    into.push_back(std::move(*buffer));
+    return llvm::Error::success();
+  };
+  {
+    std::vector<uint8_t> host(static_cast<size_t>(tableBytes));
+    for (int c = 0; c < tableCopies; ++c) {
+      fillRandom(host.data(), tableElements, opts.tableType,
+                 static_cast<uint32_t>(c + 1));
+      if (llvm::Error error = add(tables, host.data(), host.size()))
+        return std::move(error);
+    }
+    std::vector<float> dense(static_cast<size_t>(d * h));
+    std::vector<uint16_t> half(dense.size());
+    for (int c = 0; c < denseCopies; ++c) {
+      fillRandom(dense.data(), dense.size(), ElementType::F32,
+                 static_cast<uint32_t>(1000 + c));
+      for (size_t i = 0; i < dense.size(); ++i)
+        half[i] = floatToHalf(dense[i]);
+      if (llvm::Error error =
+              add(weights, dense.data(), dense.size() * sizeof(float)))
+        return std::move(error);
+      if (llvm::Error error =
+              add(halfWeights, half.data(), half.size() * sizeof(uint16_t)))
+        return std::move(error);
+    }
+    std::vector<float> x(static_cast<size_t>(n * d));
+    std::vector<uint16_t> halfX(x.size());
+    for (int i = 0; i < numInputs; ++i) {
+      fillRandom(x.data(), x.size(), ElementType::F32,
+                 static_cast<uint32_t>(7000 + i));
+      for (size_t j = 0; j < x.size(); ++j)
+        halfX[j] = floatToHalf(x[j]);
+      if (llvm::Error error = add(inputs, x.data(), x.size() * sizeof(float)))
+        return std::move(error);
+      if (llvm::Error error =
+              add(halfInputs, halfX.data(), halfX.size() * sizeof(uint16_t)))
+        return std::move(error);
+    }
+  }
+  auto output = cuda::DeviceBuffer::allocate(static_cast<size_t>(n * h) * 4);
+  if (!output)
+    return output.takeError();
+  float *y = static_cast<float *>(output->data());
+  std::vector<PreparedLayer> layers;
+  for (const cuda::DeviceBuffer &table : tables) {
+    auto prepared = (*kernel)->prepare(table.data(), nullptr);
+    if (!prepared)
+      return prepared.takeError();
+    layers.push_back(std::move(*prepared));
+  }
+
+  llvm::Error runError = llvm::Error::success();
+  auto keep = [&](llvm::Error error) {
+    if (error && !runError)
+      runError = std::move(error);
+    else
+      llvm::consumeError(std::move(error));
+  };
+  std::vector<std::function<void(int64_t)>> calls = {
+      [&](int64_t i) {
+        keep((*kernel)->run(
+            layers[i % layers.size()],
+            static_cast<const float *>(inputs[i % numInputs].data()), n, y));
+      },
+      [&](int64_t i) {
+        keep((*blas)->sgemm(
+            static_cast<const float *>(weights[i % denseCopies].data()),
+            static_cast<const float *>(inputs[i % numInputs].data()), y, n, d,
+            h));
+      },
+      [&](int64_t i) {
+        keep((*blas)->hgemm(halfWeights[i % denseCopies].data(),
+                            halfInputs[i % numInputs].data(), y, n, d, h));
+      }};
+  result.mnemo.name = "mnemo";
+  result.mnemo.copies = tableCopies;
+  result.mnemo.bytesPerCopy = tableBytes;
+  for (const char *name : {"cublas-sgemm", "cublas-gemmex-f16"}) {
+    SideResult side;
+    side.name = name;
+    side.copies = denseCopies;
+    side.bytesPerCopy = d * h * (side.name == "cublas-sgemm" ? 4 : 2);
+    result.dense.push_back(side);
+  }
+  auto sideResult = [&](size_t side) -> SideResult & {
+    return side == 0 ? result.mnemo : result.dense[side - 1];
+  };
+
+  // Warm up every copy (and the driver's compilation of the PTX), then
+  // calibrate each side to a round's duration and run interleaved rounds.
+  std::vector<int64_t> iterations;
+  for (auto &call : calls) {
+    for (int64_t i = 0; i < std::max(tableCopies, denseCopies); ++i)
+      call(i);
+    if (runError)
+      return std::move(runError);
+    iterations.push_back(calibrate(opts.roundSeconds, call));
+  }
+  for (int round = 0; round < opts.rounds; ++round)
+    for (size_t s = 0; s < calls.size(); ++s) {
+      size_t side = (s + static_cast<size_t>(round)) % calls.size();
+      double seconds = timeCalls(iterations[side], calls[side]);
+      sideResult(side).roundTokensPerSecond.push_back(
+          static_cast<double>(iterations[side] * n) / seconds);
+    }
+  if (runError)
+    return std::move(runError);
+  return std::move(result);
+}
+
 } // namespace
 
 llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
@@ -106,19 +275,25 @@ llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
   if (opts.threads < 1 || opts.rounds < 1 || !(opts.roundSeconds > 0))
     return makeError("--threads and --rounds must be positive");
 
-  const HostInfo &host = getHostInfo();
-  LayerBenchResult result;
-  result.bitsPerTable = opts.hidden / opts.tables;
-  result.lastLevelCacheBytes = host.l3CacheBytes;
-  result.host = host.cpuName;
-
   MemoryLayerConfig config;
   config.numTables = opts.tables;
-  config.bitsPerTable = result.bitsPerTable;
+  config.bitsPerTable = opts.hidden / opts.tables;
   config.outputWidth = opts.out;
   config.tableType = opts.tableType;
   config.weighting = opts.weighting;
   config.numTokens = opts.tokens;
+  if (opts.jit.target == "cuda") {
+    auto result = runGPULayerBench(opts, config);
+    if (!result)
+      return result.takeError();
+    return summarize(std::move(*result), opts);
+  }
+
+  const HostInfo &host = getHostInfo();
+  LayerBenchResult result;
+  result.bitsPerTable = config.bitsPerTable;
+  result.lastLevelCacheBytes = host.l3CacheBytes;
+  result.host = host.cpuName;
   JITOptions jit = opts.jit;
   jit.threads = opts.threads;
   omp_set_num_threads(opts.threads);
@@ -268,7 +443,13 @@ llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
   }
   if (runError)
     return std::move(runError);
+  return summarize(std::move(result), opts);
+}
 
+namespace {
+
+LayerBenchResult summarize(LayerBenchResult result,
+                           const LayerBenchOptions &opts) {
   result.mnemo.tokensPerSecond = median(result.mnemo.roundTokensPerSecond);
   for (SideResult &side : result.dense)
     side.tokensPerSecond = median(side.roundTokensPerSecond);
@@ -280,10 +461,12 @@ llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
                    result.dense[result.fastestDense].tokensPerSecond;
   // Each token reads one row of h values from each of the K tables.
   result.tableGBPerSecond = result.mnemo.tokensPerSecond *
-                            static_cast<double>(opts.tables * h) *
+                            static_cast<double>(opts.tables * opts.out) *
                             elementBytes(opts.tableType) / 1e9;
-  return std::move(result);
+  return result;
 }
+
+} // namespace
 
 std::string LayerBenchResult::toJSON(const LayerBenchOptions &opts) const {
   nlohmann::json json;
@@ -307,6 +490,11 @@ std::string LayerBenchResult::toJSON(const LayerBenchOptions &opts) const {
   json["dense_copies"] = dense[fastestDense].copies;
   json["compile_seconds"] = compileSeconds;
   json["host"] = host;
+  json["target"] = peakGBPerSecond > 0 ? "cuda" : "cpu";
+  if (peakGBPerSecond > 0) {
+    json["peak_gb_per_s"] = peakGBPerSecond;
+    json["table_fraction_of_peak"] = tableGBPerSecond / peakGBPerSecond;
+  }
   return json.dump();
 }
 
@@ -320,6 +508,10 @@ std::string LayerBenchResult::toText(const LayerBenchOptions &opts) const {
   text += llvm::formatv("  {0,-16} {1,12:N} tokens/s   (table rows {2:F2} "
                         "GB/s)\n",
                         "mnemo", mnemo.tokensPerSecond, tableGBPerSecond);
+  if (peakGBPerSecond > 0)
+    text += llvm::formatv("  table rows at {0:P1} of the GPU's peak memory "
+                          "bandwidth ({1:F0} GB/s)\n",
+                          tableGBPerSecond / peakGBPerSecond, peakGBPerSecond);
   for (const SideResult &side : dense)
     text += llvm::formatv("  {0,-16} {1,12:N} tokens/s\n", side.name,
                           side.tokensPerSecond);

@@ -410,6 +410,16 @@ llvm::Expected<DeviceBuffer> DeviceBuffer::allocate(size_t bytes) {
   return std::move(buffer);
 }
 
+llvm::Expected<DeviceBuffer> DeviceBuffer::copyOf(const void *data,
+                                                  size_t bytes) {
+  auto buffer = allocate(bytes);
+  if (!buffer)
+    return buffer.takeError();
+  if (llvm::Error error = buffer->upload(data, bytes))
+    return std::move(error);
+  return std::move(*buffer);
+}
+
 DeviceBuffer &DeviceBuffer::operator=(DeviceBuffer &&other) noexcept {
   if (this != &other) {
     if (address)
@@ -468,6 +478,8 @@ llvm::Error synchronize() {
   thread.error.clear();
   return makeError(error);
 }
+
+void *stream() { return bindThread() ? thread.stream : nullptr; }
 
 Timer::~Timer() {
   if (begin)

@@ -146,19 +146,11 @@ int evalLayer(const EvalLayerOptions &opts) {
     auto kernel = MemoryLayerKernel::compile(config, jit);
     if (!kernel)
       return reportError(kernel.takeError());
-    auto toDevice = [](const void *data,
-                       size_t bytes) -> llvm::Expected<cuda::DeviceBuffer> {
-      auto buffer = cuda::DeviceBuffer::allocate(bytes);
-      if (!buffer)
-        return buffer.takeError();
-      if (llvm::Error error = buffer->upload(data, bytes))
-        return std::move(error);
-      return std::move(*buffer);
-    };
-    auto deviceX = toDevice(x->bytes.data(), x->bytes.size());
-    auto deviceTables = toDevice(tables->bytes.data(), tables->bytes.size());
-    auto deviceBias = toDevice(bias ? bias->bytes.data() : nullptr,
-                               bias ? bias->bytes.size() : 0);
+    auto deviceX = cuda::DeviceBuffer::copyOf(x->bytes.data(), x->bytes.size());
+    auto deviceTables =
+        cuda::DeviceBuffer::copyOf(tables->bytes.data(), tables->bytes.size());
+    auto deviceBias = cuda::DeviceBuffer::copyOf(
+        bias ? bias->bytes.data() : nullptr, bias ? bias->bytes.size() : 0);
     auto deviceY = cuda::DeviceBuffer::allocate(y.size() * sizeof(float));
     if (!deviceX)
       return reportError("--target cuda: " + toString(deviceX.takeError()));
@@ -337,6 +329,12 @@ void addLayerCommands(CLI::App &app, CLI::App &benchCmd,
       ->add_option("--parallel", benchOpts.jit.parallel,
                    "force the parallel loop")
       ->check(CLI::IsMember({"auto", "tokens", "columns"}));
+  layerCmd
+      ->add_option("--target", benchOpts.jit.target,
+                   "cpu: against OpenBLAS and oneDNN; cuda: the GPU kernels "
+                   "against cuBLAS (sgemm and f16 GemmEx) on the GPU")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->default_str("cpu");
   layerCmd->add_flag("--json", json, "print one JSON object");
   commands.push_back({layerCmd, [state] {
                         return benchLayer(state->options, state->dtype,

@@ -59,6 +59,8 @@ struct LayerBenchResult {
   size_t fastestDense = 0;       ///< index into `dense`
   double speedup = 0;            ///< mnemo over the fastest dense
   double tableGBPerSecond = 0;   ///< table row bytes read per second
+  /// The GPU's peak memory bandwidth in GB/s (target cuda; 0 on the CPU).
+  double peakGBPerSecond = 0;
   double compileSeconds = 0;
   int64_t lastLevelCacheBytes = 0;
   std::string host;
@@ -69,7 +71,10 @@ struct LayerBenchResult {
   std::string toText(const LayerBenchOptions &options) const;
 };
 
-/// Runs the benchmark; errors name the offending option.
+/// Runs the benchmark; errors name the offending option. With
+/// `jit.target == "cuda"` both sides run on the GPU: the generated kernels
+/// against cuBLAS (sgemm with f32 weights, and GemmEx with f16 weights and
+/// inputs), every call waited for, working sets over twice the GPU's L2.
 llvm::Expected<LayerBenchResult>
 runLayerBench(const LayerBenchOptions &options);
 

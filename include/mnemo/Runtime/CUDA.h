@@ -67,6 +67,8 @@ class DeviceBuffer {
 public:
   DeviceBuffer() = default;
   static llvm::Expected<DeviceBuffer> allocate(size_t bytes);
+  /// A new buffer holding a copy of `bytes` bytes at host address `data`.
+  static llvm::Expected<DeviceBuffer> copyOf(const void *data, size_t bytes);
   DeviceBuffer(DeviceBuffer &&other) noexcept { *this = std::move(other); }
   DeviceBuffer &operator=(DeviceBuffer &&other) noexcept;
   DeviceBuffer(const DeviceBuffer &) = delete;
@@ -91,6 +93,10 @@ private:
 /// the first error that generated code's `mgpu*` calls met on this thread
 /// since the last call.
 llvm::Error synchronize();
+
+/// The calling thread's stream (a `CUstream`), on which generated code
+/// queues its work; null when CUDA cannot be used.
+void *stream();
 
 /// Times GPU work queued by the calling thread between `start` and `stop`.
 class Timer {
