@@ -70,7 +70,7 @@ void memoryLayer(benchmark::State &state, ElementType type) {
     state.SkipWithError(llvm::toString(kernel.takeError()).c_str());
     return;
   }
-  size_t elements = static_cast<size_t>(kTables) * config.numBuckets() * kOut;
+  size_t elements = static_cast<size_t>(config.tableElements());
   int64_t bytes = static_cast<int64_t>(elements) * elementBytes(type);
   std::mt19937 rng(2);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);

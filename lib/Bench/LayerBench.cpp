@@ -96,6 +96,31 @@ std::string formatBytes(double bytes) {
 /// Lets worker threads of the previous side stop spinning.
 void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(250)); }
 
+/// Calibrates each side's calls (`calls[0]` the Memory Layer, then the
+/// dense sides; `call(i)` runs the i-th call) to a round of
+/// `opts.roundSeconds`, then runs `opts.rounds` interleaved rounds, the
+/// order of the sides rotating between rounds, with `pause()` before each
+/// calibration and round. Each round's tokens/s go to `result.mnemo` and
+/// `result.dense`.
+void measureRounds(const std::vector<std::function<void(int64_t)>> &calls,
+                   const LayerBenchOptions &opts, void (*pause)(),
+                   LayerBenchResult &result) {
+  std::vector<int64_t> iterations;
+  for (const auto &call : calls) {
+    pause();
+    iterations.push_back(calibrate(opts.roundSeconds, call));
+  }
+  for (int round = 0; round < opts.rounds; ++round)
+    for (size_t s = 0; s < calls.size(); ++s) {
+      size_t side = (s + static_cast<size_t>(round)) % calls.size();
+      pause();
+      double seconds = timeCalls(iterations[side], calls[side]);
+      SideResult &into = side == 0 ? result.mnemo : result.dense[side - 1];
+      into.roundTokensPerSecond.push_back(
+          static_cast<double>(iterations[side] * opts.tokens) / seconds);
+    }
+}
+
 /// Medians, the fastest dense side, the speedup and the table bandwidth of
 /// a run's rounds.
 LayerBenchResult summarize(LayerBenchResult result,
@@ -123,8 +148,7 @@ llvm::Expected<LayerBenchResult> runGPULayerBench(const LayerBenchOptions &opts,
   result.compileSeconds = (*kernel)->compileSeconds();
 
   const int64_t n = opts.tokens, d = opts.hidden, h = opts.out;
-  const size_t tableElements =
-      static_cast<size_t>(config.numTables) * config.numBuckets() * h;
+  const size_t tableElements = static_cast<size_t>(config.tableElements());
   const int64_t tableBytes =
       static_cast<int64_t>(tableElements) * elementBytes(opts.tableType);
   const int64_t l2 = device->l2CacheBytes;
@@ -236,27 +260,14 @@ llvm::Expected<LayerBenchResult> runGPULayerBench(const LayerBenchOptions &opts,
     side.bytesPerCopy = d * h * (side.name == "cublas-sgemm" ? 4 : 2);
     result.dense.push_back(side);
   }
-  auto sideResult = [&](size_t side) -> SideResult & {
-    return side == 0 ? result.mnemo : result.dense[side - 1];
-  };
-
-  // Warm up every copy (and the driver's compilation of the PTX), then
-  // calibrate each side to a round's duration and run interleaved rounds.
-  std::vector<int64_t> iterations;
-  for (auto &call : calls) {
+  // Warm up every copy (and the driver's compilation of the PTX).
+  for (auto &call : calls)
     for (int64_t i = 0; i < std::max(tableCopies, denseCopies); ++i)
       call(i);
-    if (runError)
-      return std::move(runError);
-    iterations.push_back(calibrate(opts.roundSeconds, call));
-  }
-  for (int round = 0; round < opts.rounds; ++round)
-    for (size_t s = 0; s < calls.size(); ++s) {
-      size_t side = (s + static_cast<size_t>(round)) % calls.size();
-      double seconds = timeCalls(iterations[side], calls[side]);
-      sideResult(side).roundTokensPerSecond.push_back(
-          static_cast<double>(iterations[side] * n) / seconds);
-    }
+  if (runError)
+    return std::move(runError);
+  measureRounds(
+      calls, opts, [] {}, result);
   if (runError)
     return std::move(runError);
   return std::move(result);
@@ -306,8 +317,7 @@ llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
   result.compileSeconds = (*kernel)->compileSeconds();
 
   const int64_t n = opts.tokens, d = opts.hidden, h = opts.out;
-  const size_t tableElements =
-      static_cast<size_t>(config.numTables) * config.numBuckets() * h;
+  const size_t tableElements = static_cast<size_t>(config.tableElements());
   const int64_t tableBytes =
       static_cast<int64_t>(tableElements) * elementBytes(opts.tableType);
   const int64_t denseBytes = d * h * 4;
@@ -416,31 +426,10 @@ llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
   for (size_t l = 0; l < libraries.size(); ++l)
     for (int c = 0; c < denseCopies; ++c)
       denseCall(l)(c);
-  int64_t mnemoIterations = calibrate(opts.roundSeconds, mnemoCall);
-  std::vector<int64_t> denseIterations;
-  for (size_t l = 0; l < libraries.size(); ++l) {
-    settle();
-    denseIterations.push_back(calibrate(opts.roundSeconds, denseCall(l)));
-  }
-
-  // Interleaved rounds; the order of the sides rotates between rounds.
-  size_t sides = 1 + libraries.size();
-  for (int round = 0; round < opts.rounds; ++round) {
-    for (size_t s = 0; s < sides; ++s) {
-      size_t side = (s + static_cast<size_t>(round)) % sides;
-      settle();
-      if (side == 0) {
-        double seconds = timeCalls(mnemoIterations, mnemoCall);
-        result.mnemo.roundTokensPerSecond.push_back(
-            static_cast<double>(mnemoIterations * n) / seconds);
-      } else {
-        size_t l = side - 1;
-        double seconds = timeCalls(denseIterations[l], denseCall(l));
-        result.dense[l].roundTokensPerSecond.push_back(
-            static_cast<double>(denseIterations[l] * n) / seconds);
-      }
-    }
-  }
+  std::vector<std::function<void(int64_t)>> calls = {mnemoCall};
+  for (size_t l = 0; l < libraries.size(); ++l)
+    calls.push_back(denseCall(l));
+  measureRounds(calls, opts, settle, result);
   if (runError)
     return std::move(runError);
   return summarize(std::move(result), opts);

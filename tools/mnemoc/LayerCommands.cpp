@@ -139,56 +139,60 @@ int evalLayer(const EvalLayerOptions &opts) {
   JITOptions jit;
   jit.threads = opts.threads > 0 ? opts.threads : getHostInfo().cores;
   jit.target = opts.target;
-  if (opts.target == "cuda") {
-    // Fails here, before compiling, on a machine without a usable GPU.
+  bool onGPU = opts.target == "cuda";
+  // Fails here, before compiling, on a machine without a usable GPU.
+  if (onGPU)
     if (llvm::Error error = cuda::initialize())
       return reportError("--target cuda: " + toString(std::move(error)));
-    auto kernel = MemoryLayerKernel::compile(config, jit);
-    if (!kernel)
-      return reportError(kernel.takeError());
-    auto deviceX = cuda::DeviceBuffer::copyOf(x->bytes.data(), x->bytes.size());
-    auto deviceTables =
-        cuda::DeviceBuffer::copyOf(tables->bytes.data(), tables->bytes.size());
-    auto deviceBias = cuda::DeviceBuffer::copyOf(
-        bias ? bias->bytes.data() : nullptr, bias ? bias->bytes.size() : 0);
-    auto deviceY = cuda::DeviceBuffer::allocate(y.size() * sizeof(float));
-    if (!deviceX)
-      return reportError("--target cuda: " + toString(deviceX.takeError()));
-    if (!deviceTables)
-      return reportError("--target cuda: " +
-                         toString(deviceTables.takeError()));
-    if (!deviceBias)
-      return reportError("--target cuda: " + toString(deviceBias.takeError()));
-    if (!deviceY)
-      return reportError("--target cuda: " + toString(deviceY.takeError()));
-    auto prepared = (*kernel)->prepare(
-        deviceTables->data(),
-        bias ? static_cast<const float *>(deviceBias->data()) : nullptr);
-    if (!prepared)
-      return reportError(prepared.takeError());
-    if (llvm::Error error = (*kernel)->run(
-            *prepared, static_cast<const float *>(deviceX->data()), n,
-            static_cast<float *>(deviceY->data())))
-      return reportError(std::move(error));
-    if (llvm::Error error =
-            deviceY->download(y.data(), y.size() * sizeof(float)))
-      return reportError("--target cuda: " + toString(std::move(error)));
-    if (llvm::Error error =
-            writeNpy(opts.output, NpyType::F32, {n, width}, y.data()))
-      return reportError(std::move(error));
-    return 0;
-  }
-  omp_set_num_threads(static_cast<int>(jit.threads));
+  if (!onGPU)
+    omp_set_num_threads(static_cast<int>(jit.threads));
   auto kernel = MemoryLayerKernel::compile(config, jit);
   if (!kernel)
     return reportError(kernel.takeError());
-  auto prepared = (*kernel)->prepare(tables->bytes.data(),
-                                     bias ? bias->as<float>() : nullptr);
+
+  // The kernel's operands: the files' data, or their copies on the GPU.
+  const void *xData = x->bytes.data(), *tableData = tables->bytes.data();
+  const void *biasData = bias ? bias->bytes.data() : nullptr;
+  void *yData = y.data();
+  std::vector<cuda::DeviceBuffer> device;
+  auto toDevice = [&](const void *&data, size_t bytes) -> llvm::Error {
+    auto copy = cuda::DeviceBuffer::copyOf(data, bytes);
+    if (!copy)
+      return copy.takeError();
+    data = copy->data();
+    device.push_back(std::move(*copy));
+    return llvm::Error::success();
+  };
+  cuda::DeviceBuffer deviceY;
+  if (onGPU) {
+    llvm::Error error = toDevice(xData, x->bytes.size());
+    if (!error)
+      error = toDevice(tableData, tables->bytes.size());
+    if (!error && bias)
+      error = toDevice(biasData, bias->bytes.size());
+    if (!error) {
+      auto output = cuda::DeviceBuffer::allocate(y.size() * sizeof(float));
+      if (output)
+        deviceY = std::move(*output);
+      else
+        error = output.takeError();
+    }
+    if (error)
+      return reportError("--target cuda: " + toString(std::move(error)));
+    yData = deviceY.data();
+  }
+  auto prepared =
+      (*kernel)->prepare(tableData, static_cast<const float *>(biasData));
   if (!prepared)
     return reportError(prepared.takeError());
   if (llvm::Error error =
-          (*kernel)->run(*prepared, x->as<float>(), n, y.data()))
+          (*kernel)->run(*prepared, static_cast<const float *>(xData), n,
+                         static_cast<float *>(yData)))
     return reportError(std::move(error));
+  if (onGPU)
+    if (llvm::Error error =
+            deviceY.download(y.data(), y.size() * sizeof(float)))
+      return reportError("--target cuda: " + toString(std::move(error)));
   if (llvm::Error error =
           writeNpy(opts.output, NpyType::F32, {n, width}, y.data()))
     return reportError(std::move(error));

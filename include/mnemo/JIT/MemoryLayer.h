@@ -38,6 +38,10 @@ struct MemoryLayerConfig {
 
   int64_t inputWidth() const { return numTables * bitsPerTable; }
   int64_t numBuckets() const { return int64_t{1} << bitsPerTable; }
+  /// Elements of the tables `[K, 2^tau, h]`.
+  int64_t tableElements() const {
+    return numTables * numBuckets() * outputWidth;
+  }
 
   /// Checks the configuration; the message names the offending field.
   llvm::Error validate() const;
