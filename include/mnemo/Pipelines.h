@@ -38,7 +38,9 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                                llvm::cl::desc("L2 cache per core"),
                                llvm::cl::init(512 * 1024)};
   Option<int64_t> tokenTile{*this, "token-tile",
-                            llvm::cl::desc("force the token tile (0: choose)"),
+                            llvm::cl::desc("force the token tile (0: choose; "
+                                           "with gpu-kernels, the tokens per "
+                                           "thread of the gather)"),
                             llvm::cl::init(0)};
   Option<int64_t> columnTile{
       *this, "column-tile", llvm::cl::desc("force the column tile (0: choose)"),
@@ -86,6 +88,10 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("threads of a block along a kernel's innermost "
                      "dimension"),
       llvm::cl::init(128)};
+  Option<int64_t> tokenTile{
+      *this, "token-tile",
+      llvm::cl::desc("tokens per thread of the Memory Layer's gather"),
+      llvm::cl::init(8)};
   Option<std::string> format{
       *this, "format",
       llvm::cl::desc("what the gpu.binary holds: isa (PTX, which the "

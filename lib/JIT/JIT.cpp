@@ -79,6 +79,8 @@ void fillPipelineOptions(const JITOptions &options,
   }
   gpu.chip = chip.empty() ? "sm_90" : chip;
   gpu.format = "isa";
+  if (options.tokenTile > 0)
+    gpu.tokenTile = options.tokenTile;
 }
 
 /// Collects the diagnostics a pipeline emits, for an llvm::Error.
@@ -154,6 +156,10 @@ llvm::Error JITOptions::validate() const {
                      llvm::Twine(vectorWidth));
   if (tokenTile < 0)
     return makeError("token tile must be non-negative (0: choose), got " +
+                     llvm::Twine(tokenTile));
+  if ((target == "cuda" || gpuKernels) && tokenTile > 64)
+    return makeError("token tile of the GPU kernels must lie in [0, 64] (0: "
+                     "choose), got " +
                      llvm::Twine(tokenTile));
   if (columnTile < 0)
     return makeError("column tile must be non-negative (0: choose), got " +

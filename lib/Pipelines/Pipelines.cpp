@@ -82,9 +82,10 @@ void addBufferization(OpPassManager &pm, bool canonicalize = true) {
 
 /// The GPU kernels' loop nests on buffers (one parallel iteration per
 /// thread), with elementwise arithmetic as parallel loops too.
-void addGPUKernelLoops(OpPassManager &pm) {
+void addGPUKernelLoops(OpPassManager &pm,
+                       const LowerGPUKernelsPassOptions &kernels) {
   pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createLowerGPUKernelsPass());
+  pm.addNestedPass<func::FuncOp>(createLowerGPUKernelsPass(kernels));
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   addBufferization(pm, /*canonicalize=*/false);
 }
@@ -94,8 +95,12 @@ void addGPUKernelLoops(OpPassManager &pm) {
 void mnemo::buildLowerToLoopsPipeline(OpPassManager &pm,
                                       const CPUPipelineOptions &options) {
   if (options.gpuKernels) {
-    // The GPU kernels' loops, to run on the CPU for checking.
-    addGPUKernelLoops(pm);
+    // The GPU kernels' loops, to run on the CPU for checking (CPU buffers
+    // may start anywhere: no alignment is assumed).
+    LowerGPUKernelsPassOptions kernels;
+    if (options.tokenTile > 0)
+      kernels.tokenTile = options.tokenTile;
+    addGPUKernelLoops(pm, kernels);
     pm.addPass(createConvertLinalgToLoopsPass());
     return;
   }
@@ -143,7 +148,9 @@ void mnemo::buildLowerToLoopsPipeline(OpPassManager &pm,
 
 void mnemo::buildLowerToGPUPipeline(OpPassManager &pm,
                                     const GPUPipelineOptions &options) {
-  addGPUKernelLoops(pm);
+  // Device allocations start at 256-byte boundaries.
+  addGPUKernelLoops(pm, LowerGPUKernelsPassOptions{options.tokenTile,
+                                                   /*alignedOperands=*/true});
   pm.addPass(createConvertLinalgToParallelLoopsPass());
   // Blocks of `threads-per-block` iterations of each loop's innermost
   // dimension, one GPU thread each (out-of-range threads do nothing).
@@ -151,6 +158,10 @@ void mnemo::buildLowerToGPUPipeline(OpPassManager &pm,
       createTileGPULoopsPass(TileGPULoopsPassOptions{options.threadsPerBlock}));
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
   pm.addPass(createParallelLoopToGpuPass());
+  // Constants and index arithmetic go into the kernels, where they are
+  // known at compile time (trip counts, strides, divisors), rather than
+  // being passed as kernel arguments.
+  pm.addPass(createGpuLauchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createMergeGPUModulesPass());
   pm.addPass(createLowerAffinePass());
@@ -162,6 +173,8 @@ void mnemo::buildGPUToLLVMPipeline(OpPassManager &pm,
                                    const GPUPipelineOptions &options) {
   pm.addPass(createDeviceBuffersPass());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+  // Ceiling divisions and the like, which have no direct LLVM lowering.
+  pm.addPass(arith::createArithExpandOpsPass());
   gpu::GPUToNVVMPipelineOptions nvvm;
   nvvm.cubinChip = options.chip;
   nvvm.cubinFeatures = options.features;

@@ -1,34 +1,80 @@
 // RUN: mnemo-opt %s --mnemo-lower-gpu-kernels --canonicalize --cse --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: mnemo-opt %s --split-input-file --mnemo-lower-gpu-kernels="token-tile=2 aligned-operands=1" --canonicalize --cse --verify-diagnostics | FileCheck %s --check-prefix=TWO
 
-// The Memory Layer as two grids of GPU threads: (table, token) hashes a
+// The Memory Layer as two grids of GPU threads. (table, token) hashes a
 // chunk of tau = 4 values into a scratch bucket (element 0 the most
 // significant bit, set for z >= 0) and weight (l1_prob: sum |z| over the
-// product of 1 + exp(-2|z|)); (token, column) sums the K weighted rows,
-// widened from f16, on top of the bias. Scalar code, no allocation inside
-// the loops.
+// product of 1 + exp(-2|z|)), tokens innermost. Then each thread gathers,
+// for a tile of 8 tokens, one 16-byte vector of 8 f16 columns from each of
+// the K rows the tokens hit, widened to f32 and accumulated with FMAs on
+// top of the bias; tokens past the end repeat the last one, and only the
+// tile's tokens in range are stored. No allocation inside the loops.
 // CHECK-LABEL: func.func @lookup
-// CHECK-DAG: %[[BUCKETS:.+]] = memref.alloc(%{{.+}}) {{.+}} : memref<?x4xindex>
-// CHECK-DAG: %[[WEIGHTS:.+]] = memref.alloc(%{{.+}}) {{.+}} : memref<?x4xf32>
+// CHECK-DAG: %[[BUCKETS:.+]] = memref.alloc(%{{.+}}) {{.+}} : memref<4x?xindex>
+// CHECK-DAG: %[[WEIGHTS:.+]] = memref.alloc(%{{.+}}) {{.+}} : memref<4x?xf32>
 // CHECK: scf.parallel (%[[TABLE:.+]], %[[TOKEN:.+]]) = (%c0, %c0) to (%c4, %{{.+}})
 // CHECK:   scf.for {{.+}} -> (index, f32, f32)
 // CHECK:     arith.cmpf oge
 // CHECK:     arith.shli %c1
 // CHECK:     math.exp
-// CHECK:   memref.store %{{.+}}, %[[BUCKETS]][%[[TOKEN]], %[[TABLE]]]
+// CHECK:   memref.store %{{.+}}, %[[BUCKETS]][%[[TABLE]], %[[TOKEN]]]
 // CHECK:   arith.divf
-// CHECK:   memref.store %{{.+}}, %[[WEIGHTS]][%[[TOKEN]], %[[TABLE]]]
-// CHECK: scf.parallel (%[[T:.+]], %[[C:.+]]) = (%c0, %c0) to (%{{.+}}, %c32)
-// CHECK:   %[[BIAS:.+]] = tensor.extract %{{.+}}[%[[C]]] : tensor<32xf32>
-// CHECK:   scf.for %[[K:.+]] = %c0 to %c4 {{.+}} iter_args(%{{.+}} = %[[BIAS]])
-// CHECK:     %[[ROW:.+]] = memref.load %[[BUCKETS]][%[[T]], %[[K]]]
-// CHECK:     tensor.extract %{{.+}}[%[[K]], %[[ROW]], %[[C]]] : tensor<4x16x32xf16>
-// CHECK:     arith.extf
+// CHECK:   memref.store %{{.+}}, %[[WEIGHTS]][%[[TABLE]], %[[TOKEN]]]
+// CHECK: %[[TILES:.+]] = arith.ceildivui %[[N:.+]], %c8
+// CHECK: %[[THREADS:.+]] = arith.muli %[[TILES]], %c4
+// CHECK: scf.parallel (%[[IV:[^)]+]]) = (%c0) to (%[[THREADS]])
+// CHECK:   %[[TILE:.+]] = arith.divui %[[IV]], %c4
+// CHECK:   %[[FIRST:.+]] = arith.muli %[[TILE]], %c8
+// CHECK:   %[[GROUP:.+]] = arith.remui %[[IV]], %c4
+// CHECK:   %[[COL:.+]] = arith.muli %[[GROUP]], %c8
+// CHECK:   %[[BIAS:.+]] = vector.load %{{.+}}[%[[COL]]] : memref<32xf32>, vector<8xf32>
+// CHECK:   %[[LAST:.+]] = arith.subi %[[N]], %c1
+// CHECK:   %[[T0:.+]] = arith.minsi %[[FIRST]], %[[LAST]]
+// CHECK:   %[[SUMS:.+]]:8 = scf.for %[[K:.+]] = %c0 to %c4 {{.+}} iter_args(%[[ACC:[^ ]+]] = %[[BIAS]], {{.+}}) -> (vector<8xf32>,
+// CHECK:     %[[ROW:.+]] = memref.load %[[BUCKETS]][%[[K]], %[[T0]]]
+// CHECK:     %[[W:.+]] = memref.load %[[WEIGHTS]][%[[K]], %[[T0]]]
+// CHECK:     %[[V:.+]] = vector.load %{{.+}}[%[[K]], %[[ROW]], %[[COL]]] : memref<4x16x32xf16>, vector<8xf16>
+// CHECK:     %[[WIDE:.+]] = arith.extf %[[V]] : vector<8xf16> to vector<8xf32>
+// CHECK:     %[[SPLAT:.+]] = vector.splat %[[W]] : vector<8xf32>
+// CHECK:     vector.fma %[[SPLAT]], %[[WIDE]], %[[ACC]] : vector<8xf32>
+// CHECK-COUNT-7: vector.fma
+// CHECK:   %[[IN:.+]] = arith.cmpi ult, %[[FIRST]], %[[N]]
+// CHECK:   scf.if %[[IN]] {
+// CHECK:     vector.store %[[SUMS]]#0, %{{.+}}[%[[FIRST]], %[[COL]]] : memref<?x32xf32>, vector<8xf32>
+// CHECK-COUNT-7: vector.store
 // CHECK-NOT: memref.alloc
 // CHECK: memref.dealloc %[[BUCKETS]]
 // CHECK: memref.dealloc %[[WEIGHTS]]
+
+// With token-tile=2 and aligned operands: two accumulators per thread, and
+// the buffers the vectors come from are assumed 16-byte aligned (device
+// allocations are), which lets the GPU load each as one 16-byte access.
+// TWO-LABEL: func.func @lookup
+// TWO: arith.ceildivui %{{.+}}, %c2
+// TWO: scf.parallel
+// TWO:   memref.assume_alignment %{{.+}}, 16 : memref<4x16x32xf16>
+// TWO:   memref.assume_alignment %{{.+}}, 16 : memref<32xf32>
+// TWO:   memref.assume_alignment %{{.+}}, 16 : memref<?x32xf32>
+// TWO:   scf.for {{.+}} -> (vector<8xf32>, vector<8xf32>) {
+// TWO-COUNT-2: vector.store
+// TWO-NOT: vector.store
+// TWO-LABEL: func.func @narrow
+// TWO: vector.load %{{.+}} : memref<2x16x6xf32>, vector<2xf32>
+// TWO-NOT: memref.assume_alignment
 func.func @lookup(%x: tensor<?x16xf32>, %t: tensor<4x16x32xf16>, %b: tensor<32xf32>) -> tensor<?x32xf32> {
   %y = mnemo.hash_lookup %x, %t bias %b weighting<l1_prob> : (tensor<?x16xf32>, tensor<4x16x32xf16>, tensor<32xf32>) -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
+}
+
+// -----
+
+// A width of 6 f32 columns: rows are read two lanes at a time, and there is
+// no bias to align.
+// CHECK-LABEL: func.func @narrow
+// CHECK: vector.load %{{.+}} : memref<2x16x6xf32>, vector<2xf32>
+func.func @narrow(%x: tensor<5x8xf32>, %t: tensor<2x16x6xf32>) -> tensor<5x6xf32> {
+  %y = mnemo.hash_lookup %x, %t weighting<prob> : (tensor<5x8xf32>, tensor<2x16x6xf32>) -> tensor<5x6xf32>
+  return %y : tensor<5x6xf32>
 }
 
 // -----

@@ -18,6 +18,8 @@
 #include "gtest/gtest.h"
 
 #include <cmath>
+#include <cstring>
+#include <deque>
 #include <random>
 
 using namespace mnemo;
@@ -70,6 +72,23 @@ TEST(CUDA, RefusesAFoldedNorm) {
             "target; run the norm as its own op");
 }
 
+TEST(CUDA, TokenTileOfTheGPUKernelsIsBounded) {
+  JITOptions options = cudaOptions();
+  options.tokenTile = 65;
+  EXPECT_EQ(llvm::toString(options.validate()),
+            "token tile of the GPU kernels must lie in [0, 64] (0: choose), "
+            "got 65");
+  options.tokenTile = 64;
+  EXPECT_FALSE(bool(options.validate()));
+  options.target = "cpu";
+  options.tokenTile = 65;
+  EXPECT_FALSE(bool(options.validate())) << "the CPU's tiles are not bounded";
+  options.gpuKernels = true;
+  EXPECT_EQ(llvm::toString(options.validate()),
+            "token tile of the GPU kernels must lie in [0, 64] (0: choose), "
+            "got 65");
+}
+
 TEST(CUDA, CallWithoutAGPUFailsCleanly) {
   if (!haveLibdevice())
     GTEST_SKIP() << "no CUDA toolkit (libdevice) on this machine";
@@ -98,46 +117,86 @@ struct GPUCase {
   ElementType type;
   Weighting weighting;
   bool bias;
+  /// Tokens per thread of the gather; 0: the compiler's choice.
+  int64_t tokenTile = 0;
 };
 
-class MemoryLayerOnGPU : public ::testing::TestWithParam<GPUCase> {};
+/// Where the operands of a call live: device memory on a GPU, else the
+/// host (the GPU kernels' loops compiled for the CPU).
+class Operands {
+public:
+  explicit Operands(bool onGPU) : onGPU(onGPU) {}
 
-TEST_P(MemoryLayerOnGPU, MatchesTheReference) {
-  if (llvm::Error error = cuda::initialize())
-    GTEST_SKIP() << "no GPU: " << llvm::toString(std::move(error));
-  const GPUCase &c = GetParam();
+  /// A copy of `bytes` bytes at `host` where the kernel reads it.
+  void *place(const void *host, size_t bytes) {
+    if (!onGPU) {
+      auto &copy = hostCopies.emplace_back(bytes);
+      std::memcpy(copy.data(), host, bytes);
+      return copy.data();
+    }
+    auto buffer = cuda::DeviceBuffer::allocate(std::max<size_t>(bytes, 1));
+    EXPECT_TRUE(bool(buffer)) << llvm::toString(buffer.takeError());
+    if (!buffer)
+      return nullptr;
+    EXPECT_FALSE(bool(buffer->upload(host, bytes)));
+    deviceCopies.push_back(std::move(*buffer));
+    return deviceCopies.back().data();
+  }
+  /// `bytes` bytes from `at` (returned by `place`) into `host`.
+  void fetch(const void *at, void *host, size_t bytes) {
+    if (!onGPU) {
+      std::memcpy(host, at, bytes);
+      return;
+    }
+    for (cuda::DeviceBuffer &buffer : deviceCopies)
+      if (buffer.data() == at)
+        EXPECT_FALSE(bool(buffer.download(host, bytes)));
+  }
+
+private:
+  bool onGPU;
+  std::deque<std::vector<char>> hostCopies;
+  std::deque<cuda::DeviceBuffer> deviceCopies;
+};
+
+/// Compiles the case's layer with `options`, runs it on N = 1, 7, 64 and
+/// 2049 tokens (zeros and -0.0 among the inputs) and compares every output
+/// with lib/Reference to 1e-5 of its row's largest magnitude (f16 and bf16
+/// tables are rounded first, so they are exact inputs of both sides).
+void checkSweep(const GPUCase &c, JITOptions options, bool onGPU) {
+  options.tokenTile = c.tokenTile;
   auto kernel = MemoryLayerKernel::compile(
       layerConfig(c.tau, c.numTables, c.width, c.type, c.weighting, c.bias),
-      cudaOptions());
+      options);
   ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
   std::mt19937 rng(static_cast<unsigned>(c.tau * 1000 + c.numTables));
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   size_t count = static_cast<size_t>(c.numTables << c.tau) * c.width;
   std::vector<float> values(count);
-  std::vector<uint16_t> half(c.type == ElementType::F16 ? count : 0);
+  std::vector<uint16_t> narrow(c.type == ElementType::F32 ? 0 : count);
   for (size_t i = 0; i < count; ++i) {
     values[i] = uniform(rng);
     if (c.type == ElementType::F16) {
-      half[i] = floatToHalf(values[i]);
-      values[i] = halfToFloat(half[i]);
+      narrow[i] = floatToHalf(values[i]);
+      values[i] = halfToFloat(narrow[i]);
+    } else if (c.type == ElementType::BF16) {
+      narrow[i] = floatToBf16(values[i]);
+      values[i] = bf16ToFloat(narrow[i]);
     }
   }
   std::vector<float> bias(static_cast<size_t>(c.width));
   for (float &v : bias)
     v = uniform(rng);
-  size_t tableBytes = count * elementBytes(c.type);
-  auto tables = cuda::DeviceBuffer::allocate(tableBytes);
-  auto deviceBias = cuda::DeviceBuffer::allocate(bias.size() * sizeof(float));
+  Operands operands(onGPU);
+  void *tables = operands.place(c.type == ElementType::F32
+                                    ? static_cast<const void *>(values.data())
+                                    : narrow.data(),
+                                count * elementBytes(c.type));
+  void *deviceBias = operands.place(bias.data(), bias.size() * sizeof(float));
   ASSERT_TRUE(tables && deviceBias);
-  ASSERT_FALSE(tables->upload(c.type == ElementType::F16
-                                  ? static_cast<const void *>(half.data())
-                                  : values.data(),
-                              tableBytes));
-  ASSERT_FALSE(deviceBias->upload(bias.data(), bias.size() * sizeof(float)));
   auto prepared = (*kernel)->prepare(
-      tables->data(),
-      c.bias ? static_cast<const float *>(deviceBias->data()) : nullptr);
+      tables, c.bias ? static_cast<const float *>(deviceBias) : nullptr);
   ASSERT_TRUE(bool(prepared)) << llvm::toString(prepared.takeError());
   ref::MemoryLayerShape shape{c.numTables, c.tau, c.width, c.weighting, 1.0};
   int64_t d = c.numTables * c.tau;
@@ -145,17 +204,15 @@ TEST_P(MemoryLayerOnGPU, MatchesTheReference) {
     std::vector<float> x(static_cast<size_t>(n * d));
     for (size_t i = 0; i < x.size(); ++i)
       x[i] = i % 13 == 0 ? 0.0f : i % 17 == 0 ? -0.0f : normal(rng);
-    auto deviceX = cuda::DeviceBuffer::allocate(x.size() * sizeof(float));
-    auto deviceY = cuda::DeviceBuffer::allocate(
-        static_cast<size_t>(n * c.width) * sizeof(float));
+    std::vector<float> y(static_cast<size_t>(n * c.width), 7.0f);
+    void *deviceX = operands.place(x.data(), x.size() * sizeof(float));
+    void *deviceY = operands.place(y.data(), y.size() * sizeof(float));
     ASSERT_TRUE(deviceX && deviceY);
-    ASSERT_FALSE(deviceX->upload(x.data(), x.size() * sizeof(float)));
     llvm::Error error =
-        (*kernel)->run(*prepared, static_cast<const float *>(deviceX->data()),
-                       n, static_cast<float *>(deviceY->data()));
+        (*kernel)->run(*prepared, static_cast<const float *>(deviceX), n,
+                       static_cast<float *>(deviceY));
     ASSERT_FALSE(bool(error)) << llvm::toString(std::move(error));
-    std::vector<float> y(static_cast<size_t>(n * c.width));
-    ASSERT_FALSE(deviceY->download(y.data(), y.size() * sizeof(float)));
+    operands.fetch(deviceY, y.data(), y.size() * sizeof(float));
     std::vector<float> expected = ref::memoryLayer(
         x.data(), n, values.data(), c.bias ? bias.data() : nullptr, shape);
     for (int64_t row = 0; row < n; ++row) {
@@ -172,14 +229,43 @@ TEST_P(MemoryLayerOnGPU, MatchesTheReference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Sweep, MemoryLayerOnGPU,
-    ::testing::Values(
-        GPUCase{1, 3, 16, ElementType::F32, Weighting::Prob, true},
-        GPUCase{2, 8, 40, ElementType::F32, Weighting::L1Prob, false},
-        GPUCase{7, 5, 64, ElementType::F16, Weighting::Prob, false},
-        GPUCase{8, 16, 128, ElementType::F16, Weighting::L1Prob, true},
-        GPUCase{13, 2, 24, ElementType::F32, Weighting::Prob, true},
-        GPUCase{16, 1, 8, ElementType::F16, Weighting::L1Prob, false}));
+/// Table geometries whose widths give rows of 1, 2, 4 and 8 lanes per
+/// vector load, token tiles that do and do not divide N, tau from 1 to 16.
+const GPUCase kSweep[] = {
+    {1, 3, 16, ElementType::F32, Weighting::Prob, true},
+    {2, 8, 40, ElementType::F32, Weighting::L1Prob, false},
+    {4, 4, 6, ElementType::F32, Weighting::Prob, true, 3},
+    {7, 5, 64, ElementType::F16, Weighting::Prob, false},
+    {8, 16, 128, ElementType::F16, Weighting::L1Prob, true},
+    {8, 6, 12, ElementType::BF16, Weighting::Prob, true, 5},
+    {10, 3, 33, ElementType::F16, Weighting::L1Prob, true, 1},
+    {13, 2, 24, ElementType::F32, Weighting::Prob, true},
+    {16, 1, 8, ElementType::F16, Weighting::L1Prob, false, 16},
+};
+
+class MemoryLayerOnGPU : public ::testing::TestWithParam<GPUCase> {};
+
+TEST_P(MemoryLayerOnGPU, MatchesTheReference) {
+  if (llvm::Error error = cuda::initialize())
+    GTEST_SKIP() << "no GPU: " << llvm::toString(std::move(error));
+  checkSweep(GetParam(), cudaOptions(), /*onGPU=*/true);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sweep, MemoryLayerOnGPU, ::testing::ValuesIn(kSweep));
+
+/// The same kernels' loops compiled for the CPU: their arithmetic (the
+/// token tiles, clamped tails, lanes per row load) checked on every
+/// machine.
+class MemoryLayerGPUKernelsOnCPU : public ::testing::TestWithParam<GPUCase> {};
+
+TEST_P(MemoryLayerGPUKernelsOnCPU, MatchesTheReference) {
+  JITOptions options;
+  options.gpuKernels = true;
+  options.threads = 2;
+  checkSweep(GetParam(), options, /*onGPU=*/false);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sweep, MemoryLayerGPUKernelsOnCPU,
+                         ::testing::ValuesIn(kSweep));
 
 } // namespace

@@ -313,7 +313,8 @@ void addLayerCommands(CLI::App &app, CLI::App &benchCmd,
       ->check(CLI::Range(1, 1 << 20));
   layerCmd
       ->add_option("--token-tile", benchOpts.jit.tokenTile,
-                   "force the token tile of the Memory Layer")
+                   "force the token tile of the Memory Layer (cuda: "
+                   "tokens per GPU thread, at most 64)")
       ->check(CLI::Range(1, 1 << 20));
   layerCmd
       ->add_option("--column-tile", benchOpts.jit.columnTile,

@@ -96,9 +96,10 @@ def LowerGPUKernelsPass : Pass<"mnemo-lower-gpu-kernels",
     allocations, over a 1-D or 2-D index space whose innermost dimension is
     the wide one (output columns, or rows for per-row work), so that
     `-mnemo-tile-gpu-loops` and `-convert-parallel-loops-to-gpu` make it a
-    grid of blocks. The Memory Layer hashes each (token, table) into a
-    scratch bucket and weight, then each (token, column) sums the weighted
-    rows; norms compute each row's statistics, then each element; attention
+    grid of blocks. The Memory Layer hashes each (table, token) into a
+    scratch bucket and weight, then each thread gathers the K weighted rows
+    of a column group (one 16-byte vector of a row where `h` allows it) for
+    a tile of `token-tile` tokens, accumulators in registers; norms compute each row's statistics, then each element; attention
     runs one thread per (query, head); Memsizer's prefill walks the tokens
     in order in one thread per memory column. Operands come from
     `bufferization.to_memref` and results go back with
@@ -107,12 +108,21 @@ def LowerGPUKernelsPass : Pass<"mnemo-lower-gpu-kernels",
     the CPU pipelines), which is how the suite checks them without a GPU.
     Lookups must not carry a folded norm or packed tables.
   }];
+  let options = [
+    Option<"tokenTile", "token-tile", "int64_t", /*default=*/"8",
+           "tokens per thread of the Memory Layer's gather">,
+    Option<"alignedOperands", "aligned-operands", "bool",
+           /*default=*/"false",
+           "buffers start at 16-byte boundaries (device allocations do), so "
+           "that vector loads of rows are 16-byte loads">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
   ];
 }
 

@@ -51,8 +51,10 @@ namespace {
 
 class KernelCodegen : public LoopEmitter {
 public:
-  explicit KernelCodegen(ImplicitLocOpBuilder &b)
-      : LoopEmitter(b), f32(b.getF32Type()) {}
+  KernelCodegen(ImplicitLocOpBuilder &b, int64_t tokenTile,
+                bool alignedOperands)
+      : LoopEmitter(b), f32(b.getF32Type()), tokenTile(tokenTile),
+        alignedOperands(alignedOperands) {}
 
   LogicalResult lower(Operation *op) {
     return TypeSwitch<Operation *, LogicalResult>(op)
@@ -184,20 +186,22 @@ private:
                 "packed tables (run them before -mnemo-fold-norms and "
                 "-mnemo-pack-tables)";
     int64_t numTables = op.getNumTables(), tau = op.getBitsPerTable();
+    int64_t h = op.getOutputWidth();
     Value x = readBuffer(op.getInput(), true);
     Value tables = readBuffer(op.getTables(), false);
     Value bias = readBuffer(op.getBias(), false);
     Value n = dim(x, 0);
-    Value h = index(op.getOutputWidth());
     bool l1 = op.getWeighting() == Weighting::l1_prob;
     double t = l1 ? 1.0 : op.getTemperature().convertToDouble();
 
-    // Per token and table: the bucket (element 0 of the chunk is the most
-    // significant bit; z >= 0, so 0.0 and -0.0, sets it) and the weight.
-    Value buckets = alloc(b.getIndexType(), {ShapedType::kDynamic, numTables},
+    // Per table and token: the bucket (element 0 of the chunk is the most
+    // significant bit; z >= 0, so 0.0 and -0.0, sets it) and the weight,
+    // tokens innermost so that neighbouring threads write neighbouring
+    // words and a thread of the gather reads its tile's tokens together.
+    Value buckets = alloc(b.getIndexType(), {numTables, ShapedType::kDynamic},
                           ValueRange{n});
     Value weights =
-        alloc(f32, {ShapedType::kDynamic, numTables}, ValueRange{n});
+        alloc(f32, {numTables, ShapedType::kDynamic}, ValueRange{n});
     grid(index(numTables), n, [&](Value table, Value token) {
       Value first = mul(table, index(tau));
       SmallVector<Value> init = {index(0), f32Const(1.0), f32Const(0.0)};
@@ -217,24 +221,77 @@ private:
                     fmul(acc[1], fadd(e, f32Const(1.0))),
                     fadd(acc[2], magnitude)};
           });
-      store(hashed[0], buckets, {token, table});
+      store(hashed[0], buckets, {table, token});
       store(fdiv(l1 ? hashed[2] : f32Const(1.0), hashed[1]), weights,
-            {token, table});
+            {table, token});
     });
 
-    // Per token and column: the weighted rows, plus the bias.
+    // The gather, token-blocked: each thread owns a group of `lanes`
+    // columns (one 16-byte load of a row when `h` allows it) for a tile of
+    // `tile` tokens, with the tile's accumulators in registers, and walks
+    // the K tables once: per table, the tile's rows are independent loads
+    // in flight together, and rows that several of the tile's tokens hit
+    // come from L1. Neighbouring threads own neighbouring column groups of
+    // the same tile, so a warp reads whole row segments.
+    Type elementType = getElementTypeOrSelf(op.getTables().getType());
+    int64_t lanes =
+        std::max<int64_t>(1, 16 / (elementType.getIntOrFloatBitWidth() / 8));
+    while (h % lanes != 0)
+      lanes /= 2;
+    int64_t tile = tokenTile;
+    if (int64_t rows = op.getInput().getType().getDimSize(0);
+        !ShapedType::isDynamic(rows))
+      tile = std::max<int64_t>(1, std::min(tile, rows));
+    int64_t groups = h / lanes;
+    auto rowType = VectorType::get({lanes}, elementType);
+    auto accType = VectorType::get({lanes}, f32);
     Value out = allocLike(op.getResult(), n);
-    grid(n, h, [&](Value token, Value column) {
-      Value start = bias ? load(bias, {column}) : f32Const(0.0);
-      Value acc =
-          forLoop(index(0), index(numTables), index(1), ValueRange{start},
+    Value tiles = b.create<arith::CeilDivUIOp>(n, index(tile));
+    perRow(mul(tiles, index(groups)), [&](Value thread) {
+      Value first =
+          mul(b.create<arith::DivUIOp>(thread, index(groups)), index(tile));
+      Value column =
+          mul(b.create<arith::RemUIOp>(thread, index(groups)), index(lanes));
+      if (alignedOperands)
+        for (Value buffer : {tables, bias, out})
+          if (buffer)
+            b.create<memref::AssumeAlignmentOp>(buffer, 16);
+      Value start = bias ? b.create<vector::LoadOp>(accType, bias, column)
+                         : splat(accType, f32Const(0.0));
+      // Tokens past the end repeat the last one (in range, and rows the
+      // tile already reads); only their results are not stored.
+      SmallVector<Value> tokens;
+      for (int64_t i = 0; i < tile; ++i)
+        tokens.push_back(minIndex(add(first, index(i)), sub(n, index(1))));
+      SmallVector<Value> inits(tile, start);
+      SmallVector<Value> sums =
+          forLoop(index(0), index(numTables), index(1), inits,
                   [&](Value table, ValueRange acc) -> SmallVector<Value> {
-                    Value row = b.create<memref::LoadOp>(
-                        buckets, ValueRange{token, table});
-                    Value w = load(weights, {token, table});
-                    return {fma(w, load(tables, {table, row, column}), acc[0])};
-                  })[0];
-      store(acc, out, {token, column});
+                    SmallVector<Value> next;
+                    for (int64_t i = 0; i < tile; ++i) {
+                      Value row = b.create<memref::LoadOp>(
+                          buckets, ValueRange{table, tokens[i]});
+                      Value w = b.create<memref::LoadOp>(
+                          weights, ValueRange{table, tokens[i]});
+                      Value values = b.create<vector::LoadOp>(
+                          rowType, tables, ValueRange{table, row, column});
+                      if (elementType != f32)
+                        values = b.create<arith::ExtFOp>(accType, values);
+                      next.push_back(b.create<vector::FMAOp>(splat(accType, w),
+                                                             values, acc[i]));
+                    }
+                    return next;
+                  });
+      for (int64_t i = 0; i < tile; ++i) {
+        Value token = add(first, index(i));
+        Value inRange =
+            b.create<arith::CmpIOp>(arith::CmpIPredicate::ult, token, n);
+        b.create<scf::IfOp>(inRange, [&](OpBuilder &nested, Location loc) {
+          nested.create<vector::StoreOp>(loc, sums[i], out,
+                                         ValueRange{token, column});
+          nested.create<scf::YieldOp>(loc);
+        });
+      }
     });
     b.create<memref::DeallocOp>(buckets);
     b.create<memref::DeallocOp>(weights);
@@ -601,6 +658,11 @@ private:
   }
 
   Type f32;
+  /// Tokens per thread of the Memory Layer's gather.
+  int64_t tokenTile;
+  /// Buffers start at 16-byte boundaries (device allocations do): vector
+  /// accesses at multiples of 16 bytes into them are aligned.
+  bool alignedOperands;
 };
 
 struct LowerGPUKernelsPass
@@ -608,6 +670,10 @@ struct LowerGPUKernelsPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (tokenTile < 1 || tokenTile > 64) {
+      getOperation().emitError() << "token-tile must lie in [1, 64]";
+      return signalPassFailure();
+    }
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
       if (op->getDialect() && op->getDialect()->getNamespace() ==
@@ -616,7 +682,7 @@ struct LowerGPUKernelsPass
     });
     for (Operation *op : ops) {
       ImplicitLocOpBuilder b(op->getLoc(), op);
-      KernelCodegen codegen(b);
+      KernelCodegen codegen(b, tokenTile, alignedOperands);
       if (failed(codegen.lower(op)))
         return signalPassFailure();
     }

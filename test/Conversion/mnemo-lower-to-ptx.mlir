@@ -1,0 +1,28 @@
+// RUN: mnemo-opt %s --mnemo-lower-to-gpu | FileCheck %s --check-prefix=GPU
+// RUN: mnemo-opt %s --mnemo-lower-to-ptx | sed 's/\\0A/\n/g; s/\\09/ /g' | FileCheck %s --check-prefix=PTX
+
+// The Memory Layer through the whole CUDA pipeline, f16 tables.
+//
+// Constants stay in the kernels (the table loop's trip count, the divisors
+// of the thread index), not kernel arguments that the PTX compiler cannot
+// see through.
+// GPU-LABEL: gpu.func @lookup_kernel_0(
+// GPU-SAME: %{{.+}}: memref<8x256x256xf16>
+// GPU-DAG: %[[TABLES:.+]] = arith.constant 8 : index
+// GPU: memref.assume_alignment %{{.+}}, 16 : memref<8x256x256xf16>
+// GPU: scf.for %{{.+}} = %{{.+}} to %[[TABLES]] step
+// GPU: vector.load %{{.+}} : memref<8x256x256xf16>, vector<8xf16>
+//
+// In PTX, each row segment is one 16-byte load (eight halves) and each
+// output vector two 16-byte stores; no row is read 2 bytes at a time.
+// PTX-LABEL: .entry lookup_kernel_0(
+// PTX-NOT: ld.global.u16
+// PTX: ld.global.v4.b32
+// PTX: cvt.f32.f16
+// PTX: fma.rn.f32
+// PTX-NOT: ld.global.u16
+// PTX: st.global.v4.f32
+func.func @lookup(%x: tensor<?x64xf32>, %t: tensor<8x256x256xf16>, %b: tensor<256xf32>) -> tensor<?x256xf32> {
+  %y = mnemo.hash_lookup %x, %t bias %b weighting<prob> : (tensor<?x64xf32>, tensor<8x256x256xf16>, tensor<256xf32>) -> tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
