@@ -10,6 +10,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
@@ -32,10 +34,46 @@ void findCUDAToolkit() {
     setenv("CUDA_ROOT", "/usr/local/cuda", /*overwrite=*/0);
 }
 
+llvm::Expected<std::string> findPTXAssembler() {
+  // A toolkit named by the environment is the one to use, or none.
+  for (const char *variable : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
+    if (const char *root = std::getenv(variable)) {
+      std::string path = std::string(root) + "/bin/ptxas";
+      if (llvm::sys::fs::can_execute(path))
+        return path;
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          llvm::Twine("a cubin needs ptxas from the CUDA toolkit: $") +
+              variable + " is '" + root + "', which has no bin/ptxas");
+    }
+  if (llvm::sys::fs::can_execute("/usr/local/cuda/bin/ptxas"))
+    return std::string("/usr/local/cuda/bin/ptxas");
+  if (auto onPath = llvm::sys::findProgramByName("ptxas"))
+    return *onPath;
+  return llvm::createStringError(
+      llvm::inconvertibleErrorCode(),
+      "a cubin needs ptxas from the CUDA toolkit, which is neither in "
+      "/usr/local/cuda/bin nor on PATH (or set CUDA_ROOT)");
+}
+
 llvm::Expected<std::string> lowerForCUDA(mlir::ModuleOp module,
                                          llvm::StringRef chip, GPUStage stage) {
   if (llvm::Error error = checkChip(chip))
     return std::move(error);
+  // The NVVM target runs ptxas from the toolkit named by CUDA_ROOT (or
+  // PATH): point it at the one found.
+  if (stage == GPUStage::Cubin) {
+    auto ptxas = findPTXAssembler();
+    if (!ptxas)
+      return ptxas.takeError();
+    if (!std::getenv("CUDA_ROOT") && !std::getenv("CUDA_HOME") &&
+        !std::getenv("CUDA_PATH"))
+      setenv("CUDA_ROOT",
+             llvm::sys::path::parent_path(llvm::sys::path::parent_path(*ptxas))
+                 .str()
+                 .c_str(),
+             /*overwrite=*/0);
+  }
   std::string diagnostics;
   mlir::ScopedDiagnosticHandler handler(
       module.getContext(), [&](mlir::Diagnostic &diag) {
@@ -49,6 +87,8 @@ llvm::Expected<std::string> lowerForCUDA(mlir::ModuleOp module,
   findCUDAToolkit();
   mlir::mnemo::GPUPipelineOptions options;
   options.chip = chip.str();
+  if (stage == GPUStage::Cubin)
+    options.format = "bin";
   mlir::PassManager pm(module.getContext());
   if (stage == GPUStage::Kernels)
     mlir::mnemo::buildLowerToGPUPipeline(pm, options);
@@ -63,11 +103,14 @@ llvm::Expected<std::string> lowerForCUDA(mlir::ModuleOp module,
     module.print(os);
     return text;
   }
-  // The PTX of the one kernel module, without the NUL that ends it.
+  // The PTX of the one kernel module, without the NUL that ends it, or
+  // the cubin's bytes.
   module.walk([&](mlir::gpu::BinaryOp binary) {
     for (mlir::Attribute attr : binary.getObjects())
-      if (auto object = llvm::dyn_cast<mlir::gpu::ObjectAttr>(attr))
-        os << object.getObject().getValue().rtrim('\0');
+      if (auto object = llvm::dyn_cast<mlir::gpu::ObjectAttr>(attr)) {
+        llvm::StringRef bytes = object.getObject().getValue();
+        os << (stage == GPUStage::PTX ? bytes.rtrim('\0') : bytes);
+      }
   });
   if (text.empty())
     return llvm::createStringError(llvm::inconvertibleErrorCode(),

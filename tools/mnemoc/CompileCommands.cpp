@@ -89,20 +89,22 @@ int compile(CompileOptions opts) {
   bool cuda = opts.target == "cuda";
   if (opts.emit.empty())
     opts.emit = cuda ? "ptx" : "lib";
-  bool gpuStage = opts.emit == "gpu" || opts.emit == "ptx";
+  bool gpuStage =
+      opts.emit == "gpu" || opts.emit == "ptx" || opts.emit == "cubin";
   if (cuda != gpuStage && opts.emit != "mnemo")
     return reportError("--emit " + opts.emit + ": not a stage of --target " +
                        opts.target +
                        " (cpu: mnemo, loops, llvm, obj, lib; cuda: mnemo, "
-                       "gpu, ptx)");
+                       "gpu, ptx, cubin)");
   if (opts.threads < 0 || opts.threads > kMaxThreads)
     return reportError("--threads: " + llvm::Twine(opts.threads) +
                        " is outside [1, " + llvm::Twine(kMaxThreads) + "]");
-  bool binary = opts.emit == "obj" || opts.emit == "lib";
+  bool binary =
+      opts.emit == "obj" || opts.emit == "lib" || opts.emit == "cubin";
   if (binary && (opts.output.empty() || opts.output == "-"))
     return reportError("--emit " + opts.emit +
-                       " writes a file: give it with -o (a header is "
-                       "written beside it)");
+                       " writes a file: give it with -o" +
+                       (cuda ? "" : " (a header is written beside it)"));
   if (opts.symbol.empty())
     opts.symbol = "mnemo_model_kernels";
   if (!isIdentifier(opts.symbol))
@@ -121,9 +123,10 @@ int compile(CompileOptions opts) {
   if (opts.emit == "mnemo") // as imported: with the importer's names
     return writeText(opts.output, program.mlir);
   if (cuda) {
-    auto text =
-        lowerForCUDA(*module, opts.chip,
-                     opts.emit == "gpu" ? GPUStage::Kernels : GPUStage::PTX);
+    GPUStage stage = opts.emit == "gpu"   ? GPUStage::Kernels
+                     : opts.emit == "ptx" ? GPUStage::PTX
+                                          : GPUStage::Cubin;
+    auto text = lowerForCUDA(*module, opts.chip, stage);
     if (!text)
       return reportError(opts.dir + ": " + llvm::toString(text.takeError()));
     return writeText(opts.output, *text);
@@ -214,9 +217,10 @@ void addCompileCommand(CLI::App &app, std::vector<Command> &commands) {
                   "file), lib (a static library; obj and lib write a C "
                   "header beside OUT; the default); cuda: gpu (host code "
                   "launching kernels in a gpu.module), ptx (the kernels' "
-                  "PTX, the default)")
+                  "PTX, the default), cubin (the kernels assembled by the "
+                  "CUDA toolkit's ptxas for --chip)")
       ->check(CLI::IsMember(
-          {"mnemo", "loops", "llvm", "obj", "lib", "gpu", "ptx"}));
+          {"mnemo", "loops", "llvm", "obj", "lib", "gpu", "ptx", "cubin"}));
   cmd->add_option("--chip", opts->chip,
                   "cuda: the GPU architecture (default sm_90)");
   cmd->add_option("-o,--output", opts->output,

@@ -27,6 +27,9 @@ enum class GPUStage {
   Kernels,
   /// The PTX of the kernels.
   PTX,
+  /// The kernels assembled for `chip` by the CUDA toolkit's `ptxas`: an
+  /// ELF cubin, which the driver loads without compiling.
+  Cubin,
 };
 
 /// Checks that `chip` names an NVIDIA architecture (`sm_<digits>`).
@@ -37,8 +40,13 @@ llvm::Error checkChip(llvm::StringRef chip);
 /// else /usr/local/cuda, where NVIDIA installs it.
 void findCUDAToolkit();
 
+/// The CUDA toolkit's `ptxas`: under CUDA_ROOT, CUDA_HOME, CUDA_PATH or
+/// /usr/local/cuda, else on PATH; an error saying where it was looked for.
+llvm::Expected<std::string> findPTXAssembler();
+
 /// Lowers `module` (mnemo IR, changed in place) for NVIDIA GPUs of `chip`
-/// (`sm_80`, `sm_90`, ...) and returns the text of `stage`.
+/// (`sm_80`, `sm_90`, ...) and returns the text of `stage` (the bytes of
+/// the cubin for GPUStage::Cubin).
 llvm::Expected<std::string> lowerForCUDA(mlir::ModuleOp module,
                                          llvm::StringRef chip, GPUStage stage);
 
