@@ -93,10 +93,16 @@ bool LoadedModel::kernelsFromCache() const {
 
 namespace {
 
-llvm::Error checkThreads(const EngineOptions &options) {
+llvm::Error checkOptions(const EngineOptions &options) {
   if (options.threads < 0 || options.threads > kMaxThreads)
     return makeError("threads: " + llvm::Twine(options.threads) +
                      " is outside [0, " + llvm::Twine(kMaxThreads) + "]");
+  if (options.target != "cpu" && options.target != "cuda")
+    return makeError("target: '" + options.target +
+                     "' is not a target (cpu, cuda)");
+  if (options.target == "cuda" && options.gpuKernelsOnCPU)
+    return makeError("the GPU kernels' loops on the CPU (--gpu-kernels-on-cpu) "
+                     "and the GPU (--target cuda) exclude each other");
   return llvm::Error::success();
 }
 
@@ -164,7 +170,7 @@ LoadedModel::load(llvm::StringRef dir, const EngineOptions &options) {
 
 llvm::Expected<std::unique_ptr<LoadedModel>>
 LoadedModel::load(ImportedModel imported, const EngineOptions &options) {
-  if (llvm::Error error = checkThreads(options))
+  if (llvm::Error error = checkOptions(options))
     return std::move(error);
   llvm::StringRef dir = imported.directory->path();
   std::unique_ptr<mlir::MLIRContext> context = createProgramContext();
@@ -175,10 +181,18 @@ LoadedModel::load(ImportedModel imported, const EngineOptions &options) {
   jit.threads = threadCount(options);
   jit.cacheDirectory = kernelCacheDirectory(options);
   jit.gpuKernels = options.gpuKernelsOnCPU;
+  jit.target = options.target;
+  std::string what = llvm::sys::getHostCPUName().str() + ", " +
+                     std::to_string(jit.threads) + " threads";
+  if (options.target == "cuda") {
+    auto gpu = cuda::device();
+    if (!gpu)
+      return makeError(dir +
+                       ": --target cuda: " + llvm::toString(gpu.takeError()));
+    what = gpu->name + " (" + gpu->chip() + ")";
+  }
   if (options.progress)
-    options.progress("compiling the kernels for " +
-                     llvm::sys::getHostCPUName().str() + ", " +
-                     std::to_string(jit.threads) + " threads");
+    options.progress("compiling the kernels for " + what);
   auto compiled = compileModuleCached(**module, jit);
   if (!compiled)
     return makeError(
@@ -189,8 +203,11 @@ LoadedModel::load(ImportedModel imported, const EngineOptions &options) {
 llvm::Expected<std::unique_ptr<LoadedModel>>
 LoadedModel::load(llvm::StringRef dir, const AheadOfTimeKernels &kernels,
                   const EngineOptions &options) {
-  if (llvm::Error error = checkThreads(options))
+  if (llvm::Error error = checkOptions(options))
     return std::move(error);
+  if (options.target != "cpu")
+    return makeError(dir + ": kernels linked ahead of time run on the CPU "
+                           "(target cpu)");
   auto opened = importModelDirectory(dir, options.progress);
   if (!opened)
     return opened.takeError();
@@ -231,6 +248,7 @@ LoadedModel::create(ImportedModel imported,
   model->program = std::move(imported.program);
   model->compiled = std::move(compiled);
   model->numThreads = threadCount(options);
+  model->memory = model->compiled->onGPU() ? Place::Device : Place::Host;
   if (llvm::Error error = model->bind(options))
     return std::move(error);
   return std::move(model);
@@ -243,8 +261,9 @@ llvm::Error LoadedModel::bind(const EngineOptions &options) {
     roles[spec.name] = spec.role;
 
   // A weight as the kernels take it: f32 for dense weights, tables and
-  // embeddings as stored; copied only when it must be widened or the file
-  // leaves it misaligned.
+  // embeddings as stored. On the CPU it is copied only when it must be
+  // widened or the file leaves it misaligned; on a GPU every weight is
+  // uploaded once, here.
   auto weightBuffer = [&](const std::string &name) -> llvm::Expected<Buffer> {
     const TensorView *view = directory->tensor(name);
     if (!view)
@@ -253,19 +272,33 @@ llvm::Error LoadedModel::bind(const EngineOptions &options) {
     bool dense = roles[name] == TensorRole::Dense;
     size_t bytes = elementBytes(view->dtype);
     bool aligned = reinterpret_cast<uintptr_t>(view->data) % bytes == 0;
-    if ((!dense || view->dtype == ElementType::F32) && aligned)
+    bool widen = dense && view->dtype != ElementType::F32;
+    if (!widen && aligned && memory == Place::Host)
       return buffer;
     auto it = copies.find(name);
     if (it == copies.end()) {
       ElementType type = dense ? ElementType::F32 : view->dtype;
-      auto copy = AlignedBuffer::allocate(
-          static_cast<size_t>(view->numElements()) * elementBytes(type));
+      size_t size =
+          static_cast<size_t>(view->numElements()) * elementBytes(type);
+      auto copy = PlacedBuffer::allocate(memory, size);
       if (!copy)
         return makeError(name + ": " + llvm::toString(copy.takeError()));
-      if (type == view->dtype)
-        std::memcpy(copy->data(), view->data, view->bytes);
-      else
+      const void *from = view->data;
+      AlignedBuffer widened;
+      if (widen && memory == Place::Host) {
         view->widenToF32(static_cast<float *>(copy->data()));
+        from = nullptr;
+      } else if (widen) {
+        auto staging = AlignedBuffer::allocate(size);
+        if (!staging)
+          return makeError(name + ": " + llvm::toString(staging.takeError()));
+        widened = std::move(*staging);
+        view->widenToF32(static_cast<float *>(widened.data()));
+        from = widened.data();
+      }
+      if (from)
+        if (llvm::Error error = copyIn(memory, copy->data(), from, size))
+          return makeError(name + ": " + llvm::toString(std::move(error)));
       it = copies.emplace(name, std::move(*copy)).first;
     }
     buffer.data = it->second.data();
@@ -393,7 +426,7 @@ int64_t crossFloats(const ModelConfig &config) {
   return config.crossMemorySlots * config.hiddenSize;
 }
 
-float *floatsAt(const AlignedBuffer &buffer, int64_t offset) {
+float *floatsAt(const PlacedBuffer &buffer, int64_t offset) {
   return static_cast<float *>(buffer.data()) + offset;
 }
 
@@ -404,12 +437,11 @@ llvm::Error Batch::reserveStates() {
     return llvm::Error::success();
   const ModelConfig &config = model.config();
   size_t bytes = static_cast<size_t>(maxSize * stateFloats(config)) * 4;
-  std::vector<AlignedBuffer> allocated;
+  std::vector<PlacedBuffer> allocated;
   for (int64_t i = 0; i < config.numLayers; ++i) {
-    auto state = AlignedBuffer::allocate(bytes);
+    auto state = PlacedBuffer::allocate(model.memory, bytes);
     if (!state)
       return state.takeError();
-    std::memset(state->data(), 0, bytes);
     allocated.push_back(std::move(*state));
   }
   states = std::move(allocated);
@@ -430,15 +462,19 @@ llvm::Error Batch::reserveCaches(int64_t index, int64_t rows) {
   Caches next;
   next.rows = grown;
   for (int64_t i = 0; i < config.numLayers; ++i) {
-    auto k = AlignedBuffer::allocate(bytes);
+    auto k = PlacedBuffer::allocate(model.memory, bytes);
     if (!k)
       return k.takeError();
-    auto v = AlignedBuffer::allocate(bytes);
+    auto v = PlacedBuffer::allocate(model.memory, bytes);
     if (!v)
       return v.takeError();
     if (used) {
-      std::memcpy(k->data(), cache.keys[i].data(), used);
-      std::memcpy(v->data(), cache.values[i].data(), used);
+      if (llvm::Error error =
+              copyWithin(model.memory, k->data(), cache.keys[i].data(), used))
+        return error;
+      if (llvm::Error error =
+              copyWithin(model.memory, v->data(), cache.values[i].data(), used))
+        return error;
     }
     next.keys.push_back(std::move(*k));
     next.values.push_back(std::move(*v));
@@ -458,21 +494,20 @@ llvm::Error Batch::checkIndex(int64_t index) const {
 }
 
 llvm::Error Batch::callFunction(const LoadedModel::Function &fn, int64_t layer,
-                                int64_t first, llvm::ArrayRef<int64_t> tokens,
-                                llvm::ArrayRef<int64_t> positions,
-                                const Buffer &input,
+                                int64_t first, const Buffer &tokens,
+                                const Buffer &positions, const Buffer &input,
                                 const Buffer &output) const {
   const ModelConfig &config = model.config();
-  int64_t n = static_cast<int64_t>(positions.size()), d = config.hiddenSize;
+  int64_t n = positions.shape[0], d = config.hiddenSize;
   bool batched = fn.function->batched;
   std::vector<Buffer> args;
   for (size_t i = 0; i < fn.function->args.size(); ++i) {
     switch (fn.function->args[i].role) {
     case ArgRole::Tokens:
-      args.push_back({const_cast<int64_t *>(tokens.data()), {n}});
+      args.push_back(tokens);
       break;
     case ArgRole::Positions:
-      args.push_back({const_cast<int64_t *>(positions.data()), {n}});
+      args.push_back(positions);
       break;
     case ArgRole::Hidden:
       args.push_back(input);
@@ -514,12 +549,29 @@ llvm::Error Batch::callFunction(const LoadedModel::Function &fn, int64_t layer,
 
 /// The hidden states of tokens run through a stack of layers: two buffers
 /// `[n, d]` that the layers read and write in turn (`in` holds the last
-/// layer's result), and the tokens' positions.
+/// layer's result), and the tokens' ids and positions, where the kernels
+/// read them.
 struct Batch::Stack {
-  AlignedBuffer first, second;
-  Buffer in, out;
-  std::vector<int64_t> positions;
+  PlacedBuffer first, second, tokenIds, positionIds;
+  Buffer in, out, tokens, positions;
 };
+
+namespace {
+
+/// A copy of `ids` at `place`, in `storage`, as a buffer `[n]`.
+llvm::Expected<Buffer> placeIds(Place place, llvm::ArrayRef<int64_t> ids,
+                                PlacedBuffer &storage) {
+  size_t bytes = ids.size() * sizeof(int64_t);
+  auto placed = PlacedBuffer::allocate(place, bytes);
+  if (!placed)
+    return placed.takeError();
+  storage = std::move(*placed);
+  if (llvm::Error error = copyIn(place, storage.data(), ids.data(), bytes))
+    return std::move(error);
+  return Buffer{storage.data(), {static_cast<int64_t>(ids.size())}};
+}
+
+} // namespace
 
 llvm::Expected<Batch::Stack>
 Batch::runStack(const LoadedModel::Function &embed,
@@ -529,23 +581,32 @@ Batch::runStack(const LoadedModel::Function &embed,
   int64_t n = static_cast<int64_t>(tokens.size());
   int64_t d = model.config().hiddenSize;
   omp_set_num_threads(static_cast<int>(model.numThreads));
+  Place place = model.memory;
   Stack stack;
-  stack.positions = std::move(positions);
-  for (AlignedBuffer *buffer : {&stack.first, &stack.second}) {
-    auto allocated = AlignedBuffer::allocate(static_cast<size_t>(n * d) * 4);
+  for (PlacedBuffer *buffer : {&stack.first, &stack.second}) {
+    auto allocated =
+        PlacedBuffer::allocate(place, static_cast<size_t>(n * d) * 4);
     if (!allocated)
       return allocated.takeError();
     *buffer = std::move(*allocated);
   }
   stack.in = {stack.first.data(), {n, d}};
   stack.out = {stack.second.data(), {n, d}};
-  if (llvm::Error error =
-          callFunction(embed, 0, first, tokens, stack.positions, {}, stack.in))
+  auto placedTokens = placeIds(place, tokens, stack.tokenIds);
+  if (!placedTokens)
+    return placedTokens.takeError();
+  stack.tokens = std::move(*placedTokens);
+  auto placedPositions = placeIds(place, positions, stack.positionIds);
+  if (!placedPositions)
+    return placedPositions.takeError();
+  stack.positions = std::move(*placedPositions);
+  if (llvm::Error error = callFunction(embed, 0, first, stack.tokens,
+                                       stack.positions, {}, stack.in))
     return std::move(error);
   for (size_t layer = 0; layer < layers.size(); ++layer) {
     if (llvm::Error error =
             callFunction(*layers[layer], static_cast<int64_t>(layer), first,
-                         tokens, stack.positions, stack.in, stack.out))
+                         stack.tokens, stack.positions, stack.in, stack.out))
       return std::move(error);
     std::swap(stack.in, stack.out);
   }
@@ -553,14 +614,20 @@ Batch::runStack(const LoadedModel::Function &embed,
 }
 
 llvm::Error Batch::headLogits(const Stack &stack, int64_t rows,
-                              llvm::ArrayRef<int64_t> tokens,
                               std::vector<float> &logits) const {
   int64_t n = stack.in.shape[0], d = stack.in.shape[1];
   int64_t vocab = model.config().vocabSize;
-  logits.resize(static_cast<size_t>(rows * vocab));
+  size_t bytes = static_cast<size_t>(rows * vocab) * 4;
+  auto placed = PlacedBuffer::allocate(model.memory, bytes);
+  if (!placed)
+    return placed.takeError();
   Buffer last{static_cast<float *>(stack.in.data) + (n - rows) * d, {rows, d}};
-  return callFunction(*model.head, 0, 0, tokens, stack.positions, last,
-                      {logits.data(), {rows, vocab}});
+  if (llvm::Error error =
+          callFunction(*model.head, 0, 0, stack.tokens, stack.positions, last,
+                       {placed->data(), {rows, vocab}}))
+    return error;
+  logits.resize(static_cast<size_t>(rows * vocab));
+  return copyOut(model.memory, logits.data(), placed->data(), bytes);
 }
 
 llvm::Error Batch::setSource(int64_t index, llvm::ArrayRef<int64_t> source) {
@@ -585,7 +652,7 @@ llvm::Error Batch::setSource(int64_t index, llvm::ArrayRef<int64_t> source) {
   if (crossMemories.empty()) {
     size_t bytes = static_cast<size_t>(maxSize * crossFloats(config)) * 4;
     for (int64_t layer = 0; layer < config.numLayers; ++layer) {
-      auto memory = AlignedBuffer::allocate(bytes);
+      auto memory = PlacedBuffer::allocate(model.memory, bytes);
       if (!memory)
         return memory.takeError();
       crossMemories.push_back(std::move(*memory));
@@ -601,14 +668,15 @@ llvm::Error Batch::setSource(int64_t index, llvm::ArrayRef<int64_t> source) {
   if (!stack)
     return stack.takeError();
   // The encoder's output, then each decoder layer's memory of it.
-  if (llvm::Error error = callFunction(*model.encoderNorm, 0, index, source,
-                                       stack->positions, stack->in, stack->out))
+  if (llvm::Error error =
+          callFunction(*model.encoderNorm, 0, index, stack->tokens,
+                       stack->positions, stack->in, stack->out))
     return error;
   for (int64_t layer = 0; layer < config.numLayers; ++layer) {
     float *memory = floatsAt(crossMemories[layer], index * crossFloats(config));
     if (llvm::Error error =
-            callFunction(*model.crossMemoryLayers[layer], layer, index, source,
-                         stack->positions, stack->out,
+            callFunction(*model.crossMemoryLayers[layer], layer, index,
+                         stack->tokens, stack->positions, stack->out,
                          {memory, {config.crossMemorySlots, d}}))
       return error;
   }
@@ -651,7 +719,7 @@ llvm::Error Batch::append(int64_t index, llvm::ArrayRef<int64_t> tokens,
   failed = false;
   if (!logits)
     return llvm::Error::success();
-  return headLogits(*stack, allRows ? n : 1, tokens, *logits);
+  return headLogits(*stack, allRows ? n : 1, *logits);
 }
 
 llvm::Error Batch::step(llvm::ArrayRef<int64_t> tokens,
@@ -706,7 +774,7 @@ llvm::Error Batch::step(llvm::ArrayRef<int64_t> tokens,
   failed = false;
   if (!logits)
     return llvm::Error::success();
-  return headLogits(*stack, count, tokens, *logits);
+  return headLogits(*stack, count, *logits);
 }
 
 llvm::Error Batch::select(llvm::ArrayRef<int64_t> from) {
@@ -755,10 +823,12 @@ llvm::Error Batch::select(llvm::ArrayRef<int64_t> from) {
         for (auto [into, of] :
              {std::pair(&selected[i].keys, &original.keys),
               std::pair(&selected[i].values, &original.values)}) {
-          auto copy = AlignedBuffer::allocate(bytes);
+          auto copy = PlacedBuffer::allocate(model.memory, bytes);
           if (!copy)
             return copy.takeError();
-          std::memcpy(copy->data(), (*of)[layer].data(), used);
+          if (llvm::Error error = copyWithin(model.memory, copy->data(),
+                                             (*of)[layer].data(), used))
+            return error;
           into->push_back(std::move(*copy));
         }
       }
@@ -779,17 +849,20 @@ llvm::Error Batch::select(llvm::ArrayRef<int64_t> from) {
     size_t bytes = static_cast<size_t>(floats) * 4;
     for (int64_t layer = 0; layer < config.numLayers; ++layer) {
       if (spareStates.size() <= static_cast<size_t>(layer)) {
-        auto spare = AlignedBuffer::allocate(states[layer].size());
+        auto spare = PlacedBuffer::allocate(model.memory, states[layer].size());
         if (!spare)
           return spare.takeError();
         spareStates.push_back(std::move(*spare));
       }
       for (int64_t i = 0; i < count; ++i) {
         float *into = floatsAt(spareStates[layer], i * floats);
-        if (from[i] < 0)
-          std::memset(into, 0, bytes);
-        else
-          std::memcpy(into, floatsAt(states[layer], from[i] * floats), bytes);
+        if (llvm::Error error =
+                from[i] < 0
+                    ? zeroAt(model.memory, into, bytes)
+                    : copyWithin(model.memory, into,
+                                 floatsAt(states[layer], from[i] * floats),
+                                 bytes))
+          return error;
       }
       std::swap(states[layer], spareStates[layer]);
     }
@@ -805,14 +878,21 @@ llvm::Error Batch::select(llvm::ArrayRef<int64_t> from) {
   }
   if (!moved.empty()) {
     int64_t floats = crossFloats(config);
-    std::vector<float> staged(moved.size() * static_cast<size_t>(floats));
+    size_t bytes = static_cast<size_t>(floats) * 4;
+    auto staged = PlacedBuffer::allocate(model.memory, moved.size() * bytes);
+    if (!staged)
+      return staged.takeError();
     for (int64_t layer = 0; layer < config.numLayers; ++layer) {
       for (size_t j = 0; j < moved.size(); ++j)
-        std::copy_n(floatsAt(crossMemories[layer], from[moved[j]] * floats),
-                    floats, staged.data() + j * floats);
+        if (llvm::Error error = copyWithin(
+                model.memory, floatsAt(*staged, j * floats),
+                floatsAt(crossMemories[layer], from[moved[j]] * floats), bytes))
+          return error;
       for (size_t j = 0; j < moved.size(); ++j)
-        std::copy_n(staged.data() + j * floats, floats,
-                    floatsAt(crossMemories[layer], moved[j] * floats));
+        if (llvm::Error error = copyWithin(
+                model.memory, floatsAt(crossMemories[layer], moved[j] * floats),
+                floatsAt(*staged, j * floats), bytes))
+          return error;
     }
   }
   for (int64_t i = 0; i < count; ++i)

@@ -64,6 +64,7 @@ struct Driver {
   CUresult (*memcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, Handle);
   CUresult (*memsetD32Async)(CUdeviceptr, unsigned, size_t, Handle);
   CUresult (*memsetD16Async)(CUdeviceptr, unsigned short, size_t, Handle);
+  CUresult (*memsetD8Async)(CUdeviceptr, unsigned char, size_t, Handle);
   CUresult (*moduleLoadData)(Handle *, const void *);
   CUresult (*moduleLoadDataEx)(Handle *, const void *, unsigned, int *,
                                void **);
@@ -185,6 +186,7 @@ std::string loadDriver(Driver &d) {
   need("cuMemcpyAsync", d.memcpyAsync);
   need("cuMemsetD32Async", d.memsetD32Async);
   need("cuMemsetD16Async", d.memsetD16Async);
+  need("cuMemsetD8Async", d.memsetD8Async);
   need("cuModuleLoadData", d.moduleLoadData);
   need("cuModuleLoadDataEx", d.moduleLoadDataEx);
   need("cuModuleUnload", d.moduleUnload);
@@ -450,20 +452,72 @@ llvm::Error DeviceBuffer::upload(const void *host, size_t count,
                                  size_t offset) {
   if (llvm::Error error = checkRange(count, offset, bytes))
     return error;
-  if (count == 0)
-    return llvm::Error::success();
-  return checkNow("cuMemcpyHtoD",
-                  state().driver.memcpyHtoD(address + offset, host, count));
+  return copyToDevice(reinterpret_cast<void *>(address + offset), host, count);
 }
 
 llvm::Error DeviceBuffer::download(void *host, size_t count,
                                    size_t offset) const {
   if (llvm::Error error = checkRange(count, offset, bytes))
     return error;
-  if (count == 0)
+  return copyToHost(host, reinterpret_cast<const void *>(address + offset),
+                    count);
+}
+
+/// Readies the calling thread for a synchronous call; its error otherwise.
+static llvm::Error bindForCall() {
+  if (bindThread())
     return llvm::Error::success();
-  return checkNow("cuMemcpyDtoH",
-                  state().driver.memcpyDtoH(host, address + offset, count));
+  std::string why = thread.error;
+  thread.error.clear();
+  return makeError(why);
+}
+
+static CUdeviceptr deviceAddress(const void *address) {
+  return static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(address));
+}
+
+llvm::Error copyToDevice(void *device, const void *host, size_t bytes) {
+  if (bytes == 0)
+    return llvm::Error::success();
+  if (llvm::Error error = bindForCall())
+    return error;
+  return checkNow("cuMemcpyHtoD", state().driver.memcpyHtoD(
+                                      deviceAddress(device), host, bytes));
+}
+
+llvm::Error copyToHost(void *host, const void *device, size_t bytes) {
+  if (bytes == 0)
+    return llvm::Error::success();
+  if (llvm::Error error = bindForCall())
+    return error;
+  return checkNow("cuMemcpyDtoH", state().driver.memcpyDtoH(
+                                      host, deviceAddress(device), bytes));
+}
+
+llvm::Error copyOnDevice(void *to, const void *from, size_t bytes) {
+  if (bytes == 0)
+    return llvm::Error::success();
+  if (llvm::Error error = bindForCall())
+    return error;
+  const Driver &d = state().driver;
+  if (llvm::Error error = checkNow(
+          "cuMemcpyAsync", d.memcpyAsync(deviceAddress(to), deviceAddress(from),
+                                         bytes, thread.stream)))
+    return error;
+  return checkNow("cuStreamSynchronize", d.streamSynchronize(thread.stream));
+}
+
+llvm::Error zeroOnDevice(void *device, size_t bytes) {
+  if (bytes == 0)
+    return llvm::Error::success();
+  if (llvm::Error error = bindForCall())
+    return error;
+  const Driver &d = state().driver;
+  if (llvm::Error error =
+          checkNow("cuMemsetD8Async", d.memsetD8Async(deviceAddress(device), 0,
+                                                      bytes, thread.stream)))
+    return error;
+  return checkNow("cuStreamSynchronize", d.streamSynchronize(thread.stream));
 }
 
 llvm::Error synchronize() {

@@ -112,6 +112,34 @@ TEST(CUDA, CallWithoutAGPUFailsCleanly) {
     EXPECT_EQ(v, 7.0f);
 }
 
+TEST(CUDA, DeviceCopies) {
+  std::vector<float> values = {1.0f, -2.0f, 3.5f, 0.25f, -0.0f, 7.0f};
+  size_t bytes = values.size() * sizeof(float);
+  if (llvm::Error missing = cuda::initialize()) {
+    // Without a GPU every copy fails with the runtime's reason.
+    std::string why = llvm::toString(std::move(missing));
+    float host[6] = {};
+    void *nowhere = reinterpret_cast<void *>(uintptr_t{1} << 40);
+    EXPECT_EQ(llvm::toString(cuda::copyToDevice(nowhere, host, 4)), why);
+    EXPECT_EQ(llvm::toString(cuda::copyToHost(host, nowhere, 4)), why);
+    EXPECT_EQ(llvm::toString(cuda::copyOnDevice(nowhere, nowhere, 4)), why);
+    EXPECT_EQ(llvm::toString(cuda::zeroOnDevice(nowhere, 4)), why);
+    // Nothing to copy is no call at all.
+    EXPECT_FALSE(bool(cuda::copyToDevice(nowhere, host, 0)));
+    return;
+  }
+  auto a = cuda::DeviceBuffer::copyOf(values.data(), bytes);
+  auto b = cuda::DeviceBuffer::allocate(bytes);
+  ASSERT_TRUE(a && b);
+  // b = a shifted by one float, its first float zeroed.
+  ASSERT_FALSE(bool(cuda::copyOnDevice(static_cast<float *>(b->data()) + 1,
+                                       a->data(), bytes - 4)));
+  ASSERT_FALSE(bool(cuda::zeroOnDevice(b->data(), 4)));
+  std::vector<float> back(values.size(), 9.0f);
+  ASSERT_FALSE(bool(cuda::copyToHost(back.data(), b->data(), bytes)));
+  EXPECT_EQ(back, (std::vector<float>{0.0f, 1.0f, -2.0f, 3.5f, 0.25f, -0.0f}));
+}
+
 struct GPUCase {
   int64_t tau, numTables, width;
   ElementType type;

@@ -166,12 +166,14 @@ int stats(const StatsOptions &opts) {
 struct EngineFlags {
   int threads = 0;
   bool quiet = false, noCache = false, gpuKernelsOnCPU = false;
+  std::string target = "cpu";
 
   EngineOptions options() const {
     EngineOptions engine;
     engine.threads = threads;
     engine.diskCache = !noCache;
     engine.gpuKernelsOnCPU = gpuKernelsOnCPU;
+    engine.target = target;
     engine.progress = progressPrinter(quiet);
     return engine;
   }
@@ -186,6 +188,11 @@ void addEngineFlags(CLI::App &app, EngineFlags &flags) {
   app.add_flag("--gpu-kernels-on-cpu", flags.gpuKernelsOnCPU,
                "run the GPU kernels' loop nests on this CPU instead of the "
                "CPU kernels (slow: checks GPU code without a GPU)");
+  app.add_option("--target", flags.target,
+                 "cpu: this machine's CPU; cuda: the NVIDIA GPU (weights "
+                 "uploaded once, states kept in device memory)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->default_str("cpu");
 }
 
 struct RunOptions {

@@ -15,6 +15,7 @@
 #ifndef MNEMO_ENGINE_ENGINE_H
 #define MNEMO_ENGINE_ENGINE_H
 
+#include "mnemo/Engine/Placement.h"
 #include "mnemo/JIT/JIT.h"
 #include "mnemo/Model/Model.h"
 #include "mnemo/Model/ModelConfig.h"
@@ -46,6 +47,11 @@ struct EngineOptions {
   /// CPU instead of the CPU kernels: slow, for checking the GPU code
   /// generation against lib/Reference on machines without a GPU.
   bool gpuKernelsOnCPU = false;
+  /// What runs the kernels: "cpu", or "cuda" (the first NVIDIA GPU, or
+  /// $MNEMO_CUDA_DEVICE; Runtime/CUDA.h): the weights are uploaded once,
+  /// states and hidden states live in device memory, and only token ids
+  /// and logits cross to and from the host.
+  std::string target = "cpu";
   /// Called with a line of progress for long steps (opening and checking the
   /// weights, compiling, preparing layers); null: silent.
   std::function<void(llvm::StringRef)> progress;
@@ -110,6 +116,8 @@ public:
 
   const ModelConfig &config() const;
   int64_t threads() const { return numThreads; }
+  /// Where the kernels read and write: Place::Device for the CUDA target.
+  Place place() const { return memory; }
   /// Seconds spent compiling or loading the kernels.
   double compileSeconds() const;
   /// Whether the kernels came from the on-disk cache.
@@ -134,8 +142,9 @@ private:
   std::unique_ptr<ModelDirectory> directory;
   std::unique_ptr<ModelProgram> program;
   std::shared_ptr<const CompiledModule> compiled;
-  /// Widened or realigned copies of weights, by tensor name.
-  std::map<std::string, AlignedBuffer> copies;
+  /// Widened or realigned copies of weights (every weight, on a GPU), by
+  /// tensor name.
+  std::map<std::string, PlacedBuffer> copies;
   std::vector<std::unique_ptr<Function>> functions;
   const Function *embed = nullptr, *head = nullptr;
   std::vector<const Function *> prefillLayers, decodeLayers;
@@ -143,6 +152,7 @@ private:
   const Function *encoderEmbed = nullptr, *encoderNorm = nullptr;
   std::vector<const Function *> encoderLayers, crossMemoryLayers;
   int64_t numThreads = 1;
+  Place memory = Place::Host;
 };
 
 /// Sequences of tokens run through a loaded model, decoded together. Each
@@ -205,9 +215,9 @@ private:
   /// bound to its arguments: the `positions` of the rows, their `tokens`
   /// (empty when `fn` takes none), `input`, and the result into `output`.
   llvm::Error callFunction(const LoadedModel::Function &fn, int64_t layer,
-                           int64_t first, llvm::ArrayRef<int64_t> tokens,
-                           llvm::ArrayRef<int64_t> positions,
-                           const Buffer &input, const Buffer &output) const;
+                           int64_t first, const Buffer &tokens,
+                           const Buffer &positions, const Buffer &input,
+                           const Buffer &output) const;
   struct Stack;
   /// Embeds `tokens` at `positions` with `embed` and runs them through
   /// `layers` in turn, for sequence `first` (and on, when batched).
@@ -218,7 +228,6 @@ private:
            int64_t first) const;
   /// The logits of the `rows` last rows of `stack` into `logits`.
   llvm::Error headLogits(const Stack &stack, int64_t rows,
-                         llvm::ArrayRef<int64_t> tokens,
                          std::vector<float> &logits) const;
 
   const LoadedModel &model;
@@ -228,17 +237,17 @@ private:
   std::vector<int64_t> lengths;
   /// Memsizer, per layer: the sequences' memories `[capacity, k, d]`, and as
   /// many floats to rebuild them into (`select`).
-  std::vector<AlignedBuffer> states, spareStates;
+  std::vector<PlacedBuffer> states, spareStates;
   /// memsizer_seq2seq, per layer: the sequences' source memories
   /// `[capacity, kc, d]`; per slot, which source it holds (0: none).
-  std::vector<AlignedBuffer> crossMemories;
+  std::vector<PlacedBuffer> crossMemories;
   std::vector<uint64_t> slotSources;
   uint64_t nextSource = 1;
   /// Transformer and MemoryFormer, per sequence: key and value caches of
   /// `rows` tokens per layer.
   struct Caches {
     int64_t rows = 0;
-    std::vector<AlignedBuffer> keys, values;
+    std::vector<PlacedBuffer> keys, values;
   };
   std::vector<Caches> caches;
 };

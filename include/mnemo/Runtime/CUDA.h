@@ -89,6 +89,15 @@ private:
   size_t bytes = 0;
 };
 
+/// Copies between device addresses (`copyOnDevice`), or between the host
+/// and a device address, and sets device bytes to zero; each is complete
+/// when it returns, and ordered after the work queued on the calling
+/// thread's stream. Addresses are those of DeviceBuffer::data, offset.
+llvm::Error copyToDevice(void *device, const void *host, size_t bytes);
+llvm::Error copyToHost(void *host, const void *device, size_t bytes);
+llvm::Error copyOnDevice(void *to, const void *from, size_t bytes);
+llvm::Error zeroOnDevice(void *device, size_t bytes);
+
 /// Waits for the work the calling thread queued, then reports (and clears)
 /// the first error that generated code's `mgpu*` calls met on this thread
 /// since the last call.
