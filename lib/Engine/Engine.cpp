@@ -618,16 +618,23 @@ llvm::Error Batch::headLogits(const Stack &stack, int64_t rows,
   int64_t n = stack.in.shape[0], d = stack.in.shape[1];
   int64_t vocab = model.config().vocabSize;
   size_t bytes = static_cast<size_t>(rows * vocab) * 4;
-  auto placed = PlacedBuffer::allocate(model.memory, bytes);
-  if (!placed)
-    return placed.takeError();
+  logits.resize(static_cast<size_t>(rows * vocab));
   Buffer last{static_cast<float *>(stack.in.data) + (n - rows) * d, {rows, d}};
+  // On the host the head writes the logits in place; on a GPU they are
+  // copied back.
+  PlacedBuffer placed;
+  if (model.memory != Place::Host) {
+    auto allocated = PlacedBuffer::allocate(model.memory, bytes);
+    if (!allocated)
+      return allocated.takeError();
+    placed = std::move(*allocated);
+  }
+  void *into = model.memory == Place::Host ? logits.data() : placed.data();
   if (llvm::Error error =
           callFunction(*model.head, 0, 0, stack.tokens, stack.positions, last,
-                       {placed->data(), {rows, vocab}}))
+                       {into, {rows, vocab}}))
     return error;
-  logits.resize(static_cast<size_t>(rows * vocab));
-  return copyOut(model.memory, logits.data(), placed->data(), bytes);
+  return copyOut(model.memory, logits.data(), into, bytes);
 }
 
 llvm::Error Batch::setSource(int64_t index, llvm::ArrayRef<int64_t> source) {

@@ -53,7 +53,7 @@ llvm::Error copyIn(Place place, void *to, const void *host, size_t bytes) {
 llvm::Error copyOut(Place place, void *host, const void *from, size_t bytes) {
   if (place == Place::Device)
     return cuda::copyToHost(host, from, bytes);
-  if (bytes)
+  if (bytes && host != from)
     std::memmove(host, from, bytes);
   return llvm::Error::success();
 }
