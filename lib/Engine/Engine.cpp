@@ -283,11 +283,12 @@ llvm::Error LoadedModel::bind(const EngineOptions &options) {
       auto copy = PlacedBuffer::allocate(memory, size);
       if (!copy)
         return makeError(name + ": " + llvm::toString(copy.takeError()));
-      const void *from = view->data;
+      // Widened in place on the host; on a GPU, widened on the host first.
       AlignedBuffer widened;
+      const void *from = view->data;
       if (widen && memory == Place::Host) {
         view->widenToF32(static_cast<float *>(copy->data()));
-        from = nullptr;
+        from = copy->data();
       } else if (widen) {
         auto staging = AlignedBuffer::allocate(size);
         if (!staging)
@@ -296,9 +297,8 @@ llvm::Error LoadedModel::bind(const EngineOptions &options) {
         view->widenToF32(static_cast<float *>(widened.data()));
         from = widened.data();
       }
-      if (from)
-        if (llvm::Error error = copyIn(memory, copy->data(), from, size))
-          return makeError(name + ": " + llvm::toString(std::move(error)));
+      if (llvm::Error error = copyIn(memory, copy->data(), from, size))
+        return makeError(name + ": " + llvm::toString(std::move(error)));
       it = copies.emplace(name, std::move(*copy)).first;
     }
     buffer.data = it->second.data();
@@ -442,6 +442,8 @@ llvm::Error Batch::reserveStates() {
     auto state = PlacedBuffer::allocate(model.memory, bytes);
     if (!state)
       return state.takeError();
+    if (llvm::Error error = zeroAt(model.memory, state->data(), bytes))
+      return error;
     allocated.push_back(std::move(*state));
   }
   states = std::move(allocated);

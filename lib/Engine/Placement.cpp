@@ -21,8 +21,6 @@ llvm::Expected<PlacedBuffer> PlacedBuffer::allocate(Place place, size_t bytes) {
       return device.takeError();
     buffer.device = std::move(*device);
   }
-  if (llvm::Error error = zeroAt(place, buffer.data(), bytes))
-    return std::move(error);
   return std::move(buffer);
 }
 
@@ -45,7 +43,7 @@ llvm::Error zeroAt(Place place, void *at, size_t bytes) {
 llvm::Error copyIn(Place place, void *to, const void *host, size_t bytes) {
   if (place == Place::Device)
     return cuda::copyToDevice(to, host, bytes);
-  if (bytes)
+  if (bytes && to != host)
     std::memmove(to, host, bytes);
   return llvm::Error::success();
 }

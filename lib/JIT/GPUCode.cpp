@@ -15,6 +15,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
+#include <utility>
 
 namespace mnemo {
 
@@ -27,25 +28,37 @@ llvm::Error checkChip(llvm::StringRef chip) {
   return llvm::Error::success();
 }
 
+namespace {
+
+/// The variable of the environment that names the CUDA toolkit (the ones
+/// MLIR's NVVM target reads, in its order) and its value; nulls when none
+/// is set.
+std::pair<const char *, const char *> namedToolkit() {
+  for (const char *variable : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
+    if (const char *root = std::getenv(variable))
+      return {variable, root};
+  return {nullptr, nullptr};
+}
+
+} // namespace
+
 void findCUDAToolkit() {
-  if (!std::getenv("CUDA_ROOT") && !std::getenv("CUDA_HOME") &&
-      !std::getenv("CUDA_PATH") &&
+  if (!namedToolkit().first &&
       llvm::sys::fs::is_directory("/usr/local/cuda/nvvm/libdevice"))
     setenv("CUDA_ROOT", "/usr/local/cuda", /*overwrite=*/0);
 }
 
 llvm::Expected<std::string> findPTXAssembler() {
   // A toolkit named by the environment is the one to use, or none.
-  for (const char *variable : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
-    if (const char *root = std::getenv(variable)) {
-      std::string path = std::string(root) + "/bin/ptxas";
-      if (llvm::sys::fs::can_execute(path))
-        return path;
-      return llvm::createStringError(
-          llvm::inconvertibleErrorCode(),
-          llvm::Twine("a cubin needs ptxas from the CUDA toolkit: $") +
-              variable + " is '" + root + "', which has no bin/ptxas");
-    }
+  if (auto [variable, root] = namedToolkit(); variable) {
+    std::string path = std::string(root) + "/bin/ptxas";
+    if (llvm::sys::fs::can_execute(path))
+      return path;
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        llvm::Twine("a cubin needs ptxas from the CUDA toolkit: $") + variable +
+            " is '" + root + "', which has no bin/ptxas");
+  }
   if (llvm::sys::fs::can_execute("/usr/local/cuda/bin/ptxas"))
     return std::string("/usr/local/cuda/bin/ptxas");
   if (auto onPath = llvm::sys::findProgramByName("ptxas"))
@@ -66,8 +79,7 @@ llvm::Expected<std::string> lowerForCUDA(mlir::ModuleOp module,
     auto ptxas = findPTXAssembler();
     if (!ptxas)
       return ptxas.takeError();
-    if (!std::getenv("CUDA_ROOT") && !std::getenv("CUDA_HOME") &&
-        !std::getenv("CUDA_PATH"))
+    if (!namedToolkit().first)
       setenv("CUDA_ROOT",
              llvm::sys::path::parent_path(llvm::sys::path::parent_path(*ptxas))
                  .str()

@@ -394,12 +394,18 @@ llvm::Expected<DeviceInfo> device() {
   return state().info;
 }
 
+/// Readies the calling thread for a synchronous call; its error otherwise.
+static llvm::Error bindForCall() {
+  if (bindThread())
+    return llvm::Error::success();
+  std::string why = thread.error;
+  thread.error.clear();
+  return makeError(why);
+}
+
 llvm::Expected<DeviceBuffer> DeviceBuffer::allocate(size_t bytes) {
-  if (!bindThread()) {
-    std::string why = thread.error;
-    thread.error.clear();
-    return makeError(why);
-  }
+  if (llvm::Error error = bindForCall())
+    return std::move(error);
   DeviceBuffer buffer;
   if (bytes == 0)
     return std::move(buffer);
@@ -461,15 +467,6 @@ llvm::Error DeviceBuffer::download(void *host, size_t count,
     return error;
   return copyToHost(host, reinterpret_cast<const void *>(address + offset),
                     count);
-}
-
-/// Readies the calling thread for a synchronous call; its error otherwise.
-static llvm::Error bindForCall() {
-  if (bindThread())
-    return llvm::Error::success();
-  std::string why = thread.error;
-  thread.error.clear();
-  return makeError(why);
 }
 
 static CUdeviceptr deviceAddress(const void *address) {

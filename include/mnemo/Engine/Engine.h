@@ -116,8 +116,6 @@ public:
 
   const ModelConfig &config() const;
   int64_t threads() const { return numThreads; }
-  /// Where the kernels read and write: Place::Device for the CUDA target.
-  Place place() const { return memory; }
   /// Seconds spent compiling or loading the kernels.
   double compileSeconds() const;
   /// Whether the kernels came from the on-disk cache.

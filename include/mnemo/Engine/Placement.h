@@ -26,7 +26,8 @@ enum class Place {
   Device, ///< the GPU's memory (CUDA kernels, Runtime/CUDA.h)
 };
 
-/// A block of zero-filled memory at one place, freed with it.
+/// A block of memory at one place (its contents undefined until written),
+/// freed with it.
 class PlacedBuffer {
 public:
   PlacedBuffer() = default;

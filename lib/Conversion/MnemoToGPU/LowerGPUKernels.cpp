@@ -260,9 +260,10 @@ private:
                          : splat(accType, f32Const(0.0));
       // Tokens past the end repeat the last one (in range, and rows the
       // tile already reads); only their results are not stored.
+      Value last = sub(n, index(1));
       SmallVector<Value> tokens;
       for (int64_t i = 0; i < tile; ++i)
-        tokens.push_back(minIndex(add(first, index(i)), sub(n, index(1))));
+        tokens.push_back(minIndex(add(first, index(i)), last));
       SmallVector<Value> inits(tile, start);
       SmallVector<Value> sums =
           forLoop(index(0), index(numTables), index(1), inits,
