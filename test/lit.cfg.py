@@ -49,7 +49,7 @@ config.substitutions.append(
 config.substitutions.append(("%python", config.python_executable))
 
 tool_dirs = [config.mnemo_tools_dir, config.llvm_tools_dir]
-tools = ["mnemo-opt", "mnemoc", "mlir-cpu-runner"]
+tools = ["mnemo-opt", "mnemoc", "mnemo-capi-load-test", "mlir-cpu-runner"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Compiled kernels go to a cache of the test tree, never the user's.

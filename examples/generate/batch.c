@@ -10,6 +10,7 @@
  * continuation of one prompt by beam search, as `mnemoc run ... --beams N`
  * (same scores, same ties). */
 
+#include "greedy.h"
 #include "model_kernels.h"
 
 #include <mnemo-c/Runtime.h>
@@ -38,14 +39,6 @@ static int64_t parseIds(const char *text, int64_t *ids, int64_t max) {
     text = *end ? end + 1 : end;
   }
   return count;
-}
-
-static int64_t argmax(const float *logits, int64_t count) {
-  int64_t best = 0;
-  for (int64_t i = 1; i < count; ++i)
-    if (logits[i] > logits[best])
-      best = i;
-  return best;
 }
 
 /* Runs PROMPT (with its source after ':' or before it, for seq2seq) as

@@ -6,6 +6,7 @@
  * --max-new-tokens NEW_TOKENS` does (with `--source-tokens ...` for a
  * memsizer_seq2seq model, whose source follows ":"). */
 
+#include "greedy.h"
 #include "model_kernels.h"
 
 #include <mnemo-c/Runtime.h>
@@ -13,14 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int64_t argmax(const float *logits, int64_t count) {
-  int64_t best = 0;
-  for (int64_t i = 1; i < count; ++i)
-    if (logits[i] > logits[best])
-      best = i;
-  return best;
-}
 
 static int failed(mnemo_error *error) {
   fprintf(stderr, "generate: %s\n", mnemo_error_message(error));
@@ -61,20 +54,10 @@ int main(int argc, char **argv) {
       mnemo_sequence_set_source(sequence, source, sourceCount, &error))
     return failed(error);
 
-  int64_t vocab = mnemo_model_vocab_size(model);
-  float *logits = malloc(sizeof(float) * (size_t)vocab);
-  if (mnemo_sequence_append(sequence, prompt, count, logits, &error))
+  if (greedy_generate(sequence, mnemo_model_vocab_size(model), prompt, count,
+                      newTokens, &error))
     return failed(error);
-  for (int64_t step = 0; step < newTokens; ++step) {
-    int64_t next = argmax(logits, vocab);
-    printf(step ? " %lld" : "%lld", (long long)next);
-    if (step + 1 < newTokens &&
-        mnemo_sequence_append(sequence, &next, 1, logits, &error))
-      return failed(error);
-  }
-  printf("\n");
 
-  free(logits);
   free(prompt);
   free(source);
   mnemo_sequence_destroy(sequence);

@@ -61,15 +61,23 @@ typedef struct mnemo_load_options {
   const char *cache_dir;
   /* Non-zero: neither read nor write the kernel cache. */
   int32_t no_cache;
+  /* What runs the kernels: NULL or "cpu": this CPU; "cuda": the first
+   * NVIDIA GPU (or $MNEMO_CUDA_DEVICE), with the weights uploaded once at
+   * load and the states in device memory, only token ids and logits
+   * crossing. Loading fails with the reason where there is no usable GPU or
+   * CUDA driver. */
+  const char *target;
 } mnemo_load_options;
 
-/* Loads `dir`, compiling its kernels for this CPU. `options` may be NULL. */
+/* Loads `dir`, compiling its kernels for the target (this CPU unless
+ * `options` says otherwise). `options` may be NULL. */
 mnemo_model *mnemo_model_load(const char *dir,
                               const mnemo_load_options *options,
                               mnemo_error **error);
 
 /* Loads `dir` with kernels compiled ahead of time for it; fails when they
- * were compiled for another model configuration or another CPU. */
+ * were compiled for another model configuration or another CPU, or when
+ * `options` names a target other than the CPU. */
 mnemo_model *mnemo_model_load_kernels(const char *dir,
                                       const mnemo_kernels *kernels,
                                       const mnemo_load_options *options,

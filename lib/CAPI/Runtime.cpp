@@ -61,6 +61,8 @@ mnemo::EngineOptions engineOptions(const mnemo_load_options *options) {
   if (options->cache_dir)
     engine.cacheDirectory = options->cache_dir;
   engine.diskCache = options->no_cache == 0;
+  if (options->target)
+    engine.target = options->target;
   return engine;
 }
 

@@ -188,7 +188,7 @@ LoadedModel::load(ImportedModel imported, const EngineOptions &options) {
     auto gpu = cuda::device();
     if (!gpu)
       return makeError(dir +
-                       ": --target cuda: " + llvm::toString(gpu.takeError()));
+                       ": target cuda: " + llvm::toString(gpu.takeError()));
     what = gpu->name + " (" + gpu->chip() + ")";
   }
   if (options.progress)
