@@ -42,6 +42,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                                            "with gpu-kernels, the tokens per "
                                            "thread of the gather)"),
                             llvm::cl::init(0)};
+  Option<int64_t> splitTablesBelow{
+      *this, "split-tables-below",
+      llvm::cl::desc("with gpu-kernels: below this many threads of the "
+                     "gather, split the tables across threads (-1: the "
+                     "GPU pipeline's default, 0: never)"),
+      llvm::cl::init(-1)};
   Option<int64_t> columnTile{
       *this, "column-tile", llvm::cl::desc("force the column tile (0: choose)"),
       llvm::cl::init(0)};
@@ -92,6 +98,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "token-tile",
       llvm::cl::desc("tokens per thread of the Memory Layer's gather"),
       llvm::cl::init(8)};
+  Option<int64_t> splitTablesBelow{
+      *this, "split-tables-below",
+      llvm::cl::desc("below this many threads of the Memory Layer's gather "
+                     "(token tiles x column groups), split the tables "
+                     "across threads (0: never)"),
+      llvm::cl::init(4096)};
   Option<std::string> format{
       *this, "format",
       llvm::cl::desc("what the gpu.binary holds: isa (PTX, which the "

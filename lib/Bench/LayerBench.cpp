@@ -285,6 +285,10 @@ llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
                      llvm::Twine(opts.tables) + ")");
   if (opts.threads < 1 || opts.rounds < 1 || !(opts.roundSeconds > 0))
     return makeError("--threads and --rounds must be positive");
+  if (opts.jit.target != "cuda" &&
+      (opts.jit.splitTablesBelow >= 0 || opts.jit.threadsPerBlock > 0))
+    return makeError("--split-tables-below and --threads-per-block shape the "
+                     "GPU kernels (--target cuda)");
 
   MemoryLayerConfig config;
   config.numTables = opts.tables;

@@ -51,6 +51,7 @@ void fillPipelineOptions(const JITOptions &options,
   cpu.l1CacheBytes = host.l1CacheBytes;
   cpu.l2CacheBytes = host.l2CacheBytes;
   cpu.tokenTile = options.tokenTile;
+  cpu.splitTablesBelow = options.splitTablesBelow;
   cpu.columnTile = options.columnTile;
   cpu.tablesPerPass = options.tablesPerPass;
   cpu.prefetch = options.prefetch;
@@ -81,6 +82,10 @@ void fillPipelineOptions(const JITOptions &options,
   gpu.format = "isa";
   if (options.tokenTile > 0)
     gpu.tokenTile = options.tokenTile;
+  if (options.splitTablesBelow >= 0)
+    gpu.splitTablesBelow = options.splitTablesBelow;
+  if (options.threadsPerBlock > 0)
+    gpu.threadsPerBlock = options.threadsPerBlock;
 }
 
 /// Collects the diagnostics a pipeline emits, for an llvm::Error.
@@ -161,6 +166,14 @@ llvm::Error JITOptions::validate() const {
     return makeError("token tile of the GPU kernels must lie in [0, 64] (0: "
                      "choose), got " +
                      llvm::Twine(tokenTile));
+  if (splitTablesBelow < -1)
+    return makeError("split-tables-below must be -1 (default) or "
+                     "non-negative, got " +
+                     llvm::Twine(splitTablesBelow));
+  if (threadsPerBlock < 0 || threadsPerBlock > 1024)
+    return makeError("threads per block must lie in [0, 1024] (0: default), "
+                     "got " +
+                     llvm::Twine(threadsPerBlock));
   if (columnTile < 0)
     return makeError("column tile must be non-negative (0: choose), got " +
                      llvm::Twine(columnTile));

@@ -100,6 +100,8 @@ void mnemo::buildLowerToLoopsPipeline(OpPassManager &pm,
     LowerGPUKernelsPassOptions kernels;
     if (options.tokenTile > 0)
       kernels.tokenTile = options.tokenTile;
+    if (options.splitTablesBelow >= 0)
+      kernels.splitTablesBelow = options.splitTablesBelow;
     addGPUKernelLoops(pm, kernels);
     pm.addPass(createConvertLinalgToLoopsPass());
     return;
@@ -150,6 +152,7 @@ void mnemo::buildLowerToGPUPipeline(OpPassManager &pm,
                                     const GPUPipelineOptions &options) {
   // Device allocations start at 256-byte boundaries.
   addGPUKernelLoops(pm, LowerGPUKernelsPassOptions{options.tokenTile,
+                                                   options.splitTablesBelow,
                                                    /*alignedOperands=*/true});
   pm.addPass(createConvertLinalgToParallelLoopsPass());
   // Blocks of `threads-per-block` iterations of each loop's innermost

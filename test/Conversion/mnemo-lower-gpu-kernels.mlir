@@ -1,8 +1,9 @@
 // RUN: mnemo-opt %s --mnemo-lower-gpu-kernels --canonicalize --cse --split-input-file --verify-diagnostics | FileCheck %s
 // RUN: mnemo-opt %s --split-input-file --mnemo-lower-gpu-kernels="token-tile=2 aligned-operands=1" --canonicalize --cse --verify-diagnostics | FileCheck %s --check-prefix=TWO
+// RUN: mnemo-opt %s --split-input-file --mnemo-lower-gpu-kernels="split-tables-below=0" --canonicalize --cse --verify-diagnostics | FileCheck %s --check-prefix=NEVER
 
 // The Memory Layer as two grids of GPU threads. (table, token) hashes a
-// chunk of tau = 4 values into a scratch bucket (element 0 the most
+// chunk of tau = 4 values into a scratch bucket (a 32-bit word) (element 0 the most
 // significant bit, set for z >= 0) and weight (l1_prob: sum |z| over the
 // product of 1 + exp(-2|z|)), tokens innermost. Then each thread gathers,
 // for a tile of 8 tokens, one 16-byte vector of 8 f16 columns from each of
@@ -10,14 +11,15 @@
 // top of the bias; tokens past the end repeat the last one, and only the
 // tile's tokens in range are stored. No allocation inside the loops.
 // CHECK-LABEL: func.func @lookup
-// CHECK-DAG: %[[BUCKETS:.+]] = memref.alloc(%{{.+}}) {{.+}} : memref<4x?xindex>
+// CHECK-DAG: %[[BUCKETS:.+]] = memref.alloc(%{{.+}}) {{.+}} : memref<4x?xi32>
 // CHECK-DAG: %[[WEIGHTS:.+]] = memref.alloc(%{{.+}}) {{.+}} : memref<4x?xf32>
 // CHECK: scf.parallel (%[[TABLE:.+]], %[[TOKEN:.+]]) = (%c0, %c0) to (%c4, %{{.+}})
 // CHECK:   scf.for {{.+}} -> (index, f32, f32)
 // CHECK:     arith.cmpf oge
 // CHECK:     arith.shli %c1
 // CHECK:     math.exp
-// CHECK:   memref.store %{{.+}}, %[[BUCKETS]][%[[TABLE]], %[[TOKEN]]]
+// CHECK:   %[[BUCKET:.+]] = arith.index_castui %{{.+}} : index to i32
+// CHECK:   memref.store %[[BUCKET]], %[[BUCKETS]][%[[TABLE]], %[[TOKEN]]]
 // CHECK:   arith.divf
 // CHECK:   memref.store %{{.+}}, %[[WEIGHTS]][%[[TABLE]], %[[TOKEN]]]
 // CHECK: %[[TILES:.+]] = arith.ceildivui %[[N:.+]], %c8
@@ -31,7 +33,8 @@
 // CHECK:   %[[LAST:.+]] = arith.subi %[[N]], %c1
 // CHECK:   %[[T0:.+]] = arith.minsi %[[FIRST]], %[[LAST]]
 // CHECK:   %[[SUMS:.+]]:8 = scf.for %[[K:.+]] = %c0 to %c4 {{.+}} iter_args(%[[ACC:[^ ]+]] = %[[BIAS]], {{.+}}) -> (vector<8xf32>,
-// CHECK:     %[[ROW:.+]] = memref.load %[[BUCKETS]][%[[K]], %[[T0]]]
+// CHECK:     %[[WORD:.+]] = memref.load %[[BUCKETS]][%[[K]], %[[T0]]]
+// CHECK:     %[[ROW:.+]] = arith.index_castui %[[WORD]] : i32 to index
 // CHECK:     %[[W:.+]] = memref.load %[[WEIGHTS]][%[[K]], %[[T0]]]
 // CHECK:     %[[V:.+]] = vector.load %{{.+}}[%[[K]], %[[ROW]], %[[COL]]] : memref<4x16x32xf16>, vector<8xf16>
 // CHECK:     %[[WIDE:.+]] = arith.extf %[[V]] : vector<8xf16> to vector<8xf32>
@@ -61,6 +64,7 @@
 // TWO-LABEL: func.func @narrow
 // TWO: vector.load %{{.+}} : memref<2x16x6xf32>, vector<2xf32>
 // TWO-NOT: memref.assume_alignment
+// TWO-LABEL: func.func @decode
 func.func @lookup(%x: tensor<?x16xf32>, %t: tensor<4x16x32xf16>, %b: tensor<32xf32>) -> tensor<?x32xf32> {
   %y = mnemo.hash_lookup %x, %t bias %b weighting<l1_prob> : (tensor<?x16xf32>, tensor<4x16x32xf16>, tensor<32xf32>) -> tensor<?x32xf32>
   return %y : tensor<?x32xf32>
@@ -75,6 +79,50 @@ func.func @lookup(%x: tensor<?x16xf32>, %t: tensor<4x16x32xf16>, %b: tensor<32xf
 func.func @narrow(%x: tensor<5x8xf32>, %t: tensor<2x16x6xf32>) -> tensor<5x6xf32> {
   %y = mnemo.hash_lookup %x, %t weighting<prob> : (tensor<5x8xf32>, tensor<2x16x6xf32>) -> tensor<5x6xf32>
   return %y : tensor<5x6xf32>
+}
+
+// -----
+
+// Few tokens: when fewer than 4096 (split-tables-below) threads of token
+// tiles x column groups would run, the K = 16 tables are split into two
+// chunks of 8 across threads instead, one token per thread, with the 8 row
+// loads of a chunk in straight-line code; a second grid adds the chunks to
+// the bias in a fixed order. The choice is made at run time from N: the
+// other path's index spaces are empty.
+// CHECK-LABEL: func.func @decode
+// CHECK: %[[N:.+]] = tensor.dim
+// CHECK: %[[OUT:.+]] = memref.alloc(%[[N]]) {{.+}} : memref<?x32xf32>
+// CHECK: %[[TILED:.+]] = arith.muli %{{.+}}, %c4
+// CHECK: %[[FEW:.+]] = arith.cmpi ult, %[[TILED]], %c4096
+// CHECK: %[[SPLITN:.+]] = arith.select %[[FEW]], %[[N]], %c0
+// CHECK: %[[TILEDN:.+]] = arith.select %[[FEW]], %c0, %[[TILED]]
+// CHECK: %[[PART:.+]] = memref.alloc(%[[SPLITN]]) {{.+}} : memref<?x2x32xf32>
+// CHECK: %[[SPLITTHREADS:.+]] = arith.muli %[[SPLITN]], %c4
+// CHECK: scf.parallel (%[[CHUNK:.+]], %[[IV:.+]]) = (%c0, %c0) to (%c2, %[[SPLITTHREADS]])
+// CHECK:   %[[TOKEN:.+]] = arith.divui %[[IV]], %c4
+// CHECK-NOT: scf.for
+// CHECK-COUNT-8: vector.fma
+// CHECK-NOT: vector.fma
+// CHECK:   vector.store %{{.+}}, %[[PART]][%[[TOKEN]], %[[CHUNK]], %{{.+}}] : memref<?x2x32xf32>, vector<8xf32>
+// CHECK: scf.parallel (%[[IV2:.+]]) = (%c0) to (%[[SPLITTHREADS]])
+// CHECK:   %[[TOKEN2:.+]] = arith.divui %[[IV2]], %c4
+// CHECK:   %[[BIAS:.+]] = vector.load %{{.+}} : memref<32xf32>, vector<8xf32>
+// CHECK:   %[[P0:.+]] = vector.load %[[PART]][%[[TOKEN2]], %c0, %{{.+}}]
+// CHECK:   %[[S0:.+]] = arith.addf %[[BIAS]], %[[P0]]
+// CHECK:   %[[P1:.+]] = vector.load %[[PART]][%[[TOKEN2]], %c1, %{{.+}}]
+// CHECK:   %[[SUM:.+]] = arith.addf %[[S0]], %[[P1]]
+// CHECK:   vector.store %[[SUM]], %[[OUT]][%[[TOKEN2]], %{{.+}}]
+// CHECK: scf.parallel (%{{.+}}) = (%c0) to (%[[TILEDN]])
+// CHECK:   scf.for %{{.+}} = %c0 to %c16
+// CHECK: memref.dealloc %[[PART]]
+// With split-tables-below=0, only the token-tiled gather.
+// NEVER-LABEL: func.func @decode
+// NEVER-NOT: memref<?x2x32xf32>
+// NEVER: scf.for %{{.+}} = %c0 to %c16
+// NEVER-NOT: memref<?x2x32xf32>
+func.func @decode(%x: tensor<?x32xf32>, %t: tensor<16x4x32xf16>, %b: tensor<32xf32>) -> tensor<?x32xf32> {
+  %y = mnemo.hash_lookup %x, %t bias %b weighting<l1_prob> : (tensor<?x32xf32>, tensor<16x4x32xf16>, tensor<32xf32>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
 }
 
 // -----

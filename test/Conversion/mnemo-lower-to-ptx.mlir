@@ -26,3 +26,29 @@ func.func @lookup(%x: tensor<?x64xf32>, %t: tensor<8x256x256xf16>, %b: tensor<25
   %y = mnemo.hash_lookup %x, %t bias %b weighting<prob> : (tensor<?x64xf32>, tensor<8x256x256xf16>, tensor<256xf32>) -> tensor<?x256xf32>
   return %y : tensor<?x256xf32>
 }
+
+// Few tokens, K = 16 tables: below 4096 gather threads, chunks of 8 tables
+// per thread. The chunk's 8 row loads are straight-line code (no branch
+// between them, so all 8 are in flight together), each after a 32-bit
+// bucket load; the chunk's sum is written with 16-byte stores, and the
+// kernel adding the two chunks to the bias reads them with 16-byte loads.
+// (decode_kernel hashes, _1 sums the chunks, _2 adds them up, _3 is the
+// token-tiled gather.)
+// PTX-LABEL: .entry decode_kernel_1(
+// PTX: ld.global.u32
+// PTX-NOT: ld.global.u64
+// PTX: ld.global.v4.b32
+// PTX-NOT: {{^\$L}}
+// PTX-COUNT-7: ld.global.v4.b32
+// PTX-NOT: {{^\$L}}
+// PTX: st.global.v4.f32
+// PTX: st.global.v4.f32
+// PTX-LABEL: .entry decode_kernel_2(
+// PTX-COUNT-6: ld.global.v4.f32
+// PTX: st.global.v4.f32
+// PTX: st.global.v4.f32
+// PTX-LABEL: .entry decode_kernel_3(
+func.func @decode(%x: tensor<?x64xf32>, %t: tensor<16x16x256xf16>, %b: tensor<256xf32>) -> tensor<?x256xf32> {
+  %y = mnemo.hash_lookup %x, %t bias %b weighting<prob> : (tensor<?x64xf32>, tensor<16x16x256xf16>, tensor<256xf32>) -> tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}

@@ -147,6 +147,9 @@ struct GPUCase {
   bool bias;
   /// Tokens per thread of the gather; 0: the compiler's choice.
   int64_t tokenTile = 0;
+  /// Below this many gather threads the tables are split across threads;
+  /// -1: the pipeline's default (4096), 0: never.
+  int64_t splitTablesBelow = -1;
 };
 
 /// Where the operands of a call live: device memory on a GPU, else the
@@ -193,6 +196,7 @@ private:
 /// tables are rounded first, so they are exact inputs of both sides).
 void checkSweep(const GPUCase &c, JITOptions options, bool onGPU) {
   options.tokenTile = c.tokenTile;
+  options.splitTablesBelow = c.splitTablesBelow;
   auto kernel = MemoryLayerKernel::compile(
       layerConfig(c.tau, c.numTables, c.width, c.type, c.weighting, c.bias),
       options);
@@ -258,7 +262,10 @@ void checkSweep(const GPUCase &c, JITOptions options, bool onGPU) {
 }
 
 /// Table geometries whose widths give rows of 1, 2, 4 and 8 lanes per
-/// vector load, token tiles that do and do not divide N, tau from 1 to 16.
+/// vector load, token tiles that do and do not divide N, tau from 1 to 16;
+/// tables split across threads for few tokens (by default: K = 16 below
+/// N = 2049, K = 12 in chunks of 6, K = 11 and 17 in chunks of 1, the
+/// 17 chunks summed in a loop), always (K = 32) or never (K = 24).
 const GPUCase kSweep[] = {
     {1, 3, 16, ElementType::F32, Weighting::Prob, true},
     {2, 8, 40, ElementType::F32, Weighting::L1Prob, false},
@@ -269,6 +276,11 @@ const GPUCase kSweep[] = {
     {10, 3, 33, ElementType::F16, Weighting::L1Prob, true, 1},
     {13, 2, 24, ElementType::F32, Weighting::Prob, true},
     {16, 1, 8, ElementType::F16, Weighting::L1Prob, false, 16},
+    {3, 12, 20, ElementType::F32, Weighting::L1Prob, true},
+    {2, 11, 9, ElementType::BF16, Weighting::Prob, false},
+    {2, 32, 16, ElementType::F16, Weighting::L1Prob, true, 4, int64_t{1} << 40},
+    {4, 24, 64, ElementType::F16, Weighting::Prob, true, 0, 0},
+    {1, 17, 8, ElementType::F32, Weighting::Prob, true},
 };
 
 class MemoryLayerOnGPU : public ::testing::TestWithParam<GPUCase> {};

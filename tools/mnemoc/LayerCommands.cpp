@@ -317,6 +317,16 @@ void addLayerCommands(CLI::App &app, CLI::App &benchCmd,
                    "tokens per GPU thread, at most 64)")
       ->check(CLI::Range(1, 1 << 20));
   layerCmd
+      ->add_option("--split-tables-below", benchOpts.jit.splitTablesBelow,
+                   "cuda: below this many threads of the gather (token "
+                   "tiles x column groups), split the tables across "
+                   "threads (default 4096; 0: never)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  layerCmd
+      ->add_option("--threads-per-block", benchOpts.jit.threadsPerBlock,
+                   "cuda: threads of a block (default 128)")
+      ->check(CLI::Range(1, 1024));
+  layerCmd
       ->add_option("--column-tile", benchOpts.jit.columnTile,
                    "force the column tile of the Memory Layer (a divisor of "
                    "--out)")

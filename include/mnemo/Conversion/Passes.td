@@ -99,7 +99,10 @@ def LowerGPUKernelsPass : Pass<"mnemo-lower-gpu-kernels",
     grid of blocks. The Memory Layer hashes each (table, token) into a
     scratch bucket and weight, then each thread gathers the K weighted rows
     of a column group (one 16-byte vector of a row where `h` allows it) for
-    a tile of `token-tile` tokens, accumulators in registers; norms compute each row's statistics, then each element; attention
+    a tile of `token-tile` tokens, accumulators in registers (with few
+    tokens, below `split-tables-below` threads, one token per thread and
+    the tables split in chunks across threads, summed by a second kernel);
+    norms compute each row's statistics, then each element; attention
     runs one thread per (query, head); Memsizer's prefill walks the tokens
     in order in one thread per memory column. Operands come from
     `bufferization.to_memref` and results go back with
@@ -111,6 +114,12 @@ def LowerGPUKernelsPass : Pass<"mnemo-lower-gpu-kernels",
   let options = [
     Option<"tokenTile", "token-tile", "int64_t", /*default=*/"8",
            "tokens per thread of the Memory Layer's gather">,
+    Option<"splitTablesBelow", "split-tables-below", "int64_t",
+           /*default=*/"4096",
+           "below this many threads of the gather (token tiles x column "
+           "groups, at run time), split the K tables across threads in "
+           "chunks and add the chunks in a second kernel, so that a few "
+           "tokens still fill a GPU (0: never)">,
     Option<"alignedOperands", "aligned-operands", "bool",
            /*default=*/"false",
            "buffers start at 16-byte boundaries (device allocations do), so "

@@ -102,6 +102,11 @@ struct JITOptions {
   int64_t threads = 1;
   int64_t vectorWidth = 0;
   int64_t tokenTile = 0;
+  /// GPU kernels: below this many threads of the Memory Layer's gather,
+  /// split its tables across threads; -1: the pipeline's default, 0: never.
+  int64_t splitTablesBelow = -1;
+  /// CUDA: threads of a block; 0: the pipeline's default.
+  int64_t threadsPerBlock = 0;
   int64_t columnTile = 0;
   int64_t tablesPerPass = 0;
   int64_t prefetch = -1;

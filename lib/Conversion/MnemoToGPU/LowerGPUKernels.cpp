@@ -52,9 +52,9 @@ namespace {
 class KernelCodegen : public LoopEmitter {
 public:
   KernelCodegen(ImplicitLocOpBuilder &b, int64_t tokenTile,
-                bool alignedOperands)
+                int64_t splitTablesBelow, bool alignedOperands)
       : LoopEmitter(b), f32(b.getF32Type()), tokenTile(tokenTile),
-        alignedOperands(alignedOperands) {}
+        splitTablesBelow(splitTablesBelow), alignedOperands(alignedOperands) {}
 
   LogicalResult lower(Operation *op) {
     return TypeSwitch<Operation *, LogicalResult>(op)
@@ -198,8 +198,9 @@ private:
     // significant bit; z >= 0, so 0.0 and -0.0, sets it) and the weight,
     // tokens innermost so that neighbouring threads write neighbouring
     // words and a thread of the gather reads its tile's tokens together.
-    Value buckets = alloc(b.getIndexType(), {numTables, ShapedType::kDynamic},
-                          ValueRange{n});
+    // Buckets are below 2^16 (tau <= 16): 32-bit words.
+    Value buckets =
+        alloc(b.getI32Type(), {numTables, ShapedType::kDynamic}, ValueRange{n});
     Value weights =
         alloc(f32, {numTables, ShapedType::kDynamic}, ValueRange{n});
     grid(index(numTables), n, [&](Value table, Value token) {
@@ -221,7 +222,8 @@ private:
                     fmul(acc[1], fadd(e, f32Const(1.0))),
                     fadd(acc[2], magnitude)};
           });
-      store(hashed[0], buckets, {table, token});
+      store(b.create<arith::IndexCastUIOp>(b.getI32Type(), hashed[0]), buckets,
+            {table, token});
       store(fdiv(l1 ? hashed[2] : f32Const(1.0), hashed[1]), weights,
             {table, token});
     });
@@ -246,18 +248,124 @@ private:
     auto rowType = VectorType::get({lanes}, elementType);
     auto accType = VectorType::get({lanes}, f32);
     Value out = allocLike(op.getResult(), n);
-    Value tiles = b.create<arith::CeilDivUIOp>(n, index(tile));
-    perRow(mul(tiles, index(groups)), [&](Value thread) {
+    Value zero = index(0);
+    Value tiledThreads =
+        mul(b.create<arith::CeilDivUIOp>(n, index(tile)), index(groups));
+
+    // `acc[i] + sum over tables [from, from + count) of the weighted rows
+    // of tokens[i]`, for columns [column, column + lanes): a loop over the
+    // tables, or straight-line code (`unrolled`), which puts all `count`
+    // row loads in flight together (a GPU issues in order: in a loop, the
+    // first FMA would wait for its row before the next load issues).
+    auto gather = [&](ValueRange tokens, Value from, int64_t count,
+                      bool unrolled, Value column, ValueRange inits) {
+      auto step = [&](Value table, ValueRange acc) {
+        SmallVector<Value> next;
+        for (auto [token, sum] : llvm::zip(tokens, acc)) {
+          Value row = b.create<arith::IndexCastUIOp>(
+              b.getIndexType(),
+              b.create<memref::LoadOp>(buckets, ValueRange{table, token}));
+          Value w = b.create<memref::LoadOp>(weights, ValueRange{table, token});
+          Value values = b.create<vector::LoadOp>(
+              rowType, tables, ValueRange{table, row, column});
+          if (elementType != f32)
+            values = b.create<arith::ExtFOp>(accType, values);
+          next.push_back(
+              b.create<vector::FMAOp>(splat(accType, w), values, sum));
+        }
+        return next;
+      };
+      if (!unrolled)
+        return forLoop(zero, index(count), index(1), inits,
+                       [&](Value c, ValueRange acc) -> SmallVector<Value> {
+                         return step(add(from, c), acc);
+                       });
+      SmallVector<Value> acc(inits);
+      for (int64_t c = 0; c < count; ++c)
+        acc = step(add(from, index(c)), acc);
+      return acc;
+    };
+    auto assumeAligned = [&](ArrayRef<Value> buffers) {
+      if (alignedOperands)
+        for (Value buffer : buffers)
+          if (buffer)
+            b.create<memref::AssumeAlignmentOp>(buffer, 16);
+    };
+    auto biasOrZero = [&](Value column) -> Value {
+      return bias ? b.create<vector::LoadOp>(accType, bias, column)
+                  : splat(accType, f32Const(0.0));
+    };
+
+    // Few tokens (decoding, small batches): fewer than `splitTablesBelow`
+    // threads of token tiles x column groups would leave most of a GPU
+    // idle while each of them walks all K tables. Then threads take one
+    // token and a chunk of `chunk` tables (the largest divisor of K up to
+    // 8) each, writing their sums to a scratch buffer [N, K / chunk, h]
+    // (static strides: 16-byte accesses), and a second kernel adds the
+    // chunks up with the bias, in a fixed order (no atomics: the same
+    // result on every run). The choice is made at run time from N; the
+    // other path's index spaces are empty, so its kernels are not launched.
+    int64_t chunk = 1;
+    for (int64_t c = std::min<int64_t>(8, numTables); c > 1; --c)
+      if (numTables % c == 0) {
+        chunk = c;
+        break;
+      }
+    int64_t chunks = numTables / chunk;
+    Value partial;
+    if (splitTablesBelow > 0 && chunks > 1) {
+      Value split = b.create<arith::CmpIOp>(
+          arith::CmpIPredicate::ult, tiledThreads, index(splitTablesBelow));
+      Value splitTokens = b.create<arith::SelectOp>(split, n, zero);
+      tiledThreads = b.create<arith::SelectOp>(split, zero, tiledThreads);
+      partial = alloc(f32, {ShapedType::kDynamic, chunks, h},
+                      ValueRange{splitTokens});
+      parallel({index(chunks), mul(splitTokens, index(groups))},
+               [&](ValueRange ivs) {
+                 Value token = b.create<arith::DivUIOp>(ivs[1], index(groups));
+                 Value column =
+                     mul(b.create<arith::RemUIOp>(ivs[1], index(groups)),
+                         index(lanes));
+                 assumeAligned({tables, partial});
+                 Value sum =
+                     gather(ValueRange{token}, mul(ivs[0], index(chunk)), chunk,
+                            /*unrolled=*/true, column,
+                            ValueRange{splat(accType, f32Const(0.0))})[0];
+                 b.create<vector::StoreOp>(sum, partial,
+                                           ValueRange{token, ivs[0], column});
+               });
+      perRow(mul(splitTokens, index(groups)), [&](Value thread) {
+        Value token = b.create<arith::DivUIOp>(thread, index(groups));
+        Value column =
+            mul(b.create<arith::RemUIOp>(thread, index(groups)), index(lanes));
+        assumeAligned({bias, partial, out});
+        // Up to 16 chunks in straight-line code (their loads in flight
+        // together), more in a loop.
+        auto addChunk = [&](Value c, Value acc) {
+          return fadd(acc, b.create<vector::LoadOp>(
+                               accType, partial, ValueRange{token, c, column}));
+        };
+        Value sum = biasOrZero(column);
+        if (chunks <= 16) {
+          for (int64_t c = 0; c < chunks; ++c)
+            sum = addChunk(index(c), sum);
+        } else {
+          sum = forLoop(zero, index(chunks), index(1), ValueRange{sum},
+                        [&](Value c, ValueRange acc) -> SmallVector<Value> {
+                          return {addChunk(c, acc[0])};
+                        })[0];
+        }
+        b.create<vector::StoreOp>(sum, out, ValueRange{token, column});
+      });
+    }
+
+    perRow(tiledThreads, [&](Value thread) {
       Value first =
           mul(b.create<arith::DivUIOp>(thread, index(groups)), index(tile));
       Value column =
           mul(b.create<arith::RemUIOp>(thread, index(groups)), index(lanes));
-      if (alignedOperands)
-        for (Value buffer : {tables, bias, out})
-          if (buffer)
-            b.create<memref::AssumeAlignmentOp>(buffer, 16);
-      Value start = bias ? b.create<vector::LoadOp>(accType, bias, column)
-                         : splat(accType, f32Const(0.0));
+      assumeAligned({tables, bias, out});
+      Value start = biasOrZero(column);
       // Tokens past the end repeat the last one (in range, and rows the
       // tile already reads); only their results are not stored.
       Value last = sub(n, index(1));
@@ -266,23 +374,7 @@ private:
         tokens.push_back(minIndex(add(first, index(i)), last));
       SmallVector<Value> inits(tile, start);
       SmallVector<Value> sums =
-          forLoop(index(0), index(numTables), index(1), inits,
-                  [&](Value table, ValueRange acc) -> SmallVector<Value> {
-                    SmallVector<Value> next;
-                    for (int64_t i = 0; i < tile; ++i) {
-                      Value row = b.create<memref::LoadOp>(
-                          buckets, ValueRange{table, tokens[i]});
-                      Value w = b.create<memref::LoadOp>(
-                          weights, ValueRange{table, tokens[i]});
-                      Value values = b.create<vector::LoadOp>(
-                          rowType, tables, ValueRange{table, row, column});
-                      if (elementType != f32)
-                        values = b.create<arith::ExtFOp>(accType, values);
-                      next.push_back(b.create<vector::FMAOp>(splat(accType, w),
-                                                             values, acc[i]));
-                    }
-                    return next;
-                  });
+          gather(tokens, zero, numTables, /*unrolled=*/false, column, inits);
       for (int64_t i = 0; i < tile; ++i) {
         Value token = add(first, index(i));
         Value inRange =
@@ -294,6 +386,8 @@ private:
         });
       }
     });
+    if (partial)
+      b.create<memref::DeallocOp>(partial);
     b.create<memref::DeallocOp>(buckets);
     b.create<memref::DeallocOp>(weights);
     finish(op, {out});
@@ -661,6 +755,9 @@ private:
   Type f32;
   /// Tokens per thread of the Memory Layer's gather.
   int64_t tokenTile;
+  /// Below this many threads of the token-tiled gather, the K tables are
+  /// split across threads (0: never).
+  int64_t splitTablesBelow;
   /// Buffers start at 16-byte boundaries (device allocations do): vector
   /// accesses at multiples of 16 bytes into them are aligned.
   bool alignedOperands;
@@ -675,6 +772,10 @@ struct LowerGPUKernelsPass
       getOperation().emitError() << "token-tile must lie in [1, 64]";
       return signalPassFailure();
     }
+    if (splitTablesBelow < 0) {
+      getOperation().emitError() << "split-tables-below must not be negative";
+      return signalPassFailure();
+    }
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
       if (op->getDialect() && op->getDialect()->getNamespace() ==
@@ -683,7 +784,7 @@ struct LowerGPUKernelsPass
     });
     for (Operation *op : ops) {
       ImplicitLocOpBuilder b(op->getLoc(), op);
-      KernelCodegen codegen(b, tokenTile, alignedOperands);
+      KernelCodegen codegen(b, tokenTile, splitTablesBelow, alignedOperands);
       if (failed(codegen.lower(op)))
         return signalPassFailure();
     }
