@@ -86,6 +86,9 @@ void addGPUKernelLoops(OpPassManager &pm,
                        const LowerGPUKernelsPassOptions &kernels) {
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createLowerGPUKernelsPass(kernels));
+  // Concatenations (as in user IR) as copies into one buffer, which become
+  // parallel loops like the other copies.
+  pm.addPass(createDecomposeConcatPass());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   addBufferization(pm, /*canonicalize=*/false);
 }

@@ -146,6 +146,33 @@ func.func @step(%alpha: tensor<3x4xf32>, %key: tensor<3x4xf32>,
 
 // -----
 
+// Linear: one thread per (tile of 8 rows, output), outputs innermost. The
+// output's weight row is read 4 f32 (16 bytes) at a time, once per tile,
+// and each row of the tile accumulates lane-wise in registers; the lanes
+// are added up with the bias at the end, and only rows in range stored.
+// CHECK-LABEL: func.func @linear
+// CHECK: %[[TILES:.+]] = arith.ceildivui %{{.+}}, %c8
+// CHECK: scf.parallel (%[[T:.+]], %[[O:.+]]) = (%c0, %c0) to (%[[TILES]], %c24)
+// CHECK:   scf.for %[[J:.+]] = %c0 to %c16 step %c4 {{.+}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// CHECK:     %[[WROW:.+]] = vector.load %{{.+}}[%[[O]], %[[J]]] : memref<24x16xf32>, vector<4xf32>
+// CHECK:     %[[XROW:.+]] = vector.load %{{.+}}[%{{.+}}, %[[J]]] : memref<?x16xf32, strided<[?, 1], offset: ?>>, vector<4xf32>
+// CHECK:     vector.fma %[[XROW]], %[[WROW]], %{{.+}} : vector<4xf32>
+// CHECK-COUNT-7: vector.fma
+// CHECK:   vector.reduction <add>, %{{.+}} : vector<4xf32> into f32
+// CHECK:   scf.if
+// CHECK:     memref.store
+// With aligned operands the weight is assumed 16-byte aligned.
+// TWO-LABEL: func.func @linear
+// TWO: scf.parallel
+// TWO:   memref.assume_alignment %{{.+}}, 16 : memref<24x16xf32>
+// TWO:   scf.for {{.+}} -> (vector<4xf32>, vector<4xf32>) {
+func.func @linear(%x: tensor<?x16xf32>, %w: tensor<24x16xf32>, %b: tensor<24xf32>) -> tensor<?x24xf32> {
+  %y = mnemo.linear %x, %w bias %b : (tensor<?x16xf32>, tensor<24x16xf32>, tensor<24xf32>) -> tensor<?x24xf32>
+  return %y : tensor<?x24xf32>
+}
+
+// -----
+
 // Norms: one thread per row computes the statistics (the unit dimension
 // folds away), then one per element normalizes.
 // CHECK-LABEL: func.func @norm

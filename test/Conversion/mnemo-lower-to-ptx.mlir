@@ -52,3 +52,22 @@ func.func @decode(%x: tensor<?x64xf32>, %t: tensor<16x16x256xf16>, %b: tensor<25
   %y = mnemo.hash_lookup %x, %t bias %b weighting<prob> : (tensor<?x64xf32>, tensor<16x16x256xf16>, tensor<256xf32>) -> tensor<?x256xf32>
   return %y : tensor<?x256xf32>
 }
+
+// Linear: the weight row is read with 16-byte loads.
+// PTX-LABEL: .entry linear_kernel(
+// PTX: ld.global.v4.f32
+// PTX: fma.rn.f32
+func.func @linear(%x: tensor<?x64xf32>, %w: tensor<100x64xf32>, %b: tensor<100xf32>) -> tensor<?x100xf32> {
+  %y = mnemo.linear %x, %w bias %b : (tensor<?x64xf32>, tensor<100x64xf32>, tensor<100xf32>) -> tensor<?x100xf32>
+  return %y : tensor<?x100xf32>
+}
+
+// A concatenation (MLIR 19 has no bufferization of tensor.concat) becomes
+// one copy kernel per operand into the result.
+// GPU-LABEL: func.func @cat(
+// GPU: gpu.launch_func @mnemo_kernels::@cat_kernel blocks
+// GPU: gpu.launch_func @mnemo_kernels::@cat_kernel_{{[0-9]+}}
+func.func @cat(%a: tensor<?x16xf32>, %b: tensor<?x16xf32>) -> tensor<?x16xf32> {
+  %c = tensor.concat dim(0) %a, %b : (tensor<?x16xf32>, tensor<?x16xf32>) -> tensor<?x16xf32>
+  return %c : tensor<?x16xf32>
+}

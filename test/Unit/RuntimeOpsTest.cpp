@@ -2,7 +2,8 @@
 //
 // The ops that -mnemo-lower-to-runtime turns into kernel calls (embedding,
 // linear, rotary, causal attention), compiled through the whole CPU
-// pipeline and the JIT, against lib/Reference.
+// pipeline and the JIT, against lib/Reference; and the same ops as the GPU
+// kernels' loop nests (-mnemo-lower-gpu-kernels) compiled for the CPU.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,9 +21,11 @@ namespace {
 
 using test::expectClose;
 
-std::shared_ptr<const CompiledModule> compile(const char *source) {
+std::shared_ptr<const CompiledModule> compile(const char *source,
+                                              bool gpuKernels = false) {
   JITOptions options;
   options.threads = 2;
+  options.gpuKernels = gpuKernels;
   return test::compileSource(source, options);
 }
 
@@ -55,11 +58,13 @@ func.func @block(%ids: tensor<?xi64>, %pos: tensor<?xi64>,
 }
 )mlir";
 
-class RuntimeOpsBlock : public ::testing::TestWithParam<std::pair<int, int>> {};
+class RuntimeOpsBlock
+    : public ::testing::TestWithParam<std::tuple<std::pair<int, int>, bool>> {};
 
 TEST_P(RuntimeOpsBlock, MatchesReference) {
-  auto [start, n] = GetParam();
-  auto module = compile(kBlock);
+  auto [shape, gpuKernels] = GetParam();
+  auto [start, n] = shape;
+  auto module = compile(kBlock, gpuKernels);
   ASSERT_TRUE(module);
   std::mt19937 rng(11);
   std::vector<uint16_t> embHalf(100 * 16);
@@ -112,12 +117,71 @@ TEST_P(RuntimeOpsBlock, MatchesReference) {
   expectClose(y, o, 1e-5);
 }
 
+std::string
+shapeName(const ::testing::TestParamInfo<RuntimeOpsBlock::ParamType> &info) {
+  const auto &[shape, gpuKernels] = info.param;
+  return "start" + std::to_string(shape.first) + "_n" +
+         std::to_string(shape.second) +
+         (gpuKernels ? "_GPUKernels" : "_Runtime");
+}
+
 // Prefill from scratch, a prompt continuing a cache (with a tail past a
-// 128-query block), and one decoded token.
-INSTANTIATE_TEST_SUITE_P(Shapes, RuntimeOpsBlock,
-                         ::testing::Values(std::make_pair(0, 1),
-                                           std::make_pair(0, 7),
-                                           std::make_pair(5, 130),
-                                           std::make_pair(40, 1)));
+// 128-query block, and past a tile of 8 rows), and one decoded token; the
+// runtime's kernels and the GPU kernels' loops.
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, RuntimeOpsBlock,
+    ::testing::Combine(::testing::Values(std::make_pair(0, 1),
+                                         std::make_pair(0, 7),
+                                         std::make_pair(5, 130),
+                                         std::make_pair(40, 1)),
+                       ::testing::Bool()),
+    shapeName);
+
+/// `mnemo.linear` alone, for input widths whose rows are read 4, 2 and 1
+/// values at a time by the GPU kernel (16, 6 and 7), with and without a
+/// bias, on row counts around its tiles of 8 rows, against the oracle.
+struct LinearCase {
+  int64_t in;
+  bool bias;
+  bool gpuKernels;
+};
+
+class LinearOfAnyWidth : public ::testing::TestWithParam<LinearCase> {};
+
+TEST_P(LinearOfAnyWidth, MatchesReference) {
+  const LinearCase &c = GetParam();
+  const int64_t out = 5;
+  std::string in = std::to_string(c.in);
+  std::string source =
+      "func.func @f(%x: tensor<?x" + in + "xf32>, %w: tensor<5x" + in +
+      "xf32>" + (c.bias ? ", %b: tensor<5xf32>" : "") +
+      ") -> tensor<?x5xf32> {\n  %y = mnemo.linear %x, %w" +
+      (c.bias ? " bias %b" : "") + " : (tensor<?x" + in + "xf32>, tensor<5x" +
+      in + "xf32>" + (c.bias ? ", tensor<5xf32>" : "") +
+      ") -> tensor<?x5xf32>\n  return %y : tensor<?x5xf32>\n}\n";
+  auto module = compile(source.c_str(), c.gpuKernels);
+  ASSERT_TRUE(module);
+  std::mt19937 rng(static_cast<unsigned>(c.in));
+  std::vector<float> w = random(out * c.in, rng), b = random(out, rng);
+  for (int64_t n : {1, 9, 17}) {
+    std::vector<float> x = random(n * c.in, rng), y(n * out, 7.0f);
+    std::vector<Buffer> args = {{x.data(), {n, c.in}}, {w.data(), {out, c.in}}};
+    if (c.bias)
+      args.push_back({b.data(), {out}});
+    args.push_back({y.data(), {n, out}});
+    llvm::Error error = module->call("f", args);
+    ASSERT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
+    expectClose(y,
+                ref::linear(x.data(), n, c.in, w.data(),
+                            c.bias ? b.data() : nullptr, out),
+                1e-5);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Widths, LinearOfAnyWidth,
+                         ::testing::Values(LinearCase{16, true, true},
+                                           LinearCase{6, false, true},
+                                           LinearCase{7, true, true},
+                                           LinearCase{7, false, false}));
 
 } // namespace

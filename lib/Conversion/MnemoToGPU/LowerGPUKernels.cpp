@@ -9,10 +9,12 @@
 // the kernels' arithmetic against lib/Reference on machines without a GPU.
 //
 //   hash_lookup            (table, token): bucket and weight into scratch;
-//                          (token, column): sum of the K weighted rows
+//                          (token tile, column group): sum of the K
+//                          weighted rows; for few tokens (chunk of tables,
+//                          token, column group), then (token, column group)
 //   rms_norm, layer_norm   (row): the row's statistics; (row, column)
 //   rotary, embedding      (row, column)
-//   linear                 (row, output): a dot product of length `in`
+//   linear                 (row tile, output): dot products of length `in`
 //   attention              (head, query): max, sum, then the head's outputs
 //   memsizer_alpha         (token): the head-averaged softmax of its row
 //   memsizer_prefill       (column): the column of the memory walks the
@@ -519,22 +521,75 @@ private:
     return success();
   }
 
+  /// One thread per (tile of `tokenTile` rows, output): the output's
+  /// weight row is read once per tile, `lanes` values (16 bytes) at a
+  /// time, and each of the tile's rows accumulates lane-wise partial sums
+  /// in registers, added up at the end. Neighbouring threads take
+  /// neighbouring outputs of the same tile, so their reads of the input
+  /// rows are the same addresses (one broadcast per warp). Rows past the
+  /// end repeat the last one and are not stored.
   LogicalResult lowerOp(LinearOp op) {
     Value x = readBuffer(op.getInput(), true);
-    Value w = readBuffer(op.getWeight(), true);
+    // The weight with an identity layout, so that its rows' 16-byte
+    // alignment is known (a weight that is a view is copied first).
+    Value w = readBuffer(op.getWeight(), false);
     Value bias = readBuffer(op.getBias(), false);
     Value n = dim(x, 0);
     auto weightType = op.getWeight().getType();
     int64_t outputs = weightType.getDimSize(0), in = weightType.getDimSize(1);
+    Type elementType = weightType.getElementType();
+    int64_t lanes =
+        std::max<int64_t>(1, 16 / (elementType.getIntOrFloatBitWidth() / 8));
+    while (in % lanes != 0)
+      lanes /= 2;
+    int64_t tile = tokenTile;
+    if (int64_t rows = op.getInput().getType().getDimSize(0);
+        !ShapedType::isDynamic(rows))
+      tile = std::max<int64_t>(1, std::min(tile, rows));
+    auto weightVector = VectorType::get({lanes}, elementType);
+    auto inputVector =
+        VectorType::get({lanes}, getElementTypeOrSelf(op.getInput().getType()));
+    auto accType = VectorType::get({lanes}, f32);
+    auto widen = [&](Value v) -> Value {
+      return v.getType() == accType ? v : b.create<arith::ExtFOp>(accType, v);
+    };
     Value out = allocLike(op.getResult(), n);
-    grid(n, index(outputs), [&](Value r, Value o) {
+    Value tiles = b.create<arith::CeilDivUIOp>(n, index(tile));
+    grid(tiles, index(outputs), [&](Value t, Value o) {
+      if (alignedOperands && lanes > 1)
+        b.create<memref::AssumeAlignmentOp>(w, 16);
+      Value first = mul(t, index(tile));
+      Value last = sub(n, index(1));
+      SmallVector<Value> rows;
+      for (int64_t i = 0; i < tile; ++i)
+        rows.push_back(minIndex(add(first, index(i)), last));
+      SmallVector<Value> inits(tile, splat(accType, f32Const(0.0)));
+      SmallVector<Value> sums = forLoop(
+          index(0), index(in), index(lanes), inits,
+          [&](Value j, ValueRange acc) -> SmallVector<Value> {
+            Value weights = widen(
+                b.create<vector::LoadOp>(weightVector, w, ValueRange{o, j}));
+            SmallVector<Value> next;
+            for (int64_t i = 0; i < tile; ++i) {
+              Value inputs = widen(b.create<vector::LoadOp>(
+                  inputVector, x, ValueRange{rows[i], j}));
+              next.push_back(b.create<vector::FMAOp>(inputs, weights, acc[i]));
+            }
+            return next;
+          });
       Value start = bias ? load(bias, {o}) : f32Const(0.0);
-      Value acc =
-          forLoop(index(0), index(in), index(1), ValueRange{start},
-                  [&](Value j, ValueRange acc) -> SmallVector<Value> {
-                    return {fma(load(x, {r, j}), load(w, {o, j}), acc[0])};
-                  })[0];
-      store(acc, out, {r, o});
+      for (int64_t i = 0; i < tile; ++i) {
+        Value row = add(first, index(i));
+        Value total = fadd(
+            b.create<vector::ReductionOp>(vector::CombiningKind::ADD, sums[i]),
+            start);
+        Value inRange =
+            b.create<arith::CmpIOp>(arith::CmpIPredicate::ult, row, n);
+        b.create<scf::IfOp>(inRange, [&](OpBuilder &nested, Location loc) {
+          nested.create<memref::StoreOp>(loc, total, out, ValueRange{row, o});
+          nested.create<scf::YieldOp>(loc);
+        });
+      }
     });
     finish(op, {out});
     return success();
