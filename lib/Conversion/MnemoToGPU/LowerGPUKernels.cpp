@@ -177,6 +177,25 @@ private:
           return {b.create<arith::MaximumFOp>(acc[0], body(i))};
         })[0];
   }
+  /// Values of `elementType` per vector access along a row of `width`:
+  /// 16 bytes' worth where `width` allows, else the widest power of two
+  /// dividing it.
+  static int64_t lanesFor(Type elementType, int64_t width) {
+    int64_t lanes =
+        std::max<int64_t>(1, 16 / (elementType.getIntOrFloatBitWidth() / 8));
+    while (width % lanes != 0)
+      lanes /= 2;
+    return lanes;
+  }
+  /// Rows per thread for `input`: `tokenTile`, or fewer when the input has
+  /// fewer rows (decoding steps have one).
+  int64_t rowTile(Value input) const {
+    int64_t rows = cast<ShapedType>(input.getType()).getDimSize(0);
+    return ShapedType::isDynamic(rows)
+               ? tokenTile
+               : std::max<int64_t>(1, std::min(tokenTile, rows));
+  }
+
   //===--------------------------------------------------------------------===//
   // The Memory Layer
   //===--------------------------------------------------------------------===//
@@ -238,14 +257,8 @@ private:
     // come from L1. Neighbouring threads own neighbouring column groups of
     // the same tile, so a warp reads whole row segments.
     Type elementType = getElementTypeOrSelf(op.getTables().getType());
-    int64_t lanes =
-        std::max<int64_t>(1, 16 / (elementType.getIntOrFloatBitWidth() / 8));
-    while (h % lanes != 0)
-      lanes /= 2;
-    int64_t tile = tokenTile;
-    if (int64_t rows = op.getInput().getType().getDimSize(0);
-        !ShapedType::isDynamic(rows))
-      tile = std::max<int64_t>(1, std::min(tile, rows));
+    int64_t lanes = lanesFor(elementType, h);
+    int64_t tile = rowTile(op.getInput());
     int64_t groups = h / lanes;
     auto rowType = VectorType::get({lanes}, elementType);
     auto accType = VectorType::get({lanes}, f32);
@@ -538,14 +551,8 @@ private:
     auto weightType = op.getWeight().getType();
     int64_t outputs = weightType.getDimSize(0), in = weightType.getDimSize(1);
     Type elementType = weightType.getElementType();
-    int64_t lanes =
-        std::max<int64_t>(1, 16 / (elementType.getIntOrFloatBitWidth() / 8));
-    while (in % lanes != 0)
-      lanes /= 2;
-    int64_t tile = tokenTile;
-    if (int64_t rows = op.getInput().getType().getDimSize(0);
-        !ShapedType::isDynamic(rows))
-      tile = std::max<int64_t>(1, std::min(tile, rows));
+    int64_t lanes = lanesFor(elementType, in);
+    int64_t tile = rowTile(op.getInput());
     auto weightVector = VectorType::get({lanes}, elementType);
     auto inputVector =
         VectorType::get({lanes}, getElementTypeOrSelf(op.getInput().getType()));
