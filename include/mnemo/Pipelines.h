@@ -48,6 +48,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "gather, split the tables across threads (-1: the "
                      "GPU pipeline's default, 0: never)"),
       llvm::cl::init(-1)};
+  Option<int64_t> attentionScores{
+      *this, "attention-scores",
+      llvm::cl::desc("with gpu-kernels: the most attention scores kept in "
+                     "scratch (-1: the GPU pipeline's default, 0: never)"),
+      llvm::cl::init(-1)};
   Option<int64_t> columnTile{
       *this, "column-tile", llvm::cl::desc("force the column tile (0: choose)"),
       llvm::cl::init(0)};
@@ -104,6 +109,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
                      "(token tiles x column groups), split the tables "
                      "across threads (0: never)"),
       llvm::cl::init(4096)};
+  Option<int64_t> attentionScores{
+      *this, "attention-scores",
+      llvm::cl::desc("the most attention scores (heads x queries x keys) "
+                     "computed into scratch, one thread each (0: never)"),
+      llvm::cl::init(int64_t{1} << 24)};
   Option<std::string> format{
       *this, "format",
       llvm::cl::desc("what the gpu.binary holds: isa (PTX, which the "

@@ -52,6 +52,7 @@ void fillPipelineOptions(const JITOptions &options,
   cpu.l2CacheBytes = host.l2CacheBytes;
   cpu.tokenTile = options.tokenTile;
   cpu.splitTablesBelow = options.splitTablesBelow;
+  cpu.attentionScores = options.attentionScores;
   cpu.columnTile = options.columnTile;
   cpu.tablesPerPass = options.tablesPerPass;
   cpu.prefetch = options.prefetch;
@@ -84,6 +85,8 @@ void fillPipelineOptions(const JITOptions &options,
     gpu.tokenTile = options.tokenTile;
   if (options.splitTablesBelow >= 0)
     gpu.splitTablesBelow = options.splitTablesBelow;
+  if (options.attentionScores >= 0)
+    gpu.attentionScores = options.attentionScores;
   if (options.threadsPerBlock > 0)
     gpu.threadsPerBlock = options.threadsPerBlock;
 }
@@ -170,6 +173,10 @@ llvm::Error JITOptions::validate() const {
     return makeError("split-tables-below must be -1 (default) or "
                      "non-negative, got " +
                      llvm::Twine(splitTablesBelow));
+  if (attentionScores < -1)
+    return makeError("attention scores must be -1 (default) or "
+                     "non-negative, got " +
+                     llvm::Twine(attentionScores));
   if (threadsPerBlock < 0 || threadsPerBlock > 1024)
     return makeError("threads per block must lie in [0, 1024] (0: default), "
                      "got " +

@@ -51,19 +51,21 @@ namespace {
 
 using namespace mlir::mnemo;
 
-/// Tensors to buffers: function arguments and results become memrefs with
-/// identity layouts, results become caller-provided out-parameters written
-/// in place, and intermediate buffers are freed. Copies become linalg.copy,
-/// lowered to loops later, rather than memref.copy, which calls into a
-/// runtime library for strided buffers. `canonicalize` is false for GPU
-/// kernels: canonicalization would inline parallel loops of one iteration
-/// (a decoding step's single row) into the host code.
+/// Tensors to buffers: function arguments (read-only: the caller's inputs)
+/// and results become memrefs with identity layouts, results become
+/// caller-provided out-parameters written in place, and intermediate buffers
+/// are freed. Copies become linalg.copy, lowered to loops later, rather than
+/// memref.copy, which calls into a runtime library for strided buffers.
+/// `canonicalize` is false for GPU kernels: canonicalization would inline
+/// parallel loops of one iteration (a decoding step's single row) into the host
+/// code.
 void addBufferization(OpPassManager &pm, bool canonicalize = true) {
   auto linalgCopy = [](OpBuilder &b, Location loc, Value from,
                        Value to) -> LogicalResult {
     b.create<linalg::CopyOp>(loc, from, to);
     return success();
   };
+  pm.addPass(createReadOnlyArgumentsPass());
   bufferization::OneShotBufferizationOptions buffers;
   buffers.memCpyFn = linalgCopy;
   buffers.bufferizeFunctionBoundaries = true;
@@ -105,6 +107,8 @@ void mnemo::buildLowerToLoopsPipeline(OpPassManager &pm,
       kernels.tokenTile = options.tokenTile;
     if (options.splitTablesBelow >= 0)
       kernels.splitTablesBelow = options.splitTablesBelow;
+    if (options.attentionScores >= 0)
+      kernels.attentionScores = options.attentionScores;
     addGPUKernelLoops(pm, kernels);
     pm.addPass(createConvertLinalgToLoopsPass());
     return;
@@ -156,6 +160,7 @@ void mnemo::buildLowerToGPUPipeline(OpPassManager &pm,
   // Device allocations start at 256-byte boundaries.
   addGPUKernelLoops(pm, LowerGPUKernelsPassOptions{options.tokenTile,
                                                    options.splitTablesBelow,
+                                                   options.attentionScores,
                                                    /*alignedOperands=*/true});
   pm.addPass(createConvertLinalgToParallelLoopsPass());
   // Blocks of `threads-per-block` iterations of each loop's innermost

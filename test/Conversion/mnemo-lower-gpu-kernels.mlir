@@ -173,6 +173,37 @@ func.func @linear(%x: tensor<?x16xf32>, %w: tensor<24x16xf32>, %b: tensor<24xf32
 
 // -----
 
+// Attention: when heads x queries x keys scores fit 2^24 floats (decided at
+// run time), one thread per (head x query, key) writes a score to scratch
+// (keys past the causal limit are skipped), then one per (query, column)
+// takes its head's largest score, the softmax's sum and the column's
+// weighted sum of values; otherwise one thread per (head, query) walks the
+// keys. The other way's index spaces are empty.
+// CHECK-LABEL: func.func @attention
+// CHECK: %[[FEW:.+]] = arith.cmpi ule, %{{.+}}, %c16777216
+// CHECK: %[[FEWN:.+]] = arith.select %[[FEW]], %[[N:.+]], %c0
+// CHECK: %[[MANYN:.+]] = arith.select %[[FEW]], %c0, %[[N]]
+// CHECK: %[[SCORES:.+]] = memref.alloc(%[[FEWN]], %[[M:.+]]) {{.+}} : memref<2x?x?xf32>
+// CHECK: %[[HQ:.+]] = arith.muli %[[FEWN]], %c2
+// CHECK: scf.parallel (%[[X:.+]], %[[J:.+]]) = (%c0, %c0) to (%[[HQ]], %[[M]])
+// CHECK:   %[[H:.+]] = arith.divui %[[X]], %[[FEWN]]
+// CHECK:   %[[I:.+]] = arith.remui %[[X]], %[[FEWN]]
+// CHECK:   scf.if
+// CHECK:     memref.store %{{.+}}, %[[SCORES]][%[[H]], %[[I]], %[[J]]]
+// CHECK: scf.parallel (%{{.+}}, %[[C:.+]]) = (%c0, %c0) to (%[[FEWN]], %c16)
+// CHECK:   arith.divui %[[C]], %c8
+// CHECK:   arith.maximumf
+// CHECK:   math.exp
+// CHECK:   arith.divf
+// CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c2, %[[MANYN]])
+// CHECK: memref.dealloc %[[SCORES]]
+func.func @attention(%q: tensor<?x16xf32>, %k: tensor<?x16xf32>, %v: tensor<?x16xf32>) -> tensor<?x16xf32> {
+  %o = mnemo.causal_attention %q, %k, %v heads 2 scale 0.353553385 : tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32> -> tensor<?x16xf32>
+  return %o : tensor<?x16xf32>
+}
+
+// -----
+
 // Norms: one thread per row computes the statistics (the unit dimension
 // folds away), then one per element normalizes.
 // CHECK-LABEL: func.func @norm

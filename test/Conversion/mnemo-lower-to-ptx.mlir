@@ -71,3 +71,12 @@ func.func @cat(%a: tensor<?x16xf32>, %b: tensor<?x16xf32>) -> tensor<?x16xf32> {
   %c = tensor.concat dim(0) %a, %b : (tensor<?x16xf32>, tensor<?x16xf32>) -> tensor<?x16xf32>
   return %c : tensor<?x16xf32>
 }
+
+// Elementwise work on 3-D buffers (Memsizer states) is collapsed to two
+// dimensions: a block's 128 threads on y, never on z (at most 64 there).
+// GPU-LABEL: func.func @states(
+// GPU: gpu.launch_func @mnemo_kernels::@states_kernel blocks in ({{.+}}) threads in (%c1, %c128, %c1)
+func.func @states(%a: tensor<?x4x16xf32>) -> tensor<?x4x16xf32> {
+  %b = arith.addf %a, %a : tensor<?x4x16xf32>
+  return %b : tensor<?x4x16xf32>
+}

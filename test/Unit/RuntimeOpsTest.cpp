@@ -21,11 +21,18 @@ namespace {
 
 using test::expectClose;
 
-std::shared_ptr<const CompiledModule> compile(const char *source,
-                                              bool gpuKernels = false) {
+/// How the ops are compiled: the CPU pipeline (runtime kernels), or the
+/// GPU kernels' loops for the CPU, with attention's scores in scratch or
+/// (attention-scores=0) one thread per (head, query).
+enum class Kernels { Runtime, GPU, GPUWithoutScores };
+
+std::shared_ptr<const CompiledModule>
+compile(const char *source, Kernels kernels = Kernels::Runtime) {
   JITOptions options;
   options.threads = 2;
-  options.gpuKernels = gpuKernels;
+  options.gpuKernels = kernels != Kernels::Runtime;
+  if (kernels == Kernels::GPUWithoutScores)
+    options.attentionScores = 0;
   return test::compileSource(source, options);
 }
 
@@ -58,13 +65,13 @@ func.func @block(%ids: tensor<?xi64>, %pos: tensor<?xi64>,
 }
 )mlir";
 
-class RuntimeOpsBlock
-    : public ::testing::TestWithParam<std::tuple<std::pair<int, int>, bool>> {};
+class RuntimeOpsBlock : public ::testing::TestWithParam<
+                            std::tuple<std::pair<int, int>, Kernels>> {};
 
 TEST_P(RuntimeOpsBlock, MatchesReference) {
-  auto [shape, gpuKernels] = GetParam();
+  auto [shape, kernels] = GetParam();
   auto [start, n] = shape;
-  auto module = compile(kBlock, gpuKernels);
+  auto module = compile(kBlock, kernels);
   ASSERT_TRUE(module);
   std::mt19937 rng(11);
   std::vector<uint16_t> embHalf(100 * 16);
@@ -119,22 +126,25 @@ TEST_P(RuntimeOpsBlock, MatchesReference) {
 
 std::string
 shapeName(const ::testing::TestParamInfo<RuntimeOpsBlock::ParamType> &info) {
-  const auto &[shape, gpuKernels] = info.param;
+  const auto &[shape, kernels] = info.param;
+  const char *how = kernels == Kernels::Runtime ? "_Runtime"
+                    : kernels == Kernels::GPU   ? "_GPUKernels"
+                                                : "_GPUKernelsWithoutScores";
   return "start" + std::to_string(shape.first) + "_n" +
-         std::to_string(shape.second) +
-         (gpuKernels ? "_GPUKernels" : "_Runtime");
+         std::to_string(shape.second) + how;
 }
 
 // Prefill from scratch, a prompt continuing a cache (with a tail past a
 // 128-query block, and past a tile of 8 rows), and one decoded token; the
-// runtime's kernels and the GPU kernels' loops.
+// runtime's kernels and the GPU kernels' loops (both ways of attention).
 INSTANTIATE_TEST_SUITE_P(
     Shapes, RuntimeOpsBlock,
     ::testing::Combine(::testing::Values(std::make_pair(0, 1),
                                          std::make_pair(0, 7),
                                          std::make_pair(5, 130),
                                          std::make_pair(40, 1)),
-                       ::testing::Bool()),
+                       ::testing::Values(Kernels::Runtime, Kernels::GPU,
+                                         Kernels::GPUWithoutScores)),
     shapeName);
 
 /// `mnemo.linear` alone, for input widths whose rows are read 4, 2 and 1
@@ -159,7 +169,8 @@ TEST_P(LinearOfAnyWidth, MatchesReference) {
       (c.bias ? " bias %b" : "") + " : (tensor<?x" + in + "xf32>, tensor<5x" +
       in + "xf32>" + (c.bias ? ", tensor<5xf32>" : "") +
       ") -> tensor<?x5xf32>\n  return %y : tensor<?x5xf32>\n}\n";
-  auto module = compile(source.c_str(), c.gpuKernels);
+  auto module =
+      compile(source.c_str(), c.gpuKernels ? Kernels::GPU : Kernels::Runtime);
   ASSERT_TRUE(module);
   std::mt19937 rng(static_cast<unsigned>(c.in));
   std::vector<float> w = random(out * c.in, rng), b = random(out, rng);

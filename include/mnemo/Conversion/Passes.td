@@ -103,7 +103,8 @@ def LowerGPUKernelsPass : Pass<"mnemo-lower-gpu-kernels",
     tokens, below `split-tables-below` threads, one token per thread and
     the tables split in chunks across threads, summed by a second kernel);
     norms compute each row's statistics, then each element; attention
-    runs one thread per (query, head); Memsizer's prefill walks the tokens
+    computes its scores one thread each when they fit `attention-scores`
+    floats, then one thread per output, else one thread per (query, head); Memsizer's prefill walks the tokens
     in order in one thread per memory column. Operands come from
     `bufferization.to_memref` and results go back with
     `bufferization.to_tensor`, so the pass runs before one-shot
@@ -120,6 +121,12 @@ def LowerGPUKernelsPass : Pass<"mnemo-lower-gpu-kernels",
            "groups, at run time), split the K tables across threads in "
            "chunks and add the chunks in a second kernel, so that a few "
            "tokens still fill a GPU (0: never)">,
+    Option<"attentionScores", "attention-scores", "int64_t",
+           /*default=*/"16777216",
+           "attention computes its scores into a scratch buffer, one thread "
+           "per score, when there are at most this many (heads x queries x "
+           "keys, at run time; decoding steps); else one thread per (head, "
+           "query) (0: never)">,
     Option<"alignedOperands", "aligned-operands", "bool",
            /*default=*/"false",
            "buffers start at 16-byte boundaries (device allocations do), so "
@@ -198,6 +205,20 @@ def LowerNormsPass : Pass<"mnemo-lower-norms"> {
     "::mlir::math::MathDialect",
     "::mlir::tensor::TensorDialect",
   ];
+}
+
+def ReadOnlyArgumentsPass : Pass<"mnemo-read-only-arguments",
+                                  "::mlir::ModuleOp"> {
+  let summary = "Mark functions' tensor arguments read-only for bufferization";
+  let description = [{
+    Sets `bufferization.writable = false` on every tensor argument of every
+    function with a body that does not say otherwise. A compiled function's
+    arguments are its caller's buffers: inputs, never scratch. Without this,
+    one-shot bufferization may compute a result in place in an argument's
+    buffer (clobbering the caller's input) and return that argument, which
+    MLIR 19's `-buffer-results-to-out-params` crashes on.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
 }
 
 def ForwardResultAllocsPass : Pass<"mnemo-forward-result-allocs",

@@ -33,6 +33,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
@@ -40,6 +41,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <numeric>
 
 namespace mlir::mnemo {
 #define GEN_PASS_DEF_LOWERGPUKERNELSPASS
@@ -54,9 +56,11 @@ namespace {
 class KernelCodegen : public LoopEmitter {
 public:
   KernelCodegen(ImplicitLocOpBuilder &b, int64_t tokenTile,
-                int64_t splitTablesBelow, bool alignedOperands)
+                int64_t splitTablesBelow, int64_t attentionScores,
+                bool alignedOperands)
       : LoopEmitter(b), f32(b.getF32Type()), tokenTile(tokenTile),
-        splitTablesBelow(splitTablesBelow), alignedOperands(alignedOperands) {}
+        splitTablesBelow(splitTablesBelow), attentionScores(attentionScores),
+        alignedOperands(alignedOperands) {}
 
   LogicalResult lower(Operation *op) {
     return TypeSwitch<Operation *, LogicalResult>(op)
@@ -602,8 +606,18 @@ private:
     return success();
   }
 
-  /// Per query row and head: the largest score, the softmax's sum, then the
-  /// head's outputs accumulated over the keys it sees.
+  /// Attention in one of two ways, chosen at run time (the other's index
+  /// spaces are empty, so its kernels are not launched):
+  ///  - when the scores of all heads, queries and keys fit a scratch buffer
+  ///    of `attentionScores` floats (decoding steps, short prompts): one
+  ///    thread per (head, query, key) computes a score, then one per
+  ///    (query, output column) takes the largest of its head's scores, the
+  ///    softmax's sum and the column's weighted sum of values. No thread
+  ///    walks more than the keys once per pass, and a decoding step runs
+  ///    heads x keys threads, then d, where one thread per head would
+  ///    compute every score three times in a row;
+  ///  - otherwise one thread per (head, query): the largest score, the
+  ///    softmax's sum, then the head's outputs accumulated over the keys.
   LogicalResult lowerAttention(Operation *op, Value query, Value key,
                                Value value, int64_t heads, double scale,
                                bool causal) {
@@ -614,32 +628,83 @@ private:
     int64_t headDim = width / heads;
     Value out = allocLike(op->getResult(0), n);
     Value scaleValue = f32Const(scale);
-    grid(index(heads), n, [&](Value h, Value i) {
-      Value base = mul(h, index(headDim));
-      // Query i is position m - n + i of the keys: it sees keys 0 .. that.
-      Value visible = causal ? add(sub(m, n), add(i, index(1))) : m;
-      auto score = [&](Value j) {
-        return fmul(scaleValue, sum(index(0), index(headDim), [&](Value e) {
-                      return fmul(load(q, {i, add(base, e)}),
-                                  load(k, {j, add(base, e)}));
-                    }));
+    // Query i is position m - n + i of the keys: it sees keys 0 .. that.
+    auto visibleTo = [&](Value i) {
+      return causal ? add(sub(m, n), add(i, index(1))) : m;
+    };
+    auto dot = [&](Value i, Value j, Value base) {
+      return fmul(
+          scaleValue, sum(index(0), index(headDim), [&](Value e) {
+            return fmul(load(q, {i, add(base, e)}), load(k, {j, add(base, e)}));
+          }));
+    };
+
+    Value zero = index(0);
+    Value few = b.create<arith::CmpIOp>(arith::CmpIPredicate::ule,
+                                        mul(mul(n, m), index(heads)),
+                                        index(attentionScores));
+    Value fewRows = b.create<arith::SelectOp>(few, n, zero);
+    Value manyRows = b.create<arith::SelectOp>(few, zero, n);
+    Value scores =
+        alloc(f32, {heads, ShapedType::kDynamic, ShapedType::kDynamic},
+              ValueRange{fewRows, m});
+    // (head x query, key): two dimensions, as every kernel here has (a
+    // third would map the threads of a block to the z dimension, which
+    // holds at most 64).
+    parallel({mul(index(heads), fewRows), m}, [&](ValueRange ivs) {
+      Value h = b.create<arith::DivUIOp>(ivs[0], fewRows);
+      Value i = b.create<arith::RemUIOp>(ivs[0], fewRows);
+      Value j = ivs[1];
+      Value seen =
+          b.create<arith::CmpIOp>(arith::CmpIPredicate::ult, j, visibleTo(i));
+      b.create<scf::IfOp>(seen, [&](OpBuilder &nested, Location loc) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nested.getInsertionBlock(),
+                            nested.getInsertionPoint());
+        store(dot(i, j, mul(h, index(headDim))), scores, {h, i, j});
+        b.create<scf::YieldOp>();
+      });
+    });
+    grid(fewRows, index(width), [&](Value i, Value c) {
+      Value h = b.create<arith::DivUIOp>(c, index(headDim));
+      Value visible = visibleTo(i);
+      auto score = [&](Value j) { return load(scores, {h, i, j}); };
+      Value top = maxOver(zero, visible, score);
+      auto weight = [&](Value j) {
+        return b.create<math::ExpOp>(fsub(score(j), top));
       };
-      Value top = maxOver(index(0), visible, score);
-      Value total = sum(index(0), visible, [&](Value j) {
+      Value total = sum(zero, visible, weight);
+      Value acc = sum(zero, visible, [&](Value j) {
+        return fmul(weight(j), load(v, {j, c}));
+      });
+      // No visible key (an empty source): zeros, as the other way gives.
+      Value any = b.create<arith::CmpFOp>(arith::CmpFPredicate::OGT, total,
+                                          f32Const(0.0));
+      store(b.create<arith::SelectOp>(any, fdiv(acc, total), f32Const(0.0)),
+            out, {i, c});
+    });
+
+    grid(index(heads), manyRows, [&](Value h, Value i) {
+      Value base = mul(h, index(headDim));
+      Value visible = visibleTo(i);
+      auto score = [&](Value j) { return dot(i, j, base); };
+      Value top = maxOver(zero, visible, score);
+      Value total = sum(zero, visible, [&](Value j) {
         return b.create<math::ExpOp>(fsub(score(j), top));
       });
-      forLoop(index(0), index(headDim), index(1), [&](Value e) {
+      forLoop(zero, index(headDim), index(1), [&](Value e) {
         store(f32Const(0.0), out, {i, add(base, e)});
       });
-      forLoop(index(0), visible, index(1), [&](Value j) {
+      forLoop(zero, visible, index(1), [&](Value j) {
         Value p = fdiv(b.create<math::ExpOp>(fsub(score(j), top)), total);
-        forLoop(index(0), index(headDim), index(1), [&](Value e) {
+        forLoop(zero, index(headDim), index(1), [&](Value e) {
           Value column = add(base, e);
           store(fma(p, load(v, {j, column}), load(out, {i, column})), out,
                 {i, column});
         });
       });
     });
+    b.create<memref::DeallocOp>(scores);
     finish(op, {out});
     return success();
   }
@@ -820,6 +885,8 @@ private:
   /// Below this many threads of the token-tiled gather, the K tables are
   /// split across threads (0: never).
   int64_t splitTablesBelow;
+  /// Attention keeps its scores in scratch when they are at most this many.
+  int64_t attentionScores;
   /// Buffers start at 16-byte boundaries (device allocations do): vector
   /// accesses at multiples of 16 bytes into them are aligned.
   bool alignedOperands;
@@ -834,8 +901,9 @@ struct LowerGPUKernelsPass
       getOperation().emitError() << "token-tile must lie in [1, 64]";
       return signalPassFailure();
     }
-    if (splitTablesBelow < 0) {
-      getOperation().emitError() << "split-tables-below must not be negative";
+    if (splitTablesBelow < 0 || attentionScores < 0) {
+      getOperation().emitError()
+          << "split-tables-below and attention-scores must not be negative";
       return signalPassFailure();
     }
     SmallVector<Operation *> ops;
@@ -846,7 +914,8 @@ struct LowerGPUKernelsPass
     });
     for (Operation *op : ops) {
       ImplicitLocOpBuilder b(op->getLoc(), op);
-      KernelCodegen codegen(b, tokenTile, splitTablesBelow, alignedOperands);
+      KernelCodegen codegen(b, tokenTile, splitTablesBelow, attentionScores,
+                            alignedOperands);
       if (failed(codegen.lower(op)))
         return signalPassFailure();
     }
@@ -934,6 +1003,25 @@ struct TileGPULoopsPass : mnemo::impl::TileGPULoopsPassBase<TileGPULoopsPass> {
           loop.getNumReductions() == 0)
         loops.push_back(loop);
     });
+    // The innermost dimension becomes the block's last: y for two
+    // dimensions, but z (at most 64 threads) for three or more (copies of
+    // 3-D buffers, such as Memsizer states written back). Those are
+    // collapsed to two first: their outer dimensions into one.
+    IRRewriter rewriter(&getContext());
+    for (scf::ParallelOp &loop : loops) {
+      unsigned rank = loop.getNumLoops();
+      if (rank <= 2)
+        continue;
+      std::vector<unsigned> outer(rank - 1);
+      std::iota(outer.begin(), outer.end(), 0u);
+      std::vector<unsigned> inner = {rank - 1};
+      Block *block = loop->getBlock();
+      Operation *next = loop->getNextNode();
+      rewriter.setInsertionPoint(loop);
+      collapseParallelLoops(rewriter, loop, {outer, inner});
+      // The collapsed loop replaces `loop` where it stood.
+      loop = cast<scf::ParallelOp>(next ? next->getPrevNode() : &block->back());
+    }
     for (scf::ParallelOp loop : loops) {
       SmallVector<int64_t> sizes(loop.getNumLoops(), 1);
       sizes.back() = threadsPerBlock;

@@ -1,14 +1,21 @@
-//===- ForwardResultAllocs.cpp - Results written in place -------*- C++ -*-===//
+//===- ForwardResultAllocs.cpp - Function boundaries of buffers -*- C++ -*-===//
 //
-// After -buffer-results-to-out-params a function computes its result in a
-// fresh allocation and copies it into the caller's buffer. When nothing uses
-// the allocation after that copy, the result can be computed in the caller's
-// buffer directly: the copy (as large as the whole output) disappears.
+// Two passes around bufferization's function boundaries:
+//
+// -mnemo-read-only-arguments: arguments are the caller's inputs, never
+// written (nor returned as results).
+//
+// -mnemo-forward-result-allocs: after -buffer-results-to-out-params a
+// function computes its result in a fresh allocation and copies it into the
+// caller's buffer. When nothing uses the allocation after that copy, the
+// result can be computed in the caller's buffer directly: the copy (as
+// large as the whole output) disappears.
 //
 //===----------------------------------------------------------------------===//
 
 #include "mnemo/Conversion/Passes.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -17,6 +24,7 @@
 #define DEBUG_TYPE "mnemo-forward-result-allocs"
 
 namespace mlir::mnemo {
+#define GEN_PASS_DEF_READONLYARGUMENTSPASS
 #define GEN_PASS_DEF_FORWARDRESULTALLOCSPASS
 #include "mnemo/Conversion/Passes.h.inc"
 } // namespace mlir::mnemo
@@ -24,6 +32,21 @@ namespace mlir::mnemo {
 using namespace mlir;
 
 namespace {
+
+struct ReadOnlyArgumentsPass
+    : mnemo::impl::ReadOnlyArgumentsPassBase<ReadOnlyArgumentsPass> {
+  void runOnOperation() override {
+    auto attrName = bufferization::BufferizationDialect::kWritableAttrName;
+    auto readOnly = BoolAttr::get(&getContext(), false);
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      for (auto [index, type] : llvm::enumerate(func.getArgumentTypes()))
+        if (isa<TensorType>(type) && !func.getArgAttr(index, attrName))
+          func.setArgAttr(index, attrName, readOnly);
+    }
+  }
+};
 
 /// The source and target of a copy between buffers (memref.copy, or
 /// linalg.copy on memrefs as the CPU pipeline creates them).
