@@ -204,6 +204,26 @@ func.func @attention(%q: tensor<?x16xf32>, %k: tensor<?x16xf32>, %v: tensor<?x16
 
 // -----
 
+// Memsizer's prefill: one thread per memory column walks the tokens in
+// order, the column's 4 slots carried in registers across them (loop
+// values, not stores to memory), the new state stored once at the end.
+// CHECK-LABEL: func.func @prefill
+// CHECK: %[[STATE:.+]] = memref.alloc() {{.+}} : memref<4x16xf32>
+// CHECK: scf.parallel (%[[C:.+]]) = (%c0) to (%c16)
+// CHECK:   %[[COLUMN:.+]]:4 = scf.for {{.+}} iter_args({{.+}}) -> (f32, f32, f32, f32)
+// CHECK-NOT: memref.store %{{.+}}, %[[STATE]][
+// CHECK:     scf.yield
+// CHECK:   memref.store %[[COLUMN]]#0, %[[STATE]][%c0, %[[C]]]
+// CHECK:   memref.store %[[COLUMN]]#3, %[[STATE]][%c3, %[[C]]]
+func.func @prefill(%alpha: tensor<?x4xf32>, %keys: tensor<?x4xf32>, %values: tensor<?x16xf32>, %state: tensor<4x16xf32>, %start: index) -> (tensor<?x16xf32>, tensor<4x16xf32>) {
+  %y, %s1 = mnemo.memsizer_prefill %alpha, %keys, %values state %state at %start scale<rsqrt>
+      : tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x16xf32>, tensor<4x16xf32>
+      -> tensor<?x16xf32>, tensor<4x16xf32>
+  return %y, %s1 : tensor<?x16xf32>, tensor<4x16xf32>
+}
+
+// -----
+
 // Norms: one thread per row computes the statistics (the unit dimension
 // folds away), then one per element normalizes.
 // CHECK-LABEL: func.func @norm

@@ -52,15 +52,19 @@ func.func @prefill(%logits: tensor<?x{2}xf32>, %keys: tensor<?x{0}xf32>,
 struct PrefillCase {
   int64_t chunk; // 0: the pass chooses
   int64_t slots, width;
+  /// The GPU kernels' loops compiled for the CPU instead.
+  bool gpuKernels = false;
 };
 
 class MemsizerPrefill : public ::testing::TestWithParam<PrefillCase> {};
 
 TEST_P(MemsizerPrefill, MatchesReferenceAndStepByStep) {
-  auto [chunk, k, d] = GetParam();
+  const PrefillCase &c = GetParam();
+  int64_t chunk = c.chunk, k = c.slots, d = c.width;
   JITOptions options;
   options.threads = 2;
   options.memsizerChunk = chunk;
+  options.gpuKernels = c.gpuKernels;
   auto module = test::compileSource(shaped(kPrefill, k, d), options);
   ASSERT_TRUE(module);
   std::mt19937 rng(static_cast<unsigned>(chunk * 131 + k));
@@ -117,19 +121,23 @@ TEST_P(MemsizerPrefill, MatchesReferenceAndStepByStep) {
 }
 
 std::string prefillName(const ::testing::TestParamInfo<PrefillCase> &info) {
-  return llvm::formatv("chunk{0}_k{1}_d{2}", info.param.chunk, info.param.slots,
-                       info.param.width)
+  return llvm::formatv("chunk{0}_k{1}_d{2}{3}", info.param.chunk,
+                       info.param.slots, info.param.width,
+                       info.param.gpuKernels ? "_GPUKernels" : "")
       .str();
 }
 
 // d = 40 and 200 leave a narrower last column tile for every vector width;
-// chunk 130 holds the whole longest prompt.
+// chunk 130 holds the whole longest prompt. The GPU kernels keep a memory
+// column of up to 64 slots in registers, else in memory.
 INSTANTIATE_TEST_SUITE_P(
     Chunks, MemsizerPrefill,
     ::testing::Values(PrefillCase{1, 4, 40}, PrefillCase{7, 4, 40},
                       PrefillCase{64, 4, 40}, PrefillCase{130, 4, 40},
                       PrefillCase{0, 4, 40}, PrefillCase{7, 32, 200},
-                      PrefillCase{0, 32, 200}),
+                      PrefillCase{0, 32, 200}, PrefillCase{0, 4, 40, true},
+                      PrefillCase{0, 64, 24, true},
+                      PrefillCase{0, 65, 24, true}),
     prefillName);
 
 // The fused decoding step for a batch: a static batch whose new state is a

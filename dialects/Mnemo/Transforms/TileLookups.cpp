@@ -45,7 +45,6 @@ LookupTilingAttr
 mlir::mnemo::chooseLookupTiling(HashLookupOp op,
                                 const LookupTilingTarget &target) {
   int64_t h = op.getOutputWidth(), numTables = op.getNumTables();
-  int64_t rows = op.getNumBuckets();
   int64_t elementBytes =
       op.getTables().getType().getElementType().getIntOrFloatBitWidth() / 8;
   int64_t threads = std::max<int64_t>(1, target.threads);

@@ -18,7 +18,8 @@
 //   attention              (head, query): max, sum, then the head's outputs
 //   memsizer_alpha         (token): the head-averaged softmax of its row
 //   memsizer_prefill       (column): the column of the memory walks the
-//                          tokens in order (O(T k) per column)
+//                          tokens in order (O(T k) per column), in
+//                          registers for up to 64 slots
 //   memsizer_step          (sequence, column): update and read-out
 //   memsizer_source_memory (slot, column); memsizer_cross (target, column)
 //
@@ -52,6 +53,10 @@ using namespace mlir;
 using namespace mlir::mnemo;
 
 namespace {
+
+/// Memsizer's prefill keeps a memory column of at most this many slots in
+/// registers.
+constexpr int64_t kRegisterSlots = 64;
 
 class KernelCodegen : public LoopEmitter {
 public:
@@ -763,7 +768,37 @@ private:
     Value n = dim(alpha, 0);
     Value memory = alloc(f32, {slots, width}, ValueRange{});
     Value out = allocLike(op.getOutput(), n);
-    // Each column of the memory walks the tokens in order.
+    // Each column of the memory walks the tokens in order. With up to
+    // kRegisterSlots slots the column stays in registers across the
+    // tokens (loop-carried values, the slot loop unrolled), else it is
+    // updated in place in the new state's buffer.
+    if (slots <= kRegisterSlots) {
+      perRow(index(width), [&](Value c) {
+        Value start = inKernel(op.getStart());
+        SmallVector<Value> column;
+        for (int64_t s = 0; s < slots; ++s)
+          column.push_back(load(state, {index(s), c}));
+        column = forLoop(
+            index(0), n, index(1), column,
+            [&](Value t, ValueRange previous) -> SmallVector<Value> {
+              Value v = load(values, {t, c});
+              SmallVector<Value> updated;
+              Value acc = f32Const(0.0);
+              for (int64_t s = 0; s < slots; ++s) {
+                updated.push_back(
+                    fma(load(keys, {t, index(s)}), v, previous[s]));
+                acc = fma(load(alpha, {t, index(s)}), updated.back(), acc);
+              }
+              Value scale = positionScale(add(add(start, t), index(1)), rsqrt);
+              store(fmul(acc, scale), out, {t, c});
+              return updated;
+            });
+        for (int64_t s = 0; s < slots; ++s)
+          store(column[s], memory, {index(s), c});
+      });
+      finish(op, {out, memory});
+      return success();
+    }
     perRow(index(width), [&](Value c) {
       Value start = inKernel(op.getStart());
       forLoop(index(0), index(slots), index(1), [&](Value s) {
