@@ -111,8 +111,9 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::init(4096)};
   Option<int64_t> attentionScores{
       *this, "attention-scores",
-      llvm::cl::desc("the most attention scores (heads x queries x keys) "
-                     "computed into scratch, one thread each (0: never)"),
+      llvm::cl::desc("the most attention scores kept in scratch at once, "
+                     "queries in chunks that fit (0: one thread per (head, "
+                     "query) instead)"),
       llvm::cl::init(int64_t{1} << 24)};
   Option<std::string> format{
       *this, "format",

@@ -173,29 +173,30 @@ func.func @linear(%x: tensor<?x16xf32>, %w: tensor<24x16xf32>, %b: tensor<24xf32
 
 // -----
 
-// Attention: when heads x queries x keys scores fit 2^24 floats (decided at
-// run time), one thread per (head x query, key) writes a score to scratch
-// (keys past the causal limit are skipped), then one per (query, column)
-// takes its head's largest score, the softmax's sum and the column's
-// weighted sum of values; otherwise one thread per (head, query) walks the
-// keys. The other way's index spaces are empty.
+// Attention through a scratch of at most 2^24 scores: the queries go in
+// chunks of as many as fit (a host loop, at least one query, at most N);
+// per chunk one thread per (head x query, key) writes a score (keys past
+// the causal limit are skipped), then one per (query, column) takes its
+// head's largest score, the softmax's sum and the column's weighted sum of
+// values.
 // CHECK-LABEL: func.func @attention
-// CHECK: %[[FEW:.+]] = arith.cmpi ule, %{{.+}}, %c16777216
-// CHECK: %[[FEWN:.+]] = arith.select %[[FEW]], %[[N:.+]], %c0
-// CHECK: %[[MANYN:.+]] = arith.select %[[FEW]], %c0, %[[N]]
-// CHECK: %[[SCORES:.+]] = memref.alloc(%[[FEWN]], %[[M:.+]]) {{.+}} : memref<2x?x?xf32>
-// CHECK: %[[HQ:.+]] = arith.muli %[[FEWN]], %c2
-// CHECK: scf.parallel (%[[X:.+]], %[[J:.+]]) = (%c0, %c0) to (%[[HQ]], %[[M]])
-// CHECK:   %[[H:.+]] = arith.divui %[[X]], %[[FEWN]]
-// CHECK:   %[[I:.+]] = arith.remui %[[X]], %[[FEWN]]
-// CHECK:   scf.if
-// CHECK:     memref.store %{{.+}}, %[[SCORES]][%[[H]], %[[I]], %[[J]]]
-// CHECK: scf.parallel (%{{.+}}, %[[C:.+]]) = (%c0, %c0) to (%[[FEWN]], %c16)
-// CHECK:   arith.divui %[[C]], %c8
-// CHECK:   arith.maximumf
-// CHECK:   math.exp
-// CHECK:   arith.divf
-// CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c2, %[[MANYN]])
+// CHECK: %[[PERQ:.+]] = arith.maxui %{{.+}}, %c1
+// CHECK: %[[FIT:.+]] = arith.divui %c16777216, %[[PERQ]]
+// CHECK: %[[CHUNK:.+]] = arith.minui
+// CHECK: %[[SCORES:.+]] = memref.alloc(%[[CHUNK]], %[[M:.+]]) {{.+}} : memref<2x?x?xf32>
+// CHECK: scf.for %[[FIRST:.+]] = %c0 to %[[N:.+]] step %[[CHUNK]]
+// CHECK:   %[[ROWS:.+]] = arith.minui %[[CHUNK]]
+// CHECK:   %[[HQ:.+]] = arith.muli %[[ROWS]], %c2
+// CHECK:   scf.parallel (%[[X:.+]], %[[J:.+]]) = (%c0, %c0) to (%[[HQ]], %[[M]])
+// CHECK:     %[[H:.+]] = arith.divui %[[X]], %[[ROWS]]
+// CHECK:     %[[ROW:.+]] = arith.remui %[[X]], %[[ROWS]]
+// CHECK:     scf.if
+// CHECK:       memref.store %{{.+}}, %[[SCORES]][%[[H]], %[[ROW]], %[[J]]]
+// CHECK:   scf.parallel (%{{.+}}, %[[C:.+]]) = (%c0, %c0) to (%[[ROWS]], %c16)
+// CHECK:     arith.divui %[[C]], %c8
+// CHECK:     arith.maximumf
+// CHECK:     math.exp
+// CHECK:     arith.divf
 // CHECK: memref.dealloc %[[SCORES]]
 func.func @attention(%q: tensor<?x16xf32>, %k: tensor<?x16xf32>, %v: tensor<?x16xf32>) -> tensor<?x16xf32> {
   %o = mnemo.causal_attention %q, %k, %v heads 2 scale 0.353553385 : tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32> -> tensor<?x16xf32>

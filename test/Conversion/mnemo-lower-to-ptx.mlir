@@ -80,3 +80,16 @@ func.func @states(%a: tensor<?x4x16xf32>) -> tensor<?x4x16xf32> {
   %b = arith.addf %a, %a : tensor<?x4x16xf32>
   return %b : tensor<?x4x16xf32>
 }
+
+// Attention: per chunk of queries (a host loop), the scores kernel, then
+// the outputs kernel, their scratch one device allocation for all chunks.
+// GPU-LABEL: func.func @attention(
+// GPU: memref.alloc
+// GPU: scf.for
+// GPU:   gpu.launch_func @mnemo_kernels::@attention_kernel blocks
+// GPU:   gpu.launch_func @mnemo_kernels::@attention_kernel_{{[0-9]+}} blocks
+// GPU: memref.dealloc
+func.func @attention(%q: tensor<?x16xf32>, %k: tensor<?x16xf32>, %v: tensor<?x16xf32>) -> tensor<?x16xf32> {
+  %o = mnemo.causal_attention %q, %k, %v heads 2 scale 0.353553385 : tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32> -> tensor<?x16xf32>
+  return %o : tensor<?x16xf32>
+}

@@ -22,15 +22,18 @@ namespace {
 using test::expectClose;
 
 /// How the ops are compiled: the CPU pipeline (runtime kernels), or the
-/// GPU kernels' loops for the CPU, with attention's scores in scratch or
+/// GPU kernels' loops for the CPU, with attention's scores in scratch (all
+/// queries at once, or in chunks of 3 with a scratch of 1000 scores), or
 /// (attention-scores=0) one thread per (head, query).
-enum class Kernels { Runtime, GPU, GPUWithoutScores };
+enum class Kernels { Runtime, GPU, GPUQueryChunks, GPUWithoutScores };
 
 std::shared_ptr<const CompiledModule>
 compile(const char *source, Kernels kernels = Kernels::Runtime) {
   JITOptions options;
   options.threads = 2;
   options.gpuKernels = kernels != Kernels::Runtime;
+  if (kernels == Kernels::GPUQueryChunks)
+    options.attentionScores = 1000;
   if (kernels == Kernels::GPUWithoutScores)
     options.attentionScores = 0;
   return test::compileSource(source, options);
@@ -129,7 +132,9 @@ shapeName(const ::testing::TestParamInfo<RuntimeOpsBlock::ParamType> &info) {
   const auto &[shape, kernels] = info.param;
   const char *how = kernels == Kernels::Runtime ? "_Runtime"
                     : kernels == Kernels::GPU   ? "_GPUKernels"
-                                                : "_GPUKernelsWithoutScores";
+                    : kernels == Kernels::GPUQueryChunks
+                        ? "_GPUKernelsChunked"
+                        : "_GPUKernelsWithoutScores";
   return "start" + std::to_string(shape.first) + "_n" +
          std::to_string(shape.second) + how;
 }
@@ -139,12 +144,11 @@ shapeName(const ::testing::TestParamInfo<RuntimeOpsBlock::ParamType> &info) {
 // runtime's kernels and the GPU kernels' loops (both ways of attention).
 INSTANTIATE_TEST_SUITE_P(
     Shapes, RuntimeOpsBlock,
-    ::testing::Combine(::testing::Values(std::make_pair(0, 1),
-                                         std::make_pair(0, 7),
-                                         std::make_pair(5, 130),
-                                         std::make_pair(40, 1)),
-                       ::testing::Values(Kernels::Runtime, Kernels::GPU,
-                                         Kernels::GPUWithoutScores)),
+    ::testing::Combine(
+        ::testing::Values(std::make_pair(0, 1), std::make_pair(0, 7),
+                          std::make_pair(5, 130), std::make_pair(40, 1)),
+        ::testing::Values(Kernels::Runtime, Kernels::GPU,
+                          Kernels::GPUQueryChunks, Kernels::GPUWithoutScores)),
     shapeName);
 
 /// `mnemo.linear` alone, for input widths whose rows are read 4, 2 and 1

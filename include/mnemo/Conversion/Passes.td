@@ -103,8 +103,8 @@ def LowerGPUKernelsPass : Pass<"mnemo-lower-gpu-kernels",
     tokens, below `split-tables-below` threads, one token per thread and
     the tables split in chunks across threads, summed by a second kernel);
     norms compute each row's statistics, then each element; attention
-    computes its scores one thread each when they fit `attention-scores`
-    floats, then one thread per output, else one thread per (query, head); Memsizer's prefill walks the tokens
+    computes its scores one thread each into a scratch of `attention-scores`
+    floats, queries in chunks of as many as fit, then one thread per output; Memsizer's prefill walks the tokens
     in order in one thread per memory column. Operands come from
     `bufferization.to_memref` and results go back with
     `bufferization.to_tensor`, so the pass runs before one-shot
@@ -123,10 +123,10 @@ def LowerGPUKernelsPass : Pass<"mnemo-lower-gpu-kernels",
            "tokens still fill a GPU (0: never)">,
     Option<"attentionScores", "attention-scores", "int64_t",
            /*default=*/"16777216",
-           "attention computes its scores into a scratch buffer, one thread "
-           "per score, when there are at most this many (heads x queries x "
-           "keys, at run time; decoding steps); else one thread per (head, "
-           "query) (0: never)">,
+           "the most attention scores (f32) kept in scratch at once: "
+           "attention runs one thread per score, the queries in chunks of as "
+           "many as fit (at least one); 0: one thread per (head, query) "
+           "instead">,
     Option<"alignedOperands", "aligned-operands", "bool",
            /*default=*/"false",
            "buffers start at 16-byte boundaries (device allocations do), so "

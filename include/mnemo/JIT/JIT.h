@@ -105,8 +105,9 @@ struct JITOptions {
   /// GPU kernels: below this many threads of the Memory Layer's gather,
   /// split its tables across threads; -1: the pipeline's default, 0: never.
   int64_t splitTablesBelow = -1;
-  /// GPU kernels: the most attention scores computed into scratch, one
-  /// thread each; -1: the pipeline's default, 0: never.
+  /// GPU kernels: the most attention scores kept in scratch at once (the
+  /// queries go in chunks that fit); -1: the pipeline's default, 0: one
+  /// thread per (head, query) instead.
   int64_t attentionScores = -1;
   /// CUDA: threads of a block; 0: the pipeline's default.
   int64_t threadsPerBlock = 0;

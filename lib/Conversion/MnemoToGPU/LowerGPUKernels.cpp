@@ -611,18 +611,16 @@ private:
     return success();
   }
 
-  /// Attention in one of two ways, chosen at run time (the other's index
-  /// spaces are empty, so its kernels are not launched):
-  ///  - when the scores of all heads, queries and keys fit a scratch buffer
-  ///    of `attentionScores` floats (decoding steps, short prompts): one
-  ///    thread per (head, query, key) computes a score, then one per
-  ///    (query, output column) takes the largest of its head's scores, the
-  ///    softmax's sum and the column's weighted sum of values. No thread
-  ///    walks more than the keys once per pass, and a decoding step runs
-  ///    heads x keys threads, then d, where one thread per head would
-  ///    compute every score three times in a row;
-  ///  - otherwise one thread per (head, query): the largest score, the
-  ///    softmax's sum, then the head's outputs accumulated over the keys.
+  /// Attention through a scratch buffer of at most `attentionScores`
+  /// scores: the queries go in chunks (a host loop) of as many as fit, at
+  /// least one; per chunk, one thread per (head x query, key) computes a
+  /// score, then one per (query, output column) takes the largest of its
+  /// head's scores, the softmax's sum and the column's weighted sum of
+  /// values. No thread walks the keys more than once per pass: a decoding
+  /// step runs heads x keys threads, then d. With `attentionScores` 0, one
+  /// thread per (head, query) instead: the largest score, the softmax's
+  /// sum, then the head's outputs accumulated over the keys (every score
+  /// computed three times in a row).
   LogicalResult lowerAttention(Operation *op, Value query, Value key,
                                Value value, int64_t heads, double scale,
                                bool causal) {
@@ -633,80 +631,89 @@ private:
     int64_t headDim = width / heads;
     Value out = allocLike(op->getResult(0), n);
     Value scaleValue = f32Const(scale);
+    Value zero = index(0), one = index(1);
     // Query i is position m - n + i of the keys: it sees keys 0 .. that.
     auto visibleTo = [&](Value i) {
-      return causal ? add(sub(m, n), add(i, index(1))) : m;
+      return causal ? add(sub(m, n), add(i, one)) : m;
     };
     auto dot = [&](Value i, Value j, Value base) {
       return fmul(
-          scaleValue, sum(index(0), index(headDim), [&](Value e) {
+          scaleValue, sum(zero, index(headDim), [&](Value e) {
             return fmul(load(q, {i, add(base, e)}), load(k, {j, add(base, e)}));
           }));
     };
 
-    Value zero = index(0);
-    Value few = b.create<arith::CmpIOp>(arith::CmpIPredicate::ule,
-                                        mul(mul(n, m), index(heads)),
-                                        index(attentionScores));
-    Value fewRows = b.create<arith::SelectOp>(few, n, zero);
-    Value manyRows = b.create<arith::SelectOp>(few, zero, n);
+    if (attentionScores == 0) {
+      grid(index(heads), n, [&](Value h, Value i) {
+        Value base = mul(h, index(headDim));
+        Value visible = visibleTo(i);
+        auto score = [&](Value j) { return dot(i, j, base); };
+        Value top = maxOver(zero, visible, score);
+        Value total = sum(zero, visible, [&](Value j) {
+          return b.create<math::ExpOp>(fsub(score(j), top));
+        });
+        forLoop(zero, index(headDim), one, [&](Value e) {
+          store(f32Const(0.0), out, {i, add(base, e)});
+        });
+        forLoop(zero, visible, one, [&](Value j) {
+          Value p = fdiv(b.create<math::ExpOp>(fsub(score(j), top)), total);
+          forLoop(zero, index(headDim), one, [&](Value e) {
+            Value column = add(base, e);
+            store(fma(p, load(v, {j, column}), load(out, {i, column})), out,
+                  {i, column});
+          });
+        });
+      });
+      finish(op, {out});
+      return success();
+    }
+
+    // Queries per chunk: as many as fit, at least one, at most n.
+    Value fit = b.create<arith::DivUIOp>(
+        index(attentionScores),
+        b.create<arith::MaxUIOp>(mul(m, index(heads)), one));
+    Value chunk = b.create<arith::MinUIOp>(b.create<arith::MaxUIOp>(fit, one),
+                                           b.create<arith::MaxUIOp>(n, one));
     Value scores =
         alloc(f32, {heads, ShapedType::kDynamic, ShapedType::kDynamic},
-              ValueRange{fewRows, m});
-    // (head x query, key): two dimensions, as every kernel here has (a
-    // third would map the threads of a block to the z dimension, which
-    // holds at most 64).
-    parallel({mul(index(heads), fewRows), m}, [&](ValueRange ivs) {
-      Value h = b.create<arith::DivUIOp>(ivs[0], fewRows);
-      Value i = b.create<arith::RemUIOp>(ivs[0], fewRows);
-      Value j = ivs[1];
-      Value seen =
-          b.create<arith::CmpIOp>(arith::CmpIPredicate::ult, j, visibleTo(i));
-      b.create<scf::IfOp>(seen, [&](OpBuilder &nested, Location loc) {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPoint(nested.getInsertionBlock(),
-                            nested.getInsertionPoint());
-        store(dot(i, j, mul(h, index(headDim))), scores, {h, i, j});
-        b.create<scf::YieldOp>();
-      });
-    });
-    grid(fewRows, index(width), [&](Value i, Value c) {
-      Value h = b.create<arith::DivUIOp>(c, index(headDim));
-      Value visible = visibleTo(i);
-      auto score = [&](Value j) { return load(scores, {h, i, j}); };
-      Value top = maxOver(zero, visible, score);
-      auto weight = [&](Value j) {
-        return b.create<math::ExpOp>(fsub(score(j), top));
-      };
-      Value total = sum(zero, visible, weight);
-      Value acc = sum(zero, visible, [&](Value j) {
-        return fmul(weight(j), load(v, {j, c}));
-      });
-      // No visible key (an empty source): zeros, as the other way gives.
-      Value any = b.create<arith::CmpFOp>(arith::CmpFPredicate::OGT, total,
-                                          f32Const(0.0));
-      store(b.create<arith::SelectOp>(any, fdiv(acc, total), f32Const(0.0)),
-            out, {i, c});
-    });
-
-    grid(index(heads), manyRows, [&](Value h, Value i) {
-      Value base = mul(h, index(headDim));
-      Value visible = visibleTo(i);
-      auto score = [&](Value j) { return dot(i, j, base); };
-      Value top = maxOver(zero, visible, score);
-      Value total = sum(zero, visible, [&](Value j) {
-        return b.create<math::ExpOp>(fsub(score(j), top));
-      });
-      forLoop(zero, index(headDim), index(1), [&](Value e) {
-        store(f32Const(0.0), out, {i, add(base, e)});
-      });
-      forLoop(zero, visible, index(1), [&](Value j) {
-        Value p = fdiv(b.create<math::ExpOp>(fsub(score(j), top)), total);
-        forLoop(zero, index(headDim), index(1), [&](Value e) {
-          Value column = add(base, e);
-          store(fma(p, load(v, {j, column}), load(out, {i, column})), out,
-                {i, column});
+              ValueRange{chunk, m});
+    forLoop(zero, n, chunk, [&](Value first) {
+      Value rows = b.create<arith::MinUIOp>(chunk, sub(n, first));
+      // (head x query, key): two dimensions, as every kernel here has (a
+      // third would map the threads of a block to the z dimension, which
+      // holds at most 64).
+      parallel({mul(index(heads), rows), m}, [&](ValueRange ivs) {
+        Value h = b.create<arith::DivUIOp>(ivs[0], rows);
+        Value row = b.create<arith::RemUIOp>(ivs[0], rows);
+        Value i = add(first, row), j = ivs[1];
+        Value seen =
+            b.create<arith::CmpIOp>(arith::CmpIPredicate::ult, j, visibleTo(i));
+        b.create<scf::IfOp>(seen, [&](OpBuilder &nested, Location loc) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nested.getInsertionBlock(),
+                              nested.getInsertionPoint());
+          store(dot(i, j, mul(h, index(headDim))), scores, {h, row, j});
+          b.create<scf::YieldOp>();
         });
+      });
+      grid(rows, index(width), [&](Value row, Value c) {
+        Value i = add(first, row);
+        Value h = b.create<arith::DivUIOp>(c, index(headDim));
+        Value visible = visibleTo(i);
+        auto score = [&](Value j) { return load(scores, {h, row, j}); };
+        Value top = maxOver(zero, visible, score);
+        auto weight = [&](Value j) {
+          return b.create<math::ExpOp>(fsub(score(j), top));
+        };
+        Value total = sum(zero, visible, weight);
+        Value acc = sum(zero, visible, [&](Value j) {
+          return fmul(weight(j), load(v, {j, c}));
+        });
+        // No visible key (an empty source): zeros.
+        Value any = b.create<arith::CmpFOp>(arith::CmpFPredicate::OGT, total,
+                                            f32Const(0.0));
+        store(b.create<arith::SelectOp>(any, fdiv(acc, total), f32Const(0.0)),
+              out, {i, c});
       });
     });
     b.create<memref::DeallocOp>(scores);
@@ -920,7 +927,7 @@ private:
   /// Below this many threads of the token-tiled gather, the K tables are
   /// split across threads (0: never).
   int64_t splitTablesBelow;
-  /// Attention keeps its scores in scratch when they are at most this many.
+  /// The most attention scores kept in scratch at once (0: none).
   int64_t attentionScores;
   /// Buffers start at 16-byte boundaries (device allocations do): vector
   /// accesses at multiples of 16 bytes into them are aligned.
