@@ -225,6 +225,28 @@ func.func @prefill(%alpha: tensor<?x4xf32>, %keys: tensor<?x4xf32>, %values: ten
 
 // -----
 
+// A Memsizer state only written back where it came from is updated in
+// place by the step's threads: no new state, no copy kernel.
+// CHECK-LABEL: func.func @step_in_place
+// CHECK-SAME: %[[STATE:[^:]+]]: memref<?x4x16xf32>
+// CHECK-NOT: memref<?x4x16xf32> = memref.alloc
+// CHECK: scf.parallel
+// CHECK:   memref.store %{{.+}}, %[[STATE]][
+// CHECK-NOT: bufferization.materialize_in_destination
+func.func @step_in_place(%alpha: tensor<?x4xf32>, %key: tensor<?x4xf32>,
+                         %value: tensor<?x16xf32>, %state: memref<?x4x16xf32>,
+                         %count: tensor<?xi64>) -> tensor<?x16xf32> {
+  %s0 = bufferization.to_tensor %state restrict : memref<?x4x16xf32>
+  %y, %s1 = mnemo.memsizer_step %alpha, %key, %value state %s0 at %count scale<rsqrt>
+      : tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x16xf32>, tensor<?x4x16xf32>, tensor<?xi64>
+      -> tensor<?x16xf32>, tensor<?x4x16xf32>
+  bufferization.materialize_in_destination %s1 in restrict writable %state
+      : (tensor<?x4x16xf32>, memref<?x4x16xf32>) -> ()
+  return %y : tensor<?x16xf32>
+}
+
+// -----
+
 // Norms: one thread per row computes the statistics (the unit dimension
 // folds away), then one per element normalizes.
 // CHECK-LABEL: func.func @norm

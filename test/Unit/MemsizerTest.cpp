@@ -164,10 +164,19 @@ func.func @step_in_place(%alpha: tensor<?x{0}xf32>, %key: tensor<?x{0}xf32>,
 }
 )mlir";
 
-TEST(MemsizerStep, BatchMatchesReference) {
+/// The CPU pipeline's step, or the GPU kernels' loops compiled for the CPU.
+class MemsizerStep : public ::testing::TestWithParam<bool> {};
+
+INSTANTIATE_TEST_SUITE_P(Kernels, MemsizerStep, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool> &info) {
+                           return info.param ? "GPUKernels" : "CPU";
+                         });
+
+TEST_P(MemsizerStep, BatchMatchesReference) {
   constexpr int64_t k = 8, d = 72, batch = 3;
   JITOptions options;
   options.threads = 2;
+  options.gpuKernels = GetParam();
   auto module = test::compileSource(shaped(kStep, k, d), options);
   ASSERT_TRUE(module);
   std::mt19937 rng(5);

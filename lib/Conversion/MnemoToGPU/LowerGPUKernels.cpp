@@ -794,9 +794,12 @@ private:
     Value alpha = readBuffer(op.getAlpha(), true);
     Value keys = readBuffer(op.getKeys(), true);
     Value values = readBuffer(op.getValues(), true);
-    Value state = readBuffer(op.getState(), true);
     Value n = dim(alpha, 0);
-    Value memory = alloc(f32, {slots, width}, ValueRange{});
+    // Updated in place when only written back where it came from (each
+    // thread owns its columns).
+    Value inPlace = inPlaceDestination(op.getState(), op.getNewState());
+    Value state = inPlace ? inPlace : readBuffer(op.getState(), true);
+    Value memory = inPlace ? inPlace : alloc(f32, {slots, width}, ValueRange{});
     Value out = allocLike(op.getOutput(), n);
     // Each column of the memory walks the tokens in order. With up to
     // kRegisterSlots slots the column stays in registers across the
@@ -826,14 +829,15 @@ private:
         for (int64_t s = 0; s < slots; ++s)
           store(column[s], memory, {index(s), c});
       });
-      finish(op, {out, memory});
+      finish(op, {out, inPlace ? Value() : memory});
       return success();
     }
     perRow(index(width), [&](Value c) {
       Value start = inKernel(op.getStart());
-      forLoop(index(0), index(slots), index(1), [&](Value s) {
-        store(load(state, {s, c}), memory, {s, c});
-      });
+      if (!inPlace)
+        forLoop(index(0), index(slots), index(1), [&](Value s) {
+          store(load(state, {s, c}), memory, {s, c});
+        });
       forLoop(index(0), n, index(1), [&](Value t) {
         Value v = load(values, {t, c});
         Value acc = forLoop(
@@ -847,7 +851,7 @@ private:
         store(fmul(acc, scale), out, {t, c});
       });
     });
-    finish(op, {out, memory});
+    finish(op, {out, inPlace ? Value() : memory});
     return success();
   }
 
@@ -858,10 +862,14 @@ private:
     Value alpha = readBuffer(op.getAlpha(), true);
     Value key = readBuffer(op.getKey(), true);
     Value value = readBuffer(op.getValue(), true);
-    Value state = readBuffer(op.getState(), true);
     Value count = readBuffer(op.getCount(), false);
     Value batch = dim(alpha, 0);
-    Value memory = allocLike(op.getNewState(), batch);
+    // A state only written back where it came from is updated in place
+    // (each thread reads, then writes, its own elements): no copy of the
+    // whole [B, k, d] state after every step.
+    Value inPlace = inPlaceDestination(op.getState(), op.getNewState());
+    Value state = inPlace ? inPlace : readBuffer(op.getState(), true);
+    Value memory = inPlace ? inPlace : allocLike(op.getNewState(), batch);
     Value out = allocLike(op.getOutput(), batch);
     grid(batch, index(width), [&](Value seq, Value c) {
       Value v = load(value, {seq, c});
@@ -878,7 +886,7 @@ private:
       store(fmul(acc, positionScale(add(seen, index(1)), rsqrt)), out,
             {seq, c});
     });
-    finish(op, {out, memory});
+    finish(op, {out, inPlace ? Value() : memory});
     return success();
   }
 

@@ -51,6 +51,22 @@ inline MemRefType readBufferType(Value value, bool stridedRows) {
   return MemRefType::get(type.getShape(), type.getElementType(), layout);
 }
 
+/// When `result` (a new state or memory) is only written back into the buffer
+/// that `input` was read from (`to_tensor %m restrict` ...
+/// `materialize_in_destination %result in restrict writable %m`), that
+/// buffer, which the op may then update in place; else null.
+inline Value inPlaceDestination(Value input, Value result) {
+  auto read = input.getDefiningOp<bufferization::ToTensorOp>();
+  if (!read || !read.getRestrict() || !input.hasOneUse() || !result.hasOneUse())
+    return Value();
+  auto write = dyn_cast<bufferization::MaterializeInDestinationOp>(
+      *result.getUsers().begin());
+  if (!write || write.getDest() != read.getMemref() || !write.getRestrict() ||
+      !write.getWritable())
+    return Value();
+  return read.getMemref();
+}
+
 /// A read-only buffer of `tensor` (null for a null tensor), of
 /// readBufferType.
 inline Value createReadBuffer(OpBuilder &b, Location loc, Value tensor,

@@ -72,22 +72,6 @@ int64_t tileColumns(int64_t width, int64_t vectorWidth) {
   return std::min(width, kVectorsPerTile * vectorWidth);
 }
 
-/// When `result` (a new state or memory) is only written back into the buffer
-/// that `input` was read from (`to_tensor %m restrict` ...
-/// `materialize_in_destination %result in restrict writable %m`), that
-/// buffer, which the op may then update in place; else null.
-Value inPlaceDestination(Value input, Value result) {
-  auto read = input.getDefiningOp<bufferization::ToTensorOp>();
-  if (!read || !read.getRestrict() || !input.hasOneUse() || !result.hasOneUse())
-    return Value();
-  auto write = dyn_cast<bufferization::MaterializeInDestinationOp>(
-      *result.getUsers().begin());
-  if (!write || write.getDest() != read.getMemref() || !write.getRestrict() ||
-      !write.getWritable())
-    return Value();
-  return read.getMemref();
-}
-
 class MemsizerCodegen : public LoopEmitter {
 public:
   MemsizerCodegen(ImplicitLocOpBuilder &b, int64_t vectorWidth)
