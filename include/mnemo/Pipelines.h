@@ -46,12 +46,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       *this, "split-tables-below",
       llvm::cl::desc("with gpu-kernels: below this many threads of the "
                      "gather, split the tables across threads (-1: the "
-                     "GPU pipeline's default, 0: never)"),
+                     "pass's default, 0: never)"),
       llvm::cl::init(-1)};
   Option<int64_t> attentionScores{
       *this, "attention-scores",
       llvm::cl::desc("with gpu-kernels: the most attention scores kept in "
-                     "scratch (-1: the GPU pipeline's default, 0: never)"),
+                     "scratch (-1: the pass's default, 0: never)"),
       llvm::cl::init(-1)};
   Option<int64_t> columnTile{
       *this, "column-tile", llvm::cl::desc("force the column tile (0: choose)"),
@@ -101,20 +101,22 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::init(128)};
   Option<int64_t> tokenTile{
       *this, "token-tile",
-      llvm::cl::desc("tokens per thread of the Memory Layer's gather"),
-      llvm::cl::init(8)};
+      llvm::cl::desc("tokens per thread of the Memory Layer's gather (0: "
+                     "the pass's default, 8)"),
+      llvm::cl::init(0)};
   Option<int64_t> splitTablesBelow{
       *this, "split-tables-below",
       llvm::cl::desc("below this many threads of the Memory Layer's gather "
                      "(token tiles x column groups), split the tables "
-                     "across threads (0: never)"),
-      llvm::cl::init(4096)};
+                     "across threads (-1: the pass's default, 4096; 0: "
+                     "never)"),
+      llvm::cl::init(-1)};
   Option<int64_t> attentionScores{
       *this, "attention-scores",
       llvm::cl::desc("the most attention scores kept in scratch at once, "
-                     "queries in chunks that fit (0: one thread per (head, "
-                     "query) instead)"),
-      llvm::cl::init(int64_t{1} << 24)};
+                     "queries in chunks that fit (-1: the pass's default, "
+                     "2^24; 0: one thread per (head, query) instead)"),
+      llvm::cl::init(-1)};
   Option<std::string> format{
       *this, "format",
       llvm::cl::desc("what the gpu.binary holds: isa (PTX, which the "

@@ -51,15 +51,28 @@ void fillRandom(void *data, size_t count, ElementType type, uint32_t seed) {
   }
 }
 
-/// Enough copies that the copies together are at least twice the LLC (at
-/// least 2), within a memory budget.
-int copiesFor(int64_t bytesPerCopy, int64_t llcBytes) {
+/// `forced` copies when above 0 (--copies); else enough copies that the
+/// copies together are at least twice the LLC (at least 2), within a memory
+/// budget.
+int copiesFor(int forced, int64_t bytesPerCopy, int64_t llcBytes) {
+  if (forced > 0)
+    return forced;
   constexpr int64_t kBudget = int64_t{6} << 30;
   int64_t wanted = std::max<int64_t>(2, (2 * llcBytes + bytesPerCopy - 1) /
                                             std::max<int64_t>(1, bytesPerCopy));
   int64_t affordable =
       std::max<int64_t>(1, kBudget / std::max<int64_t>(1, bytesPerCopy));
   return static_cast<int>(std::min(wanted, affordable));
+}
+
+/// The layer's kernel compiled with `jit`, its compile time in `result`.
+llvm::Expected<std::shared_ptr<MemoryLayerKernel>>
+compileKernel(const MemoryLayerConfig &config, const JITOptions &jit,
+              LayerBenchResult &result) {
+  auto kernel = MemoryLayerKernel::compile(config, jit);
+  if (kernel)
+    result.compileSeconds = (*kernel)->compileSeconds();
+  return kernel;
 }
 
 /// Times `call(i)` for i = 0, 1, ...: `iterations` calls, in seconds.
@@ -142,10 +155,9 @@ llvm::Expected<LayerBenchResult> runGPULayerBench(const LayerBenchOptions &opts,
   result.peakGBPerSecond = device->peakBandwidth / 1e9;
   JITOptions jit = opts.jit;
   jit.target = "cuda";
-  auto kernel = MemoryLayerKernel::compile(config, jit);
+  auto kernel = compileKernel(config, jit, result);
   if (!kernel)
     return kernel.takeError();
-  result.compileSeconds = (*kernel)->compileSeconds();
 
   const int64_t n = opts.tokens, d = opts.hidden, h = opts.out;
   const size_t tableElements = static_cast<size_t>(config.tableElements());
@@ -154,10 +166,8 @@ llvm::Expected<LayerBenchResult> runGPULayerBench(const LayerBenchOptions &opts,
   const int64_t l2 = device->l2CacheBytes;
   const int numInputs = static_cast<int>(std::clamp<int64_t>(
       (int64_t{1} << 30) / std::max<int64_t>(1, n * d * 4), 2, 16));
-  const int tableCopies =
-      opts.copies > 0 ? opts.copies : copiesFor(tableBytes, l2);
-  const int denseCopies =
-      opts.copies > 0 ? opts.copies : copiesFor(d * h * 4, l2);
+  const int tableCopies = copiesFor(opts.copies, tableBytes, l2);
+  const int denseCopies = copiesFor(opts.copies, d * h * 4, l2);
   double needed = static_cast<double>(tableCopies) * tableBytes +
                   denseCopies * 6.0 * d * h + numInputs * 6.0 * n * d +
                   4.0 * n * h;
@@ -315,10 +325,9 @@ llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
   // Worker threads spin 1 ms after a parallel region: enough for calls that
   // follow each other, short enough not to disturb the other side.
   kmp_set_blocktime(1);
-  auto kernel = MemoryLayerKernel::compile(config, jit);
+  auto kernel = compileKernel(config, jit, result);
   if (!kernel)
     return kernel.takeError();
-  result.compileSeconds = (*kernel)->compileSeconds();
 
   const int64_t n = opts.tokens, d = opts.hidden, h = opts.out;
   const size_t tableElements = static_cast<size_t>(config.tableElements());
@@ -327,10 +336,8 @@ llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
   const int64_t denseBytes = d * h * 4;
   const int numInputs = static_cast<int>(std::clamp<int64_t>(
       (int64_t{256} << 20) / std::max<int64_t>(1, n * d * 4), 2, 16));
-  const int tableCopies =
-      opts.copies > 0 ? opts.copies : copiesFor(tableBytes, host.l3CacheBytes);
-  const int denseCopies =
-      opts.copies > 0 ? opts.copies : copiesFor(denseBytes, host.l3CacheBytes);
+  const int tableCopies = copiesFor(opts.copies, tableBytes, host.l3CacheBytes);
+  const int denseCopies = copiesFor(opts.copies, denseBytes, host.l3CacheBytes);
 
   // Refuse what cannot be held in memory before allocating any of it, naming
   // the option behind the largest part. Each table copy may be packed into a

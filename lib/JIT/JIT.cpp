@@ -81,12 +81,9 @@ void fillPipelineOptions(const JITOptions &options,
   }
   gpu.chip = chip.empty() ? "sm_90" : chip;
   gpu.format = "isa";
-  if (options.tokenTile > 0)
-    gpu.tokenTile = options.tokenTile;
-  if (options.splitTablesBelow >= 0)
-    gpu.splitTablesBelow = options.splitTablesBelow;
-  if (options.attentionScores >= 0)
-    gpu.attentionScores = options.attentionScores;
+  gpu.tokenTile = options.tokenTile;
+  gpu.splitTablesBelow = options.splitTablesBelow;
+  gpu.attentionScores = options.attentionScores;
   if (options.threadsPerBlock > 0)
     gpu.threadsPerBlock = options.threadsPerBlock;
 }

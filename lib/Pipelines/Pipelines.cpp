@@ -83,9 +83,20 @@ void addBufferization(OpPassManager &pm, bool canonicalize = true) {
 }
 
 /// The GPU kernels' loop nests on buffers (one parallel iteration per
-/// thread), with elementwise arithmetic as parallel loops too.
-void addGPUKernelLoops(OpPassManager &pm,
-                       const LowerGPUKernelsPassOptions &kernels) {
+/// thread), with elementwise arithmetic as parallel loops too. The knobs
+/// both pipelines take (`tokenTile` above 0, the others 0 or more) replace
+/// the pass's defaults; others leave them.
+void addGPUKernelLoops(OpPassManager &pm, int64_t tokenTile,
+                       int64_t splitTablesBelow, int64_t attentionScores,
+                       bool alignedOperands) {
+  LowerGPUKernelsPassOptions kernels;
+  if (tokenTile > 0)
+    kernels.tokenTile = tokenTile;
+  if (splitTablesBelow >= 0)
+    kernels.splitTablesBelow = splitTablesBelow;
+  if (attentionScores >= 0)
+    kernels.attentionScores = attentionScores;
+  kernels.alignedOperands = alignedOperands;
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createLowerGPUKernelsPass(kernels));
   // Concatenations (as in user IR) as copies into one buffer, which become
@@ -102,14 +113,8 @@ void mnemo::buildLowerToLoopsPipeline(OpPassManager &pm,
   if (options.gpuKernels) {
     // The GPU kernels' loops, to run on the CPU for checking (CPU buffers
     // may start anywhere: no alignment is assumed).
-    LowerGPUKernelsPassOptions kernels;
-    if (options.tokenTile > 0)
-      kernels.tokenTile = options.tokenTile;
-    if (options.splitTablesBelow >= 0)
-      kernels.splitTablesBelow = options.splitTablesBelow;
-    if (options.attentionScores >= 0)
-      kernels.attentionScores = options.attentionScores;
-    addGPUKernelLoops(pm, kernels);
+    addGPUKernelLoops(pm, options.tokenTile, options.splitTablesBelow,
+                      options.attentionScores, /*alignedOperands=*/false);
     pm.addPass(createConvertLinalgToLoopsPass());
     return;
   }
@@ -158,10 +163,8 @@ void mnemo::buildLowerToLoopsPipeline(OpPassManager &pm,
 void mnemo::buildLowerToGPUPipeline(OpPassManager &pm,
                                     const GPUPipelineOptions &options) {
   // Device allocations start at 256-byte boundaries.
-  addGPUKernelLoops(pm, LowerGPUKernelsPassOptions{options.tokenTile,
-                                                   options.splitTablesBelow,
-                                                   options.attentionScores,
-                                                   /*alignedOperands=*/true});
+  addGPUKernelLoops(pm, options.tokenTile, options.splitTablesBelow,
+                    options.attentionScores, /*alignedOperands=*/true);
   pm.addPass(createConvertLinalgToParallelLoopsPass());
   // Blocks of `threads-per-block` iterations of each loop's innermost
   // dimension, one GPU thread each (out-of-range threads do nothing).

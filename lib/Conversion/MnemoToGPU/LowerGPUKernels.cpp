@@ -209,6 +209,20 @@ private:
           return {b.create<arith::MaximumFOp>(acc[0], body(i))};
         })[0];
   }
+  /// `body` for i in [0, count), carrying `inits`: in straight-line code
+  /// when `unrolled`, which puts the iterations' loads in flight together
+  /// (a GPU issues in order: in a loop, the first use of a load would wait
+  /// for it before the next load issues), else in an scf.for.
+  SmallVector<Value>
+  carry(int64_t count, bool unrolled, ValueRange inits,
+        function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    if (!unrolled)
+      return forLoop(index(0), index(count), index(1), inits, body);
+    SmallVector<Value> acc(inits);
+    for (int64_t i = 0; i < count; ++i)
+      acc = body(index(i), acc);
+    return acc;
+  }
   /// Values of `elementType` per vector access along a row of `width`:
   /// 16 bytes' worth where `width` allows, else the widest power of two
   /// dividing it.
@@ -301,9 +315,8 @@ private:
 
     // `acc[i] + sum over tables [from, from + count) of the weighted rows
     // of tokens[i]`, for columns [column, column + lanes): a loop over the
-    // tables, or straight-line code (`unrolled`), which puts all `count`
-    // row loads in flight together (a GPU issues in order: in a loop, the
-    // first FMA would wait for its row before the next load issues).
+    // tables, or straight-line code (`unrolled`: all `count` row loads in
+    // flight together).
     auto gather = [&](ValueRange tokens, Value from, int64_t count,
                       bool unrolled, Value column, ValueRange inits) {
       auto step = [&](Value table, ValueRange acc) {
@@ -322,15 +335,10 @@ private:
         }
         return next;
       };
-      if (!unrolled)
-        return forLoop(zero, index(count), index(1), inits,
-                       [&](Value c, ValueRange acc) -> SmallVector<Value> {
-                         return step(add(from, c), acc);
-                       });
-      SmallVector<Value> acc(inits);
-      for (int64_t c = 0; c < count; ++c)
-        acc = step(add(from, index(c)), acc);
-      return acc;
+      return carry(count, unrolled, inits,
+                   [&](Value c, ValueRange acc) -> SmallVector<Value> {
+                     return step(add(from, c), acc);
+                   });
     };
     auto assumeAligned = [&](ArrayRef<Value> buffers) {
       if (alignedOperands)
@@ -388,20 +396,13 @@ private:
         assumeAligned({bias, partial, out});
         // Up to 16 chunks in straight-line code (their loads in flight
         // together), more in a loop.
-        auto addChunk = [&](Value c, Value acc) {
-          return fadd(acc, b.create<vector::LoadOp>(
-                               accType, partial, ValueRange{token, c, column}));
-        };
-        Value sum = biasOrZero(column);
-        if (chunks <= 16) {
-          for (int64_t c = 0; c < chunks; ++c)
-            sum = addChunk(index(c), sum);
-        } else {
-          sum = forLoop(zero, index(chunks), index(1), ValueRange{sum},
-                        [&](Value c, ValueRange acc) -> SmallVector<Value> {
-                          return {addChunk(c, acc[0])};
-                        })[0];
-        }
+        Value sum = carry(
+            chunks, /*unrolled=*/chunks <= 16, ValueRange{biasOrZero(column)},
+            [&](Value c, ValueRange acc) -> SmallVector<Value> {
+              return {fadd(
+                  acc[0], b.create<vector::LoadOp>(
+                              accType, partial, ValueRange{token, c, column}))};
+            })[0];
         b.create<vector::StoreOp>(sum, out, ValueRange{token, column});
       });
     }
