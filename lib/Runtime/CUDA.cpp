@@ -11,6 +11,9 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -152,6 +155,78 @@ bool resolve(void *library, const char *name, F &function) {
   return function != nullptr;
 }
 
+/// $MNEMO_CUDA_STATS: the calls and host time of each timed driver entry
+/// point, printed to stderr at exit (where a program's time on the GPU goes:
+/// launches, synchronizations, allocations and copies).
+struct CallStats {
+  const char *name = nullptr;
+  std::atomic<uint64_t> calls{0}, nanoseconds{0};
+};
+constexpr int kTimedEntries = 16;
+CallStats callStats[kTimedEntries];
+
+void printCallStats() {
+  std::fprintf(stderr, "mnemo cuda stats: %-22s %10s %12s %10s\n", "call",
+               "calls", "host ms", "us/call");
+  for (const CallStats &entry : callStats) {
+    uint64_t calls = entry.calls.load();
+    if (!entry.name || calls == 0)
+      continue;
+    double ms = static_cast<double>(entry.nanoseconds.load()) * 1e-6;
+    std::fprintf(stderr, "mnemo cuda stats: %-22s %10llu %12.3f %10.2f\n",
+                 entry.name, static_cast<unsigned long long>(calls), ms,
+                 ms * 1e3 / static_cast<double>(calls));
+  }
+}
+
+/// Replaces a driver entry point with one that counts and times it.
+template <int Id, typename... Args> struct Timed {
+  static inline CUresult (*original)(Args...) = nullptr;
+  static CUresult call(Args... args) {
+    auto begin = std::chrono::steady_clock::now();
+    CUresult result = original(args...);
+    auto elapsed = std::chrono::steady_clock::now() - begin;
+    callStats[Id].calls.fetch_add(1, std::memory_order_relaxed);
+    callStats[Id].nanoseconds.fetch_add(
+        static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed)
+                .count()),
+        std::memory_order_relaxed);
+    return result;
+  }
+};
+
+template <int Id, typename... Args>
+void timeCalls(const char *name, CUresult (*&function)(Args...)) {
+  static_assert(Id < kTimedEntries);
+  if (!function)
+    return;
+  callStats[Id].name = name;
+  Timed<Id, Args...>::original = function;
+  function = &Timed<Id, Args...>::call;
+}
+
+/// Times the entry points that a call of generated code and the engine use.
+void timeDriverCalls(Driver &d) {
+  timeCalls<0>("cuLaunchKernel", d.launchKernel);
+  timeCalls<1>("cuModuleGetFunction", d.moduleGetFunction);
+  timeCalls<2>("cuStreamSynchronize", d.streamSynchronize);
+  timeCalls<3>("cuEventSynchronize", d.eventSynchronize);
+  timeCalls<4>("cuMemAlloc", d.memAlloc);
+  timeCalls<5>("cuMemFree", d.memFree);
+  timeCalls<6>("cuMemAllocAsync", d.memAllocAsync);
+  timeCalls<7>("cuMemFreeAsync", d.memFreeAsync);
+  timeCalls<8>("cuMemcpyHtoD", d.memcpyHtoD);
+  timeCalls<9>("cuMemcpyDtoH", d.memcpyDtoH);
+  timeCalls<10>("cuMemcpyAsync", d.memcpyAsync);
+  timeCalls<11>("cuMemsetD32Async", d.memsetD32Async);
+  timeCalls<12>("cuEventCreate", d.eventCreate);
+  timeCalls<13>("cuEventRecord", d.eventRecord);
+  timeCalls<14>("cuStreamWaitEvent", d.streamWaitEvent);
+  timeCalls<15>("cuEventDestroy", d.eventDestroy);
+  std::atexit(printCallStats);
+}
+
 /// Loads the library and the entry points; the error, if any.
 std::string loadDriver(Driver &d) {
   const char *path = std::getenv("MNEMO_CUDA_DRIVER");
@@ -210,6 +285,9 @@ std::string loadDriver(Driver &d) {
   if (missing)
     return std::string("the CUDA driver ") + path + " lacks " + missing +
            " (too old a driver?)";
+  if (const char *stats = std::getenv("MNEMO_CUDA_STATS");
+      stats && *stats && std::string(stats) != "0")
+    timeDriverCalls(d);
   return "";
 }
 
