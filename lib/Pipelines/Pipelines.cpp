@@ -187,6 +187,7 @@ void mnemo::buildGPUToLLVMPipeline(OpPassManager &pm,
                                    const GPUPipelineOptions &options) {
   pm.addPass(createDeviceBuffersPass());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+  pm.addNestedPass<func::FuncOp>(createElideHostWaitsPass());
   // Ceiling divisions and the like, which have no direct LLVM lowering.
   pm.addPass(arith::createArithExpandOpsPass());
   gpu::GPUToNVVMPipelineOptions nvvm;

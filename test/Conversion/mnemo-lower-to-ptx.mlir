@@ -1,5 +1,6 @@
 // RUN: mnemo-opt %s --mnemo-lower-to-gpu | FileCheck %s --check-prefix=GPU
 // RUN: mnemo-opt %s --mnemo-lower-to-ptx | sed 's/\\0A/\n/g; s/\\09/ /g' | FileCheck %s --check-prefix=PTX
+// RUN: mnemo-opt %s --mnemo-lower-to-ptx | FileCheck %s --check-prefix=HOST
 
 // The Memory Layer through the whole CUDA pipeline, f16 tables.
 //
@@ -89,6 +90,14 @@ func.func @states(%a: tensor<?x4x16xf32>) -> tensor<?x4x16xf32> {
 // GPU:   gpu.launch_func @mnemo_kernels::@attention_kernel blocks
 // GPU:   gpu.launch_func @mnemo_kernels::@attention_kernel_{{[0-9]+}} blocks
 // GPU: memref.dealloc
+//
+// The host queues both kernels of every chunk without waiting for the GPU
+// in between (-mnemo-elide-host-waits): one wait, before the return.
+// HOST-LABEL: llvm.func @attention(
+// HOST-NOT: @mgpuStreamSynchronize
+// HOST: llvm.call @mgpuStreamSynchronize
+// HOST-NEXT: llvm.call @mgpuStreamDestroy
+// HOST-NEXT: llvm.return
 func.func @attention(%q: tensor<?x16xf32>, %k: tensor<?x16xf32>, %v: tensor<?x16xf32>) -> tensor<?x16xf32> {
   %o = mnemo.causal_attention %q, %k, %v heads 2 scale 0.353553385 : tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32> -> tensor<?x16xf32>
   return %o : tensor<?x16xf32>

@@ -192,6 +192,26 @@ def DeviceBuffersPass : Pass<"mnemo-device-buffers", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def ElideHostWaitsPass : Pass<"mnemo-elide-host-waits",
+                               "::mlir::func::FuncOp"> {
+  let summary = "Drop the host waits between a host function's GPU work";
+  let description = [{
+    After `-gpu-async-region`, a host function waits on the host (a
+    `gpu.wait` without a result, which becomes `mgpuStreamSynchronize`)
+    wherever its chain of async tokens meets structured control flow: before
+    a loop that launches kernels (attention's chunks of queries) and at the
+    end of each of its iterations. Mnemo's runtime queues every GPU operation
+    of a host thread on one stream, in program order (`mgpuStreamCreate`
+    returns the thread's stream), and host code never reads device memory
+    (`-mnemo-device-buffers`), so those waits order nothing: they only stop
+    the host from queuing the next kernels while the GPU drains the stream.
+    This pass erases every such wait but the ones just before a `return`,
+    after which the function's results are ready for its caller and errors
+    of its kernels are reported by the call that caused them.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 def LowerNormsPass : Pass<"mnemo-lower-norms"> {
   let summary = "Lower mnemo.rms_norm and mnemo.layer_norm to linalg";
   let description = [{
