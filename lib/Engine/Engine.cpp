@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <omp.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace mnemo {
@@ -558,22 +559,43 @@ struct Batch::Stack {
   Buffer in, out, tokens, positions;
 };
 
-namespace {
+/// Scratch buffers kept at most: a step's two hidden-state buffers, token
+/// ids, positions and logits, with room for a prefill's.
+constexpr size_t kKeptScratch = 8;
 
-/// A copy of `ids` at `place`, in `storage`, as a buffer `[n]`.
-llvm::Expected<Buffer> placeIds(Place place, llvm::ArrayRef<int64_t> ids,
-                                PlacedBuffer &storage) {
-  size_t bytes = ids.size() * sizeof(int64_t);
-  auto placed = PlacedBuffer::allocate(place, bytes);
-  if (!placed)
-    return placed.takeError();
-  storage = std::move(*placed);
-  if (llvm::Error error = copyIn(place, storage.data(), ids.data(), bytes))
-    return std::move(error);
-  return Buffer{storage.data(), {static_cast<int64_t>(ids.size())}};
+llvm::Expected<PlacedBuffer> Batch::takeScratch(size_t bytes) const {
+  auto best = scratch.end();
+  for (auto it = scratch.begin(); it != scratch.end(); ++it)
+    if (it->size() >= bytes &&
+        (best == scratch.end() || it->size() < best->size()))
+      best = it;
+  if (best == scratch.end())
+    return PlacedBuffer::allocate(model.memory, bytes);
+  PlacedBuffer buffer = std::move(*best);
+  scratch.erase(best);
+  return std::move(buffer);
 }
 
-} // namespace
+void Batch::keepScratch(PlacedBuffer buffer) const {
+  if (buffer.size() == 0)
+    return;
+  scratch.push_back(std::move(buffer));
+  if (scratch.size() > kKeptScratch) {
+    // Free the smallest: the large ones cost the most to allocate again.
+    auto smallest =
+        std::min_element(scratch.begin(), scratch.end(),
+                         [](const PlacedBuffer &a, const PlacedBuffer &b) {
+                           return a.size() < b.size();
+                         });
+    scratch.erase(smallest);
+  }
+}
+
+void Batch::keepScratch(Stack &stack) const {
+  for (PlacedBuffer *buffer :
+       {&stack.first, &stack.second, &stack.tokenIds, &stack.positionIds})
+    keepScratch(std::move(*buffer));
+}
 
 llvm::Expected<Batch::Stack>
 Batch::runStack(const LoadedModel::Function &embed,
@@ -585,23 +607,27 @@ Batch::runStack(const LoadedModel::Function &embed,
   omp_set_num_threads(static_cast<int>(model.numThreads));
   Place place = model.memory;
   Stack stack;
-  for (PlacedBuffer *buffer : {&stack.first, &stack.second}) {
-    auto allocated =
-        PlacedBuffer::allocate(place, static_cast<size_t>(n * d) * 4);
-    if (!allocated)
-      return allocated.takeError();
-    *buffer = std::move(*allocated);
+  size_t idBytes = static_cast<size_t>(n) * sizeof(int64_t);
+  for (auto [buffer, bytes] :
+       {std::pair{&stack.first, static_cast<size_t>(n * d) * 4},
+        std::pair{&stack.second, static_cast<size_t>(n * d) * 4},
+        std::pair{&stack.tokenIds, idBytes},
+        std::pair{&stack.positionIds, idBytes}}) {
+    auto taken = takeScratch(bytes);
+    if (!taken)
+      return taken.takeError();
+    *buffer = std::move(*taken);
   }
   stack.in = {stack.first.data(), {n, d}};
   stack.out = {stack.second.data(), {n, d}};
-  auto placedTokens = placeIds(place, tokens, stack.tokenIds);
-  if (!placedTokens)
-    return placedTokens.takeError();
-  stack.tokens = std::move(*placedTokens);
-  auto placedPositions = placeIds(place, positions, stack.positionIds);
-  if (!placedPositions)
-    return placedPositions.takeError();
-  stack.positions = std::move(*placedPositions);
+  stack.tokens = {stack.tokenIds.data(), {n}};
+  stack.positions = {stack.positionIds.data(), {n}};
+  if (llvm::Error error =
+          copyIn(place, stack.tokenIds.data(), tokens.data(), idBytes))
+    return std::move(error);
+  if (llvm::Error error =
+          copyIn(place, stack.positionIds.data(), positions.data(), idBytes))
+    return std::move(error);
   if (llvm::Error error = callFunction(embed, 0, first, stack.tokens,
                                        stack.positions, {}, stack.in))
     return std::move(error);
@@ -626,17 +652,19 @@ llvm::Error Batch::headLogits(const Stack &stack, int64_t rows,
   // copied back.
   PlacedBuffer placed;
   if (model.memory != Place::Host) {
-    auto allocated = PlacedBuffer::allocate(model.memory, bytes);
-    if (!allocated)
-      return allocated.takeError();
-    placed = std::move(*allocated);
+    auto taken = takeScratch(bytes);
+    if (!taken)
+      return taken.takeError();
+    placed = std::move(*taken);
   }
   void *into = model.memory == Place::Host ? logits.data() : placed.data();
   if (llvm::Error error =
           callFunction(*model.head, 0, 0, stack.tokens, stack.positions, last,
                        {into, {rows, vocab}}))
     return error;
-  return copyOut(model.memory, logits.data(), into, bytes);
+  llvm::Error error = copyOut(model.memory, logits.data(), into, bytes);
+  keepScratch(std::move(placed));
+  return error;
 }
 
 llvm::Error Batch::setSource(int64_t index, llvm::ArrayRef<int64_t> source) {
@@ -690,6 +718,7 @@ llvm::Error Batch::setSource(int64_t index, llvm::ArrayRef<int64_t> source) {
       return error;
   }
   slotSources[index] = nextSource++;
+  keepScratch(*stack);
   return llvm::Error::success();
 }
 
@@ -726,9 +755,10 @@ llvm::Error Batch::append(int64_t index, llvm::ArrayRef<int64_t> tokens,
     return stack.takeError();
   lengths[index] += n;
   failed = false;
-  if (!logits)
-    return llvm::Error::success();
-  return headLogits(*stack, allRows ? n : 1, *logits);
+  llvm::Error error = logits ? headLogits(*stack, allRows ? n : 1, *logits)
+                             : llvm::Error::success();
+  keepScratch(*stack);
+  return error;
 }
 
 llvm::Error Batch::step(llvm::ArrayRef<int64_t> tokens,
@@ -781,9 +811,10 @@ llvm::Error Batch::step(llvm::ArrayRef<int64_t> tokens,
   for (int64_t &length : lengths)
     ++length;
   failed = false;
-  if (!logits)
-    return llvm::Error::success();
-  return headLogits(*stack, count, *logits);
+  llvm::Error error =
+      logits ? headLogits(*stack, count, *logits) : llvm::Error::success();
+  keepScratch(*stack);
+  return error;
 }
 
 llvm::Error Batch::select(llvm::ArrayRef<int64_t> from) {

@@ -227,6 +227,13 @@ private:
   /// The logits of the `rows` last rows of `stack` into `logits`.
   llvm::Error headLogits(const Stack &stack, int64_t rows,
                          std::vector<float> &logits) const;
+  /// A buffer of at least `bytes` where the model runs: one that an earlier
+  /// call gave back, else a new one.
+  llvm::Expected<PlacedBuffer> takeScratch(size_t bytes) const;
+  /// Keeps `buffer` for a later call.
+  void keepScratch(PlacedBuffer buffer) const;
+  /// Keeps the buffers of `stack`, which is no longer used.
+  void keepScratch(Stack &stack) const;
 
   const LoadedModel &model;
   int64_t maxSize;
@@ -248,6 +255,10 @@ private:
     std::vector<PlacedBuffer> keys, values;
   };
   std::vector<Caches> caches;
+  /// Buffers of finished calls (hidden states, token ids and positions,
+  /// logits), kept for the next: on a GPU, a decoding step would otherwise
+  /// allocate and free them every time, and each free waits for the device.
+  mutable std::vector<PlacedBuffer> scratch;
 };
 
 /// One sequence of tokens run through a loaded model: a batch of one. Not
