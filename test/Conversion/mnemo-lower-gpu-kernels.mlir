@@ -150,9 +150,26 @@ func.func @step(%alpha: tensor<3x4xf32>, %key: tensor<3x4xf32>,
 // output's weight row is read 4 f32 (16 bytes) at a time, once per tile,
 // and each row of the tile accumulates lane-wise in registers; the lanes
 // are added up with the bias at the end, and only rows in range stored.
+// With fewer than split-tables-below (4096) such threads, decided at run
+// time, the dot products are split in 4 spans of 4 values instead: one
+// thread per (span, row x output) into scratch [N, 4, 24], then one per
+// (row x output) adds the spans to the bias in order (never with
+// split-tables-below=0).
 // CHECK-LABEL: func.func @linear
 // CHECK: %[[TILES:.+]] = arith.ceildivui %{{.+}}, %c8
-// CHECK: scf.parallel (%[[T:.+]], %[[O:.+]]) = (%c0, %c0) to (%[[TILES]], %c24)
+// CHECK: %[[THREADS:.+]] = arith.muli %[[TILES]], %c24
+// CHECK: %[[SPLIT:.+]] = arith.cmpi ult, %[[THREADS]], %c4096
+// CHECK: %[[ROWS:.+]] = arith.select %[[SPLIT]], %{{.+}}, %c0
+// CHECK: %[[UNSPLIT:.+]] = arith.select %[[SPLIT]], %c0, %[[TILES]]
+// CHECK: %[[PARTS:.+]] = memref.alloc(%[[ROWS]]) {{.+}} : memref<?x4x24xf32>
+// CHECK: %[[PAIRS:.+]] = arith.muli %[[ROWS]], %c24
+// CHECK: scf.parallel (%[[S:.+]], %[[RO:.+]]) = (%c0, %c0) to (%c4, %[[PAIRS]])
+// CHECK:   vector.fma
+// CHECK:   vector.reduction <add>
+// CHECK:   memref.store %{{.+}}, %[[PARTS]][%{{.+}}, %[[S]], %{{.+}}]
+// CHECK: scf.parallel (%{{.+}}) = (%c0) to (%[[PAIRS]])
+// CHECK-COUNT-4: memref.load %[[PARTS]]
+// CHECK: scf.parallel (%[[T:.+]], %[[O:.+]]) = (%c0, %c0) to (%[[UNSPLIT]], %c24)
 // CHECK:   scf.for %[[J:.+]] = %c0 to %c16 step %c4 {{.+}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
 // CHECK:     %[[WROW:.+]] = vector.load %{{.+}}[%[[O]], %[[J]]] : memref<24x16xf32>, vector<4xf32>
 // CHECK:     %[[XROW:.+]] = vector.load %{{.+}}[%{{.+}}, %[[J]]] : memref<?x16xf32, strided<[?, 1], offset: ?>>, vector<4xf32>
@@ -161,6 +178,13 @@ func.func @step(%alpha: tensor<3x4xf32>, %key: tensor<3x4xf32>,
 // CHECK:   vector.reduction <add>, %{{.+}} : vector<4xf32> into f32
 // CHECK:   scf.if
 // CHECK:     memref.store
+// CHECK: memref.dealloc %[[PARTS]]
+// NEVER-LABEL: func.func @linear
+// NEVER: %[[TILES:.+]] = arith.ceildivui %{{.+}}, %c8
+// NEVER-NOT: memref.alloc({{.+}}) {{.+}} : memref<?x4x24xf32>
+// NEVER: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%[[TILES]], %c24)
+// NEVER-NOT: scf.parallel
+// NEVER: return
 // With aligned operands the weight is assumed 16-byte aligned.
 // TWO-LABEL: func.func @linear
 // TWO: scf.parallel

@@ -153,11 +153,16 @@ INSTANTIATE_TEST_SUITE_P(
 
 /// `mnemo.linear` alone, for input widths whose rows are read 4, 2 and 1
 /// values at a time by the GPU kernel (16, 6 and 7), with and without a
-/// bias, on row counts around its tiles of 8 rows, against the oracle.
+/// bias, on row counts around its tiles of 8 rows, against the oracle. The
+/// GPU kernel splits the dot products across threads below `splitBelow`
+/// threads of (row tile, output): with the default, on every row count
+/// here (in 4, 3 and 7 spans); never with 0; and with 10, on 1 row (5
+/// threads) but not on 9 or 17 (10 and 15).
 struct LinearCase {
   int64_t in;
   bool bias;
   bool gpuKernels;
+  int64_t splitBelow = -1;
 };
 
 class LinearOfAnyWidth : public ::testing::TestWithParam<LinearCase> {};
@@ -173,8 +178,11 @@ TEST_P(LinearOfAnyWidth, MatchesReference) {
       (c.bias ? " bias %b" : "") + " : (tensor<?x" + in + "xf32>, tensor<5x" +
       in + "xf32>" + (c.bias ? ", tensor<5xf32>" : "") +
       ") -> tensor<?x5xf32>\n  return %y : tensor<?x5xf32>\n}\n";
-  auto module =
-      compile(source.c_str(), c.gpuKernels ? Kernels::GPU : Kernels::Runtime);
+  JITOptions options;
+  options.threads = 2;
+  options.gpuKernels = c.gpuKernels;
+  options.splitTablesBelow = c.splitBelow;
+  auto module = test::compileSource(source.c_str(), options);
   ASSERT_TRUE(module);
   std::mt19937 rng(static_cast<unsigned>(c.in));
   std::vector<float> w = random(out * c.in, rng), b = random(out, rng);
@@ -197,6 +205,10 @@ INSTANTIATE_TEST_SUITE_P(Widths, LinearOfAnyWidth,
                          ::testing::Values(LinearCase{16, true, true},
                                            LinearCase{6, false, true},
                                            LinearCase{7, true, true},
+                                           LinearCase{16, true, true, 0},
+                                           LinearCase{7, false, true, 0},
+                                           LinearCase{16, false, true, 10},
+                                           LinearCase{7, true, true, 10},
                                            LinearCase{7, false, false}));
 
 /// RMSNorm and LayerNorm of widths whose rows the GPU kernel sums in 4, 2

@@ -14,7 +14,9 @@
 //                          token, column group), then (token, column group)
 //   rms_norm, layer_norm   (row): the row's statistics; (row, column)
 //   rotary, embedding      (row, column)
-//   linear                 (row tile, output): dot products of length `in`
+//   linear                 (row tile, output): dot products of length `in`;
+//                          for few rows (span, row, output), then (row,
+//                          output)
 //   attention              (head, query): max, sum, then the head's outputs
 //   memsizer_alpha         (token): the head-averaged softmax of its row
 //   memsizer_prefill       (column): the column of the memory walks the
@@ -595,9 +597,70 @@ private:
     };
     Value out = allocLike(op.getResult(), n);
     Value tiles = b.create<arith::CeilDivUIOp>(n, index(tile));
-    grid(tiles, index(outputs), [&](Value t, Value o) {
+    auto assumeAligned = [&] {
       if (alignedOperands && lanes > 1)
         b.create<memref::AssumeAlignmentOp>(w, 16);
+    };
+
+    // Few rows (decoding): fewer than `splitTablesBelow` threads of (row
+    // tile, output) would leave most of a GPU idle while each walks a
+    // whole row of `in` values. Then the dot products are split in `parts`
+    // spans of the row (the largest divisor of in / lanes up to 16), one
+    // thread per (span, row, output) writing its sum to a scratch buffer
+    // [N, parts, outputs], and a second kernel adds the spans up with the
+    // bias in a fixed order. As for lookups, the choice is made at run time
+    // from N, and the other path's index spaces are empty.
+    int64_t vectors = in / lanes, parts = 1;
+    for (int64_t p = std::min<int64_t>(16, vectors); p > 1; --p)
+      if (vectors % p == 0) {
+        parts = p;
+        break;
+      }
+    Value partial;
+    if (splitTablesBelow > 0 && parts > 1) {
+      Value zero = index(0);
+      Value split = b.create<arith::CmpIOp>(arith::CmpIPredicate::ult,
+                                            mul(tiles, index(outputs)),
+                                            index(splitTablesBelow));
+      Value splitRows = b.create<arith::SelectOp>(split, n, zero);
+      tiles = b.create<arith::SelectOp>(split, zero, tiles);
+      partial = alloc(f32, {ShapedType::kDynamic, parts, outputs},
+                      ValueRange{splitRows});
+      int64_t span = in / parts;
+      parallel(
+          {index(parts), mul(splitRows, index(outputs))}, [&](ValueRange ivs) {
+            Value row = b.create<arith::DivUIOp>(ivs[1], index(outputs));
+            Value o = b.create<arith::RemUIOp>(ivs[1], index(outputs));
+            assumeAligned();
+            Value from = mul(ivs[0], index(span));
+            Value sum = forLoop(
+                from, add(from, index(span)), index(lanes),
+                ValueRange{splat(accType, f32Const(0.0))},
+                [&](Value j, ValueRange acc) -> SmallVector<Value> {
+                  Value weights = widen(b.create<vector::LoadOp>(
+                      weightVector, w, ValueRange{o, j}));
+                  Value inputs = widen(b.create<vector::LoadOp>(
+                      inputVector, x, ValueRange{row, j}));
+                  return {b.create<vector::FMAOp>(inputs, weights, acc[0])};
+                })[0];
+            store(
+                b.create<vector::ReductionOp>(vector::CombiningKind::ADD, sum),
+                partial, {row, ivs[0], o});
+          });
+      perRow(mul(splitRows, index(outputs)), [&](Value thread) {
+        Value row = b.create<arith::DivUIOp>(thread, index(outputs));
+        Value o = b.create<arith::RemUIOp>(thread, index(outputs));
+        Value start = bias ? load(bias, {o}) : f32Const(0.0);
+        Value total = carry(parts, /*unrolled=*/true, ValueRange{start},
+                            [&](Value p, ValueRange acc) -> SmallVector<Value> {
+                              return {fadd(acc[0], load(partial, {row, p, o}))};
+                            })[0];
+        store(total, out, {row, o});
+      });
+    }
+
+    grid(tiles, index(outputs), [&](Value t, Value o) {
+      assumeAligned();
       Value first = mul(t, index(tile));
       Value last = sub(n, index(1));
       SmallVector<Value> rows;
@@ -631,6 +694,8 @@ private:
         });
       }
     });
+    if (partial)
+      b.create<memref::DeallocOp>(partial);
     finish(op, {out});
     return success();
   }
