@@ -101,8 +101,9 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::init(128)};
   Option<int64_t> tokenTile{
       *this, "token-tile",
-      llvm::cl::desc("tokens per thread of the Memory Layer's gather (0: "
-                     "the pass's default, 8)"),
+      llvm::cl::desc("tokens per thread of the Memory Layer's gather and "
+                     "rows per thread of linear (0: the pass's choice, 2 "
+                     "and 8)"),
       llvm::cl::init(0)};
   Option<int64_t> splitTablesBelow{
       *this, "split-tables-below",

@@ -186,6 +186,7 @@ void mnemo::buildLowerToGPUPipeline(OpPassManager &pm,
 void mnemo::buildGPUToLLVMPipeline(OpPassManager &pm,
                                    const GPUPipelineOptions &options) {
   pm.addPass(createDeviceBuffersPass());
+  pm.addNestedPass<func::FuncOp>(createPoolDeviceBuffersPass());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   pm.addNestedPass<func::FuncOp>(createElideHostWaitsPass());
   // Ceiling divisions and the like, which have no direct LLVM lowering.

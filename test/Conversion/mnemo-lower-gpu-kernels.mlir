@@ -1,8 +1,9 @@
-// RUN: mnemo-opt %s --mnemo-lower-gpu-kernels --canonicalize --cse --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: mnemo-opt %s --mnemo-lower-gpu-kernels="token-tile=8" --canonicalize --cse --split-input-file --verify-diagnostics | FileCheck %s
 // RUN: mnemo-opt %s --split-input-file --mnemo-lower-gpu-kernels="token-tile=2 aligned-operands=1" --canonicalize --cse --verify-diagnostics | FileCheck %s --check-prefix=TWO
 // RUN: mnemo-opt %s --split-input-file --mnemo-lower-gpu-kernels="split-tables-below=0" --canonicalize --cse --verify-diagnostics | FileCheck %s --check-prefix=NEVER
 
-// The Memory Layer as two grids of GPU threads. (table, token) hashes a
+// The Memory Layer as two grids of GPU threads (here with token-tile=8;
+// NEVER, with the default, gathers for tiles of 2 tokens). (table, token) hashes a
 // chunk of tau = 4 values into a scratch bucket (a 32-bit word) (element 0 the most
 // significant bit, set for z >= 0) and weight (l1_prob: sum |z| over the
 // product of 1 + exp(-2|z|)), tokens innermost. Then each thread gathers,
@@ -116,6 +117,8 @@ func.func @narrow(%x: tensor<5x8xf32>, %t: tensor<2x16x6xf32>) -> tensor<5x6xf32
 // CHECK:   scf.for %{{.+}} = %c0 to %c16
 // CHECK: memref.dealloc %[[PART]]
 // With split-tables-below=0, only the token-tiled gather.
+// NEVER-LABEL: func.func @lookup
+// NEVER: arith.ceildivui %{{.+}}, %c2
 // NEVER-LABEL: func.func @decode
 // NEVER-NOT: memref<?x2x32xf32>
 // NEVER: scf.for %{{.+}} = %c0 to %c16

@@ -113,8 +113,9 @@ def LowerGPUKernelsPass : Pass<"mnemo-lower-gpu-kernels",
     Lookups must not carry a folded norm or packed tables.
   }];
   let options = [
-    Option<"tokenTile", "token-tile", "int64_t", /*default=*/"8",
-           "tokens per thread of the Memory Layer's gather">,
+    Option<"tokenTile", "token-tile", "int64_t", /*default=*/"0",
+           "tokens per thread of the Memory Layer's gather and rows per "
+           "thread of linear (0: 2 for the gather, 8 for linear)">,
     Option<"splitTablesBelow", "split-tables-below", "int64_t",
            /*default=*/"4096",
            "below this many threads of the gather (token tiles x column "
@@ -190,6 +191,27 @@ def DeviceBuffersPass : Pass<"mnemo-device-buffers", "::mlir::ModuleOp"> {
     allocations and launches of each function on one stream.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def PoolDeviceBuffersPass : Pass<"mnemo-pool-device-buffers",
+                                  "::mlir::func::FuncOp"> {
+  let summary = "One device allocation per host function call";
+  let description = [{
+    After `-mnemo-device-buffers`, a host function allocates every
+    intermediate buffer (`gpu.alloc`) and frees it (`gpu.dealloc`): about
+    30 of each per layer of a decoding step, at 1 to 2 us of host time
+    apiece in the driver. This pass carves the buffers allocated in the
+    function's body (not in a loop or branch), whose sizes are known where
+    the first of them is allocated, out of one allocation there: each
+    becomes a `memref.view` at an offset rounded up to 256 bytes (the
+    alignment of device allocations, which `aligned-operands` relies on),
+    their deallocations are dropped, and the whole is freed before the
+    function returns. The buffers all live for the whole call, so a call
+    holds the sum of their sizes rather than the most alive at once.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def ElideHostWaitsPass : Pass<"mnemo-elide-host-waits",
