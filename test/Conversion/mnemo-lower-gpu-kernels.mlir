@@ -274,8 +274,8 @@ func.func @step_in_place(%alpha: tensor<?x4xf32>, %key: tensor<?x4xf32>,
 
 // -----
 
-// Norms: one thread per row computes the statistics (the unit dimension
-// folds away), then one per element normalizes.
+// Norms of narrow rows (fewer than 16 elements): one thread per row
+// computes the statistics, then one per element normalizes.
 // CHECK-LABEL: func.func @norm
 // CHECK: scf.parallel (%{{.+}}) = (%c0) to (%{{.+}})
 // CHECK:   scf.for
@@ -283,6 +283,34 @@ func.func @step_in_place(%alpha: tensor<?x4xf32>, %key: tensor<?x4xf32>,
 func.func @norm(%x: tensor<?x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<?x8xf32> {
   %y = mnemo.layer_norm %x, %g, %b eps 1.0e-5 : tensor<?x8xf32>, tensor<8xf32>, tensor<8xf32> -> tensor<?x8xf32>
   return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// Rows of 64 are split in 8 interleaved parts of 8 elements: one thread per
+// (row, part) sums its part (element p + 8 j) and the squared deviations
+// from the part's mean into scratch [N, 8]; one per row adds the 8 parts'
+// sums in order for the mean, and their deviations corrected by the parts'
+// means (8 (mean_p - mean)^2 each); then one per element normalizes.
+// CHECK-LABEL: func.func @wide_norm
+// CHECK-DAG: %[[SUMS:.+]] = memref.alloc(%[[N:.+]]) {{.+}} : memref<?x8xf32>
+// CHECK-DAG: %[[DEVS:.+]] = memref.alloc(%[[N]]) {{.+}} : memref<?x8xf32>
+// CHECK: scf.parallel (%[[R:.+]], %[[P:.+]]) = (%c0, %c0) to (%[[N]], %c8)
+// CHECK:   scf.for %[[J:.+]] = %c0 to %c8 step %c4
+// CHECK:     %[[STRIDE:.+]] = arith.muli %[[J]], %c8
+// CHECK:     %[[E:.+]] = arith.addi %[[P]], %[[STRIDE]]
+// CHECK:     tensor.extract %{{.+}}[%[[R]], %[[E]]]
+// CHECK:   memref.store %{{.+}}, %[[SUMS]][%[[R]], %[[P]]]
+// CHECK:   memref.store %{{.+}}, %[[DEVS]][%[[R]], %[[P]]]
+// CHECK: scf.parallel (%[[ROW:.+]]) = (%c0) to (%[[N]])
+// CHECK-COUNT-8: memref.load %[[SUMS]][%[[ROW]], %{{.+}}]
+// CHECK:   arith.divf %{{.+}}, %cst{{.*}} : f32
+// CHECK:   memref.load %[[DEVS]][%[[ROW]], %c0]
+// CHECK:   math.sqrt
+// CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%[[N]], %c64)
+func.func @wide_norm(%x: tensor<?x64xf32>, %g: tensor<64xf32>, %b: tensor<64xf32>) -> tensor<?x64xf32> {
+  %y = mnemo.layer_norm %x, %g, %b eps 1.0e-5 : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
 }
 
 // -----

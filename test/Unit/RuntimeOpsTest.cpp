@@ -211,9 +211,11 @@ INSTANTIATE_TEST_SUITE_P(Widths, LinearOfAnyWidth,
                                            LinearCase{7, true, true, 10},
                                            LinearCase{7, false, false}));
 
-/// RMSNorm and LayerNorm of widths whose rows the GPU kernel sums in 4, 2
-/// and 1 interleaved chains (16, 6, 7), on 1 and 9 rows, both ways of
-/// compiling, against the oracle.
+/// RMSNorm and LayerNorm against the oracle, both ways of compiling, on 1
+/// and 9 rows, of widths whose rows the GPU kernels split in 2, 3 and 32
+/// parts across threads (16, 24, 640: parts of at least 8 elements, the
+/// parts' statistics combined per row) or sum in one thread, in 2 and 1
+/// interleaved chains (6, 7).
 class NormsOfAnyWidth
     : public ::testing::TestWithParam<std::tuple<int64_t, bool>> {};
 
@@ -253,7 +255,8 @@ TEST_P(NormsOfAnyWidth, MatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Widths, NormsOfAnyWidth,
-                         ::testing::Combine(::testing::Values(16, 6, 7),
+                         ::testing::Combine(::testing::Values(16, 6, 7, 24,
+                                                              640),
                                             ::testing::Bool()));
 
 } // namespace

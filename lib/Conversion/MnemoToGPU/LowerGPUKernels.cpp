@@ -12,7 +12,8 @@
 //                          (token tile, column group): sum of the K
 //                          weighted rows; for few tokens (chunk of tables,
 //                          token, column group), then (token, column group)
-//   rms_norm, layer_norm   (row): the row's statistics; (row, column)
+//   rms_norm, layer_norm   (row, part): partial statistics; (row): the
+//                          row's; (row, column)
 //   rotary, embedding      (row, column)
 //   linear                 (row tile, output): dot products of length `in`;
 //                          for few rows (span, row, output), then (row,
@@ -67,6 +68,10 @@ constexpr int64_t kGatherTile = 2;
 /// Rows per thread of `linear`, unless `token-tile` says otherwise: each
 /// weight row is read once per tile.
 constexpr int64_t kLinearTile = 8;
+/// Norms split a row's statistics in at most this many parts across
+/// threads, of at least `kNormSpan` elements each.
+constexpr int64_t kNormParts = 32;
+constexpr int64_t kNormSpan = 8;
 
 class KernelCodegen : public LoopEmitter {
 public:
@@ -458,7 +463,14 @@ private:
   //===--------------------------------------------------------------------===//
 
   /// A row's statistics, then the normalized values: `(x - mean) * rstd *
-  /// g (+ b)`, `mean` zero for RMSNorm.
+  /// g (+ b)`, `mean` zero for RMSNorm. Rows wide enough are split in
+  /// `parts` interleaved parts (element `p + parts * j` belongs to part `p`,
+  /// so a warp's loads of a row are contiguous), one thread per (row, part)
+  /// summing its part (and, for LayerNorm, the squared deviations from the
+  /// part's own mean), and one thread per row combines the parts in order
+  /// (Chan et al.: M2 = sum_p M2_p + span (mean_p - mean)^2): a decoding
+  /// step's single row was one thread walking all of it. Narrow rows take
+  /// one thread each, in up to 4 interleaved partial sums.
   LogicalResult lowerNorm(Operation *op, Value input, Value weight, Value bias,
                           double epsilon, bool centered) {
     Value x = readBuffer(input, true);
@@ -469,21 +481,79 @@ private:
     Value means = alloc(f32, {ShapedType::kDynamic}, ValueRange{n});
     Value scales = alloc(f32, {ShapedType::kDynamic}, ValueRange{n});
     Value width = f32Const(static_cast<double>(d));
-    perRow(n, [&](Value r) {
-      Value mean = centered ? fdiv(interleavedSum(d,
-                                                  [&](Value j) {
-                                                    return load(x, {r, j});
-                                                  }),
-                                   width)
-                            : f32Const(0.0);
-      Value squares = interleavedSum(d, [&](Value j) {
-        Value c = fsub(load(x, {r, j}), mean);
-        return fmul(c, c);
-      });
+    auto storeStatistics = [&](Value r, Value mean, Value squares) {
       store(mean, means, {r});
       store(reciprocalSqrt(fadd(fdiv(squares, width), f32Const(epsilon))),
             scales, {r});
-    });
+    };
+    int64_t parts = 1;
+    for (int64_t p = std::min<int64_t>(kNormParts, d / kNormSpan); p > 1; --p)
+      if (d % p == 0) {
+        parts = p;
+        break;
+      }
+    if (parts > 1) {
+      int64_t span = d / parts;
+      // Per (row, part): the part's sum and its squared deviations (from
+      // its own mean for LayerNorm, from zero for RMSNorm).
+      Value sums = alloc(f32, {ShapedType::kDynamic, parts}, ValueRange{n});
+      Value deviations =
+          alloc(f32, {ShapedType::kDynamic, parts}, ValueRange{n});
+      grid(n, index(parts), [&](Value r, Value p) {
+        auto element = [&](Value j) {
+          return load(x, {r, add(p, mul(j, index(parts)))});
+        };
+        Value sum = centered ? interleavedSum(span, element) : f32Const(0.0);
+        Value mean = fdiv(sum, f32Const(static_cast<double>(span)));
+        Value squares = interleavedSum(span, [&](Value j) {
+          Value c = centered ? fsub(element(j), mean) : element(j);
+          return fmul(c, c);
+        });
+        store(sum, sums, {r, p});
+        store(squares, deviations, {r, p});
+      });
+      perRow(n, [&](Value r) {
+        Value mean =
+            centered
+                ? fdiv(
+                      carry(parts, /*unrolled=*/true, ValueRange{f32Const(0.0)},
+                            [&](Value p, ValueRange acc) -> SmallVector<Value> {
+                              return {fadd(acc[0], load(sums, {r, p}))};
+                            })[0],
+                      width)
+                : f32Const(0.0);
+        Value squares = carry(
+            parts, /*unrolled=*/true, ValueRange{f32Const(0.0)},
+            [&](Value p, ValueRange acc) -> SmallVector<Value> {
+              Value m2 = load(deviations, {r, p});
+              if (!centered)
+                return {fadd(acc[0], m2)};
+              Value offset = fsub(
+                  fdiv(load(sums, {r, p}), f32Const(static_cast<double>(span))),
+                  mean);
+              return {
+                  fadd(acc[0], fma(fmul(offset, offset),
+                                   f32Const(static_cast<double>(span)), m2))};
+            })[0];
+        storeStatistics(r, mean, squares);
+      });
+      b.create<memref::DeallocOp>(sums);
+      b.create<memref::DeallocOp>(deviations);
+    } else {
+      perRow(n, [&](Value r) {
+        Value mean = centered ? fdiv(interleavedSum(d,
+                                                    [&](Value j) {
+                                                      return load(x, {r, j});
+                                                    }),
+                                     width)
+                              : f32Const(0.0);
+        Value squares = interleavedSum(d, [&](Value j) {
+          Value c = fsub(load(x, {r, j}), mean);
+          return fmul(c, c);
+        });
+        storeStatistics(r, mean, squares);
+      });
+    }
     Value out = allocLike(op->getResult(0), n);
     grid(n, index(d), [&](Value r, Value j) {
       Value y =
