@@ -42,12 +42,6 @@ std::pair<const char *, const char *> namedToolkit() {
 
 } // namespace
 
-void findCUDAToolkit() {
-  if (!namedToolkit().first &&
-      llvm::sys::fs::is_directory("/usr/local/cuda/nvvm/libdevice"))
-    setenv("CUDA_ROOT", "/usr/local/cuda", /*overwrite=*/0);
-}
-
 llvm::Expected<std::string> findPTXAssembler() {
   // A toolkit named by the environment is the one to use, or none.
   if (auto [variable, root] = namedToolkit(); variable) {
@@ -96,7 +90,6 @@ llvm::Expected<std::string> lowerForCUDA(mlir::ModuleOp module,
         }
         return mlir::success();
       });
-  findCUDAToolkit();
   mlir::mnemo::GPUPipelineOptions options;
   options.chip = chip.str();
   if (stage == GPUStage::Cubin)

@@ -416,10 +416,8 @@ lowerModule(ModuleOp module, const JITOptions &options, LowerStage stage) {
   fillPipelineOptions(options, cpu);
   mlir::mnemo::GPUPipelineOptions gpu;
   bool onGPU = options.target == "cuda";
-  if (onGPU) {
+  if (onGPU)
     fillPipelineOptions(options, gpu);
-    findCUDAToolkit();
-  }
   PassManager toLoops(context);
   if (onGPU)
     mlir::mnemo::buildLowerToGPUPipeline(toLoops, gpu);

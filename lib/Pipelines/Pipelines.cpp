@@ -37,6 +37,9 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
+
+#include <cstdlib>
 
 using namespace mlir;
 
@@ -183,8 +186,22 @@ void mnemo::buildLowerToGPUPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
 }
 
+/// Points the NVVM target at the CUDA toolkit for libdevice (exp of the
+/// Memory Layer's weights, cos and sin of rotary embeddings): CUDA_ROOT,
+/// CUDA_HOME or CUDA_PATH when one is set, else /usr/local/cuda, where
+/// NVIDIA installs it. Done where the pipeline is built, so that mnemo-opt,
+/// mnemoc and the JIT link the same libdevice.
+static void useInstalledCUDAToolkit() {
+  for (const char *variable : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
+    if (std::getenv(variable))
+      return;
+  if (llvm::sys::fs::is_directory("/usr/local/cuda/nvvm/libdevice"))
+    setenv("CUDA_ROOT", "/usr/local/cuda", /*overwrite=*/0);
+}
+
 void mnemo::buildGPUToLLVMPipeline(OpPassManager &pm,
                                    const GPUPipelineOptions &options) {
+  useInstalledCUDAToolkit();
   pm.addPass(createDeviceBuffersPass());
   pm.addNestedPass<func::FuncOp>(createPoolDeviceBuffersPass());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());

@@ -35,11 +35,6 @@ enum class GPUStage {
 /// Checks that `chip` names an NVIDIA architecture (`sm_<digits>`).
 llvm::Error checkChip(llvm::StringRef chip);
 
-/// Points the NVVM target at the CUDA toolkit for libdevice (cos and sin of
-/// rotary embeddings): CUDA_ROOT, CUDA_HOME or CUDA_PATH when one is set,
-/// else /usr/local/cuda, where NVIDIA installs it.
-void findCUDAToolkit();
-
 /// The CUDA toolkit's `ptxas`: under CUDA_ROOT, CUDA_HOME, CUDA_PATH or
 /// /usr/local/cuda, else on PATH; an error saying where it was looked for.
 llvm::Expected<std::string> findPTXAssembler();
