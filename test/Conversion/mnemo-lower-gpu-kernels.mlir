@@ -12,6 +12,8 @@
 // top of the bias; tokens past the end repeat the last one, and only the
 // tile's tokens in range are stored. No allocation inside the loops.
 // CHECK-LABEL: func.func @lookup
+// CHECK: %[[TILES:.+]] = arith.ceildivui %[[N:.+]], %c8
+// CHECK: %[[THREADS:.+]] = arith.muli %[[TILES]], %c4
 // CHECK-DAG: %[[BUCKETS:.+]] = memref.alloc(%{{.+}}) {{.+}} : memref<4x?xi32>
 // CHECK-DAG: %[[WEIGHTS:.+]] = memref.alloc(%{{.+}}) {{.+}} : memref<4x?xf32>
 // CHECK: scf.parallel (%[[TABLE:.+]], %[[TOKEN:.+]]) = (%c0, %c0) to (%c4, %{{.+}})
@@ -19,12 +21,10 @@
 // CHECK:     arith.cmpf oge
 // CHECK:     arith.shli %c1
 // CHECK:     math.exp
+// CHECK:   %[[WEIGHT:.+]] = arith.divf
 // CHECK:   %[[BUCKET:.+]] = arith.index_castui %{{.+}} : index to i32
 // CHECK:   memref.store %[[BUCKET]], %[[BUCKETS]][%[[TABLE]], %[[TOKEN]]]
-// CHECK:   arith.divf
-// CHECK:   memref.store %{{.+}}, %[[WEIGHTS]][%[[TABLE]], %[[TOKEN]]]
-// CHECK: %[[TILES:.+]] = arith.ceildivui %[[N:.+]], %c8
-// CHECK: %[[THREADS:.+]] = arith.muli %[[TILES]], %c4
+// CHECK:   memref.store %[[WEIGHT]], %[[WEIGHTS]][%[[TABLE]], %[[TOKEN]]]
 // CHECK: scf.parallel (%[[IV:[^)]+]]) = (%c0) to (%[[THREADS]])
 // CHECK:   %[[TILE:.+]] = arith.divui %[[IV]], %c4
 // CHECK:   %[[FIRST:.+]] = arith.muli %[[TILE]], %c8
@@ -86,22 +86,30 @@ func.func @narrow(%x: tensor<5x8xf32>, %t: tensor<2x16x6xf32>) -> tensor<5x6xf32
 
 // Few tokens: when fewer than 4096 (split-tables-below) threads of token
 // tiles x column groups would run, the K = 16 tables are split into two
-// chunks of 8 across threads instead, one token per thread, with the 8 row
-// loads of a chunk in straight-line code; a second grid adds the chunks to
-// the bias in a fixed order. The choice is made at run time from N: the
-// other path's index spaces are empty.
+// chunks of 8 across threads instead, one token per thread, each thread
+// hashing its chunk's tables itself (the hash grid then has no tokens),
+// with the 8 row loads of a chunk in straight-line code; a second grid adds
+// the chunks to the bias in a fixed order. The choice is made at run time
+// from N: the other path's index spaces are empty.
 // CHECK-LABEL: func.func @decode
 // CHECK: %[[N:.+]] = tensor.dim
 // CHECK: %[[OUT:.+]] = memref.alloc(%[[N]]) {{.+}} : memref<?x32xf32>
 // CHECK: %[[TILED:.+]] = arith.muli %{{.+}}, %c4
 // CHECK: %[[FEW:.+]] = arith.cmpi ult, %[[TILED]], %c4096
 // CHECK: %[[SPLITN:.+]] = arith.select %[[FEW]], %[[N]], %c0
+// CHECK: %[[HASHN:.+]] = arith.select %[[FEW]], %c0, %[[N]]
 // CHECK: %[[TILEDN:.+]] = arith.select %[[FEW]], %c0, %[[TILED]]
+// CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c16, %[[HASHN]])
 // CHECK: %[[PART:.+]] = memref.alloc(%[[SPLITN]]) {{.+}} : memref<?x2x32xf32>
 // CHECK: %[[SPLITTHREADS:.+]] = arith.muli %[[SPLITN]], %c4
 // CHECK: scf.parallel (%[[CHUNK:.+]], %[[IV:.+]]) = (%c0, %c0) to (%c2, %[[SPLITTHREADS]])
 // CHECK:   %[[TOKEN:.+]] = arith.divui %[[IV]], %c4
-// CHECK-NOT: scf.for
+// CHECK-NOT: memref.load
+// CHECK:   scf.for {{.+}} -> (index, f32, f32)
+// CHECK:     tensor.extract %{{.+}}[%[[TOKEN]], %{{.+}}] : tensor<?x32xf32>
+// CHECK:     math.exp
+// CHECK-NOT: memref.load
+// CHECK:   vector.load %{{.+}} : memref<16x4x32xf16>, vector<8xf16>
 // CHECK-COUNT-8: vector.fma
 // CHECK-NOT: vector.fma
 // CHECK:   vector.store %{{.+}}, %[[PART]][%[[TOKEN]], %[[CHUNK]], %{{.+}}] : memref<?x2x32xf32>, vector<8xf32>

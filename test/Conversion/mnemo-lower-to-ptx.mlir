@@ -29,15 +29,18 @@ func.func @lookup(%x: tensor<?x64xf32>, %t: tensor<8x256x256xf16>, %b: tensor<25
 }
 
 // Few tokens, K = 16 tables: below 4096 gather threads, chunks of 8 tables
-// per thread. The chunk's 8 row loads are straight-line code (no branch
-// between them, so all 8 are in flight together), each after a 32-bit
-// bucket load; the chunk's sum is written with 16-byte stores, and the
-// kernel adding the two chunks to the bias reads them with 16-byte loads.
-// (decode_kernel hashes, _1 sums the chunks, _2 adds them up, _3 is the
-// token-tiled gather.)
+// per thread. Each thread hashes its chunk's tables from the input (no
+// bucket or weight read from the hash kernel's scratch), and the chunk's
+// 8 hashes and row loads are straight-line code (no branch between them);
+// the chunk's sum is written with 16-byte stores, and the kernel adding
+// the two chunks to the bias reads them with 16-byte loads. (decode_kernel
+// hashes for the token-tiled gather, _1 sums the chunks, _2 adds them up,
+// _3 is the token-tiled gather.)
 // PTX-LABEL: .entry decode_kernel_1(
-// PTX: ld.global.u32
-// PTX-NOT: ld.global.u64
+// PTX-NOT: ld.global.u32
+// PTX: ld.global.f32
+// PTX: {{ex2.approx|call.uni.*}}
+// PTX-NOT: ld.global.u32
 // PTX: ld.global.v4.b32
 // PTX-NOT: {{^\$L}}
 // PTX-COUNT-7: ld.global.v4.b32

@@ -46,6 +46,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <tuple>
 
 namespace mlir::mnemo {
 #define GEN_PASS_DEF_LOWERGPUKERNELSPASS
@@ -277,40 +278,6 @@ private:
     bool l1 = op.getWeighting() == Weighting::l1_prob;
     double t = l1 ? 1.0 : op.getTemperature().convertToDouble();
 
-    // Per table and token: the bucket (element 0 of the chunk is the most
-    // significant bit; z >= 0, so 0.0 and -0.0, sets it) and the weight,
-    // tokens innermost so that neighbouring threads write neighbouring
-    // words and a thread of the gather reads its tile's tokens together.
-    // Buckets are below 2^16 (tau <= 16): 32-bit words.
-    Value buckets =
-        alloc(b.getI32Type(), {numTables, ShapedType::kDynamic}, ValueRange{n});
-    Value weights =
-        alloc(f32, {numTables, ShapedType::kDynamic}, ValueRange{n});
-    grid(index(numTables), n, [&](Value table, Value token) {
-      Value first = mul(table, index(tau));
-      SmallVector<Value> init = {index(0), f32Const(1.0), f32Const(0.0)};
-      SmallVector<Value> hashed = forLoop(
-          index(0), index(tau), index(1), init,
-          [&](Value j, ValueRange acc) -> SmallVector<Value> {
-            Value z = load(x, {token, add(first, j)});
-            Value set = b.create<arith::CmpFOp>(arith::CmpFPredicate::OGE, z,
-                                                f32Const(0.0));
-            Value bit = b.create<arith::SelectOp>(
-                set, b.create<arith::ShLIOp>(index(1), sub(index(tau - 1), j)),
-                index(0));
-            Value magnitude = b.create<math::AbsFOp>(z);
-            Value e =
-                b.create<math::ExpOp>(fmul(magnitude, f32Const(-2.0 / t)));
-            return {b.create<arith::OrIOp>(acc[0], bit),
-                    fmul(acc[1], fadd(e, f32Const(1.0))),
-                    fadd(acc[2], magnitude)};
-          });
-      store(b.create<arith::IndexCastUIOp>(b.getI32Type(), hashed[0]), buckets,
-            {table, token});
-      store(fdiv(l1 ? hashed[2] : f32Const(1.0), hashed[1]), weights,
-            {table, token});
-    });
-
     // The gather, token-blocked: each thread owns a group of `lanes`
     // columns (one 16-byte load of a row when `h` allows it) for a tile of
     // `tile` tokens, with the tile's accumulators in registers, and walks
@@ -329,19 +296,94 @@ private:
     Value tiledThreads =
         mul(b.create<arith::CeilDivUIOp>(n, index(tile)), index(groups));
 
+    // Few tokens (decoding, small batches): fewer than `splitTablesBelow`
+    // threads of token tiles x column groups would leave most of a GPU
+    // idle while each of them walks all K tables. Then threads take one
+    // token and a chunk of `chunk` tables (the largest divisor of K up to
+    // 8) each, hashing the chunk's tables themselves (no hash kernel: a
+    // decoding step's lookup is two kernels), writing their sums to a
+    // scratch buffer [N, K / chunk, h] (static strides: 16-byte accesses),
+    // and a second kernel adds the chunks up with the bias, in a fixed
+    // order (no atomics: the same result on every run). The choice is made
+    // at run time from N; the other path's index spaces are empty, so its
+    // kernels are not launched.
+    int64_t chunk = 1;
+    for (int64_t c = std::min<int64_t>(8, numTables); c > 1; --c)
+      if (numTables % c == 0) {
+        chunk = c;
+        break;
+      }
+    int64_t chunks = numTables / chunk;
+    Value splitTokens, hashTokens = n;
+    if (splitTablesBelow > 0 && chunks > 1) {
+      Value split = b.create<arith::CmpIOp>(
+          arith::CmpIPredicate::ult, tiledThreads, index(splitTablesBelow));
+      splitTokens = b.create<arith::SelectOp>(split, n, zero);
+      hashTokens = b.create<arith::SelectOp>(split, zero, n);
+      tiledThreads = b.create<arith::SelectOp>(split, zero, tiledThreads);
+    }
+
+    // Per table and token: the bucket (element 0 of the chunk is the most
+    // significant bit; z >= 0, so 0.0 and -0.0, sets it, as an index) and
+    // the weight.
+    auto hash = [&](Value table, Value token) -> std::pair<Value, Value> {
+      Value first = mul(table, index(tau));
+      SmallVector<Value> init = {index(0), f32Const(1.0), f32Const(0.0)};
+      SmallVector<Value> hashed = forLoop(
+          index(0), index(tau), index(1), init,
+          [&](Value j, ValueRange acc) -> SmallVector<Value> {
+            Value z = load(x, {token, add(first, j)});
+            Value set = b.create<arith::CmpFOp>(arith::CmpFPredicate::OGE, z,
+                                                f32Const(0.0));
+            Value bit = b.create<arith::SelectOp>(
+                set, b.create<arith::ShLIOp>(index(1), sub(index(tau - 1), j)),
+                index(0));
+            Value magnitude = b.create<math::AbsFOp>(z);
+            Value e =
+                b.create<math::ExpOp>(fmul(magnitude, f32Const(-2.0 / t)));
+            return {b.create<arith::OrIOp>(acc[0], bit),
+                    fmul(acc[1], fadd(e, f32Const(1.0))),
+                    fadd(acc[2], magnitude)};
+          });
+      return {hashed[0], fdiv(l1 ? hashed[2] : f32Const(1.0), hashed[1])};
+    };
+
+    // For the token-tiled gather, the hashes into scratch, tokens innermost
+    // so that neighbouring threads write neighbouring words and a thread of
+    // the gather reads its tile's tokens together. Buckets are below 2^16
+    // (tau <= 16): 32-bit words.
+    Value buckets = alloc(b.getI32Type(), {numTables, ShapedType::kDynamic},
+                          ValueRange{hashTokens});
+    Value weights =
+        alloc(f32, {numTables, ShapedType::kDynamic}, ValueRange{hashTokens});
+    grid(index(numTables), hashTokens, [&](Value table, Value token) {
+      auto [row, w] = hash(table, token);
+      store(b.create<arith::IndexCastUIOp>(b.getI32Type(), row), buckets,
+            {table, token});
+      store(w, weights, {table, token});
+    });
+
     // `acc[i] + sum over tables [from, from + count) of the weighted rows
     // of tokens[i]`, for columns [column, column + lanes): a loop over the
     // tables, or straight-line code (`unrolled`: all `count` row loads in
     // flight together).
+    // With `inThread`, the buckets and weights are computed here rather
+    // than read from the hash kernel's scratch.
     auto gather = [&](ValueRange tokens, Value from, int64_t count,
-                      bool unrolled, Value column, ValueRange inits) {
+                      bool unrolled, bool inThread, Value column,
+                      ValueRange inits) {
       auto step = [&](Value table, ValueRange acc) {
         SmallVector<Value> next;
         for (auto [token, sum] : llvm::zip(tokens, acc)) {
-          Value row = b.create<arith::IndexCastUIOp>(
-              b.getIndexType(),
-              b.create<memref::LoadOp>(buckets, ValueRange{table, token}));
-          Value w = b.create<memref::LoadOp>(weights, ValueRange{table, token});
+          Value row, w;
+          if (inThread) {
+            std::tie(row, w) = hash(table, token);
+          } else {
+            row = b.create<arith::IndexCastUIOp>(
+                b.getIndexType(),
+                b.create<memref::LoadOp>(buckets, ValueRange{table, token}));
+            w = b.create<memref::LoadOp>(weights, ValueRange{table, token});
+          }
           Value values = b.create<vector::LoadOp>(
               rowType, tables, ValueRange{table, row, column});
           if (elementType != f32)
@@ -367,28 +409,8 @@ private:
                   : splat(accType, f32Const(0.0));
     };
 
-    // Few tokens (decoding, small batches): fewer than `splitTablesBelow`
-    // threads of token tiles x column groups would leave most of a GPU
-    // idle while each of them walks all K tables. Then threads take one
-    // token and a chunk of `chunk` tables (the largest divisor of K up to
-    // 8) each, writing their sums to a scratch buffer [N, K / chunk, h]
-    // (static strides: 16-byte accesses), and a second kernel adds the
-    // chunks up with the bias, in a fixed order (no atomics: the same
-    // result on every run). The choice is made at run time from N; the
-    // other path's index spaces are empty, so its kernels are not launched.
-    int64_t chunk = 1;
-    for (int64_t c = std::min<int64_t>(8, numTables); c > 1; --c)
-      if (numTables % c == 0) {
-        chunk = c;
-        break;
-      }
-    int64_t chunks = numTables / chunk;
     Value partial;
-    if (splitTablesBelow > 0 && chunks > 1) {
-      Value split = b.create<arith::CmpIOp>(
-          arith::CmpIPredicate::ult, tiledThreads, index(splitTablesBelow));
-      Value splitTokens = b.create<arith::SelectOp>(split, n, zero);
-      tiledThreads = b.create<arith::SelectOp>(split, zero, tiledThreads);
+    if (splitTokens) {
       partial = alloc(f32, {ShapedType::kDynamic, chunks, h},
                       ValueRange{splitTokens});
       parallel({index(chunks), mul(splitTokens, index(groups))},
@@ -400,7 +422,7 @@ private:
                  assumeAligned({tables, partial});
                  Value sum =
                      gather(ValueRange{token}, mul(ivs[0], index(chunk)), chunk,
-                            /*unrolled=*/true, column,
+                            /*unrolled=*/true, /*inThread=*/true, column,
                             ValueRange{splat(accType, f32Const(0.0))})[0];
                  b.create<vector::StoreOp>(sum, partial,
                                            ValueRange{token, ivs[0], column});
@@ -438,7 +460,8 @@ private:
         tokens.push_back(minIndex(add(first, index(i)), last));
       SmallVector<Value> inits(tile, start);
       SmallVector<Value> sums =
-          gather(tokens, zero, numTables, /*unrolled=*/false, column, inits);
+          gather(tokens, zero, numTables, /*unrolled=*/false,
+                 /*inThread=*/false, column, inits);
       for (int64_t i = 0; i < tile; ++i) {
         Value token = add(first, index(i));
         Value inRange =
