@@ -28,29 +28,6 @@ double seconds(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
-/// One round: a prompt in one prefill, then greedy decoding steps.
-llvm::Error round(const LoadedModel &model, const std::vector<int64_t> &prompt,
-                  int64_t decodeTokens, std::vector<double> &prefill,
-                  std::vector<double> &decode) {
-  std::unique_ptr<Sequence> sequence = model.newSequence();
-  std::vector<float> logits;
-  auto start = std::chrono::steady_clock::now();
-  if (llvm::Error error = sequence->append(prompt, &logits))
-    return error;
-  prefill.push_back(static_cast<double>(prompt.size()) / seconds(start));
-  if (decodeTokens == 0)
-    return llvm::Error::success();
-  start = std::chrono::steady_clock::now();
-  for (int64_t step = 0; step < decodeTokens; ++step) {
-    int64_t next =
-        std::max_element(logits.begin(), logits.end()) - logits.begin();
-    if (llvm::Error error = sequence->append({next}, &logits))
-      return error;
-  }
-  decode.push_back(static_cast<double>(decodeTokens) / seconds(start));
-  return llvm::Error::success();
-}
-
 /// The process's resident memory, bytes (0 where /proc is unavailable).
 int64_t residentBytes() {
   std::ifstream statm("/proc/self/statm");
@@ -67,6 +44,53 @@ std::vector<int64_t> promptTokens(int64_t first, int64_t n, int64_t vocab) {
   for (int64_t i = 0; i < n; ++i)
     tokens[i] = ((first + i) * 7919 + 13) % vocab;
   return tokens;
+}
+
+/// The source each memsizer_seq2seq sequence is given before it is timed
+/// (the decoder's timings are those of translating it): up to 64 tokens, at
+/// most a quarter of the model's positions. None for other families.
+std::vector<int64_t> benchSource(const ModelConfig &config) {
+  if (config.family != Family::MemsizerSeq2Seq)
+    return {};
+  int64_t n =
+      std::max<int64_t>(1, std::min<int64_t>(64, config.maxPositions / 4));
+  return promptTokens(1000, n, config.vocabSize);
+}
+
+/// A new sequence of `model`, given the benchmark's source if it takes one.
+llvm::Expected<std::unique_ptr<Sequence>>
+startSequence(const LoadedModel &model) {
+  std::unique_ptr<Sequence> sequence = model.newSequence();
+  std::vector<int64_t> source = benchSource(model.config());
+  if (!source.empty())
+    if (llvm::Error error = sequence->setSource(source))
+      return std::move(error);
+  return std::move(sequence);
+}
+
+/// One round: a prompt in one prefill, then greedy decoding steps.
+llvm::Error round(const LoadedModel &model, const std::vector<int64_t> &prompt,
+                  int64_t decodeTokens, std::vector<double> &prefill,
+                  std::vector<double> &decode) {
+  auto sequence = startSequence(model);
+  if (!sequence)
+    return sequence.takeError();
+  std::vector<float> logits;
+  auto start = std::chrono::steady_clock::now();
+  if (llvm::Error error = (*sequence)->append(prompt, &logits))
+    return error;
+  prefill.push_back(static_cast<double>(prompt.size()) / seconds(start));
+  if (decodeTokens == 0)
+    return llvm::Error::success();
+  start = std::chrono::steady_clock::now();
+  for (int64_t step = 0; step < decodeTokens; ++step) {
+    int64_t next =
+        std::max_element(logits.begin(), logits.end()) - logits.begin();
+    if (llvm::Error error = (*sequence)->append({next}, &logits))
+      return error;
+  }
+  decode.push_back(static_cast<double>(decodeTokens) / seconds(start));
+  return llvm::Error::success();
 }
 
 /// Extends `sequence` with prompt tokens up to `length`, in prefills of at
@@ -102,8 +126,13 @@ llvm::Expected<double> timeSteps(Sequence &sequence, int64_t steps,
 llvm::Error measurePositions(const LoadedModel &model, const LoadedModel &dense,
                              const ModelBenchOptions &options,
                              ModelBenchResult &result) {
-  std::unique_ptr<Sequence> sequences[2] = {model.newSequence(),
-                                            dense.newSequence()};
+  std::unique_ptr<Sequence> sequences[2];
+  for (int side = 0; side < 2; ++side) {
+    auto sequence = startSequence(side == 0 ? model : dense);
+    if (!sequence)
+      return sequence.takeError();
+    sequences[side] = std::move(*sequence);
+  }
   std::vector<float> logits[2];
   std::vector<int64_t> positions = options.decodePositions;
   llvm::sort(positions);
@@ -143,11 +172,12 @@ llvm::Error measurePrefills(const LoadedModel &model, const LoadedModel &dense,
     std::vector<int64_t> tokens = promptTokens(0, length, vocab);
     for (int64_t r = -1; r < options.rounds; ++r)
       for (int side = 0; side < 2; ++side) {
-        std::unique_ptr<Sequence> sequence =
-            (side == 0 ? model : dense).newSequence();
+        auto sequence = startSequence(side == 0 ? model : dense);
+        if (!sequence)
+          return sequence.takeError();
         std::vector<float> logits;
         auto start = std::chrono::steady_clock::now();
-        if (llvm::Error error = sequence->append(tokens, &logits))
+        if (llvm::Error error = (*sequence)->append(tokens, &logits))
           return error;
         if (r >= 0)
           times[side].push_back(seconds(start));
@@ -171,12 +201,15 @@ llvm::Error measureMemory(const LoadedModel &model,
         llvm::formatv("decoding {0} steps, watching resident memory",
                       growth.steps)
             .str());
-  std::unique_ptr<Sequence> sequence = model.newSequence();
+  auto sequence = startSequence(model);
+  if (!sequence)
+    return sequence.takeError();
   std::vector<float> logits;
-  if (auto time = timeSteps(*sequence, growth.warmSteps, logits); !time)
+  if (auto time = timeSteps(**sequence, growth.warmSteps, logits); !time)
     return time.takeError();
   growth.warmBytes = residentBytes();
-  if (auto time = timeSteps(*sequence, growth.steps - growth.warmSteps, logits);
+  if (auto time =
+          timeSteps(**sequence, growth.steps - growth.warmSteps, logits);
       !time)
     return time.takeError();
   growth.endBytes = residentBytes();
@@ -229,11 +262,18 @@ llvm::Error measureBatches(const LoadedModel &model,
     if (!batch)
       return batch.takeError();
     std::vector<std::unique_ptr<Sequence>> alone;
+    std::vector<int64_t> source = benchSource(model.config());
     for (int64_t i = 0; i < size; ++i) {
       std::vector<int64_t> prompt = promptTokens(i, result.batchPrompt, vocab);
+      if (!source.empty())
+        if (llvm::Error error = (*batch)->setSource(i, source))
+          return error;
       if (llvm::Error error = (*batch)->append(i, prompt, nullptr))
         return error;
-      alone.push_back(model.newSequence());
+      auto sequence = startSequence(model);
+      if (!sequence)
+        return sequence.takeError();
+      alone.push_back(std::move(*sequence));
       if (llvm::Error error = alone.back()->append(prompt, nullptr))
         return error;
     }
@@ -293,6 +333,7 @@ llvm::Expected<ModelBenchResult> runModelBench(ModelBenchOptions options) {
                          .str());
   result.promptLength = prompt;
   result.decodeTokens = decode;
+  result.sourceTokens = static_cast<int64_t>(benchSource(config).size());
   result.threads = (*model)->threads();
   result.rounds = options.rounds;
   result.standard = options.decodePositions.empty() &&
@@ -396,6 +437,10 @@ std::string ModelBenchResult::toText() const {
                       familyName(config.family), config.hiddenSize,
                       config.numLayers, config.numHeads, config.vocabSize,
                       elementTypeName(config.dtype), threads);
+  if (sourceTokens > 0)
+    os << llvm::formatv("  each sequence is given a source of {0} tokens, "
+                        "encoded before it is timed\n",
+                        sourceTokens);
   if (!standard) {
     if (!positions.empty()) {
       os << llvm::formatv("{0,-28}{1,14}{2,14}{3,12}\n",
@@ -466,6 +511,8 @@ std::string ModelBenchResult::toJSON() const {
                          {"threads", threads},
                          {"rounds", rounds},
                          {"load_seconds", loadSeconds}};
+  if (sourceTokens > 0)
+    json["source_tokens"] = sourceTokens;
   if (standard) {
     json["prompt_len"] = promptLength;
     json["decode_tokens"] = decodeTokens;

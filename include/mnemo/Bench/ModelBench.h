@@ -73,6 +73,9 @@ struct ModelBenchSide {
 struct ModelBenchResult {
   ModelConfig config;
   int64_t promptLength = 0, decodeTokens = 0, threads = 0, rounds = 0;
+  /// memsizer_seq2seq: the source tokens each sequence is given before it
+  /// is timed (0 for other families).
+  int64_t sourceTokens = 0;
   /// Whether the default prefill-and-decode rounds ran.
   bool standard = true;
   ModelBenchSide model, dense;
