@@ -12,6 +12,7 @@
 #include "mlir/Pass/PassOptions.h"
 
 #include <string>
+#include <utility>
 
 namespace mlir {
 class OpPassManager;
@@ -131,6 +132,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
 /// bufferized, tiled into blocks and mapped to the grid.
 void buildLowerToGPUPipeline(OpPassManager &pm,
                              const GPUPipelineOptions &options);
+
+/// The variable of the environment that names the CUDA toolkit (the ones
+/// MLIR's NVVM target reads, in its order) and its value; nulls when none
+/// is set. Without one, the CUDA pipeline uses /usr/local/cuda's libdevice.
+std::pair<const char *, const char *> namedCUDAToolkit();
 
 /// The second half of `mnemo-lower-to-ptx`: the output of
 /// `mnemo-lower-to-gpu` to the LLVM dialect. The host functions' buffers

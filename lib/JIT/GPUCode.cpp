@@ -28,23 +28,9 @@ llvm::Error checkChip(llvm::StringRef chip) {
   return llvm::Error::success();
 }
 
-namespace {
-
-/// The variable of the environment that names the CUDA toolkit (the ones
-/// MLIR's NVVM target reads, in its order) and its value; nulls when none
-/// is set.
-std::pair<const char *, const char *> namedToolkit() {
-  for (const char *variable : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
-    if (const char *root = std::getenv(variable))
-      return {variable, root};
-  return {nullptr, nullptr};
-}
-
-} // namespace
-
 llvm::Expected<std::string> findPTXAssembler() {
   // A toolkit named by the environment is the one to use, or none.
-  if (auto [variable, root] = namedToolkit(); variable) {
+  if (auto [variable, root] = mlir::mnemo::namedCUDAToolkit(); variable) {
     std::string path = std::string(root) + "/bin/ptxas";
     if (llvm::sys::fs::can_execute(path))
       return path;
@@ -73,7 +59,7 @@ llvm::Expected<std::string> lowerForCUDA(mlir::ModuleOp module,
     auto ptxas = findPTXAssembler();
     if (!ptxas)
       return ptxas.takeError();
-    if (!namedToolkit().first)
+    if (!mlir::mnemo::namedCUDAToolkit().first)
       setenv("CUDA_ROOT",
              llvm::sys::path::parent_path(llvm::sys::path::parent_path(*ptxas))
                  .str()

@@ -191,11 +191,16 @@ void mnemo::buildLowerToGPUPipeline(OpPassManager &pm,
 /// CUDA_HOME or CUDA_PATH when one is set, else /usr/local/cuda, where
 /// NVIDIA installs it. Done where the pipeline is built, so that mnemo-opt,
 /// mnemoc and the JIT link the same libdevice.
-static void useInstalledCUDAToolkit() {
+std::pair<const char *, const char *> mnemo::namedCUDAToolkit() {
   for (const char *variable : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
-    if (std::getenv(variable))
-      return;
-  if (llvm::sys::fs::is_directory("/usr/local/cuda/nvvm/libdevice"))
+    if (const char *root = std::getenv(variable))
+      return {variable, root};
+  return {nullptr, nullptr};
+}
+
+static void useInstalledCUDAToolkit() {
+  if (!namedCUDAToolkit().first &&
+      llvm::sys::fs::is_directory("/usr/local/cuda/nvvm/libdevice"))
     setenv("CUDA_ROOT", "/usr/local/cuda", /*overwrite=*/0);
 }
 

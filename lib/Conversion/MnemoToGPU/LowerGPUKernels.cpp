@@ -239,6 +239,14 @@ private:
       acc = body(index(i), acc);
     return acc;
   }
+  /// The largest divisor of `value` that is at most `limit` (1 if none
+  /// above 1 is).
+  static int64_t largestDivisorUpTo(int64_t value, int64_t limit) {
+    for (int64_t d = std::min(limit, value); d > 1; --d)
+      if (value % d == 0)
+        return d;
+    return 1;
+  }
   /// Values of `elementType` per vector access along a row of `width`:
   /// 16 bytes' worth where `width` allows, else the widest power of two
   /// dividing it.
@@ -307,12 +315,7 @@ private:
     // order (no atomics: the same result on every run). The choice is made
     // at run time from N; the other path's index spaces are empty, so its
     // kernels are not launched.
-    int64_t chunk = 1;
-    for (int64_t c = std::min<int64_t>(8, numTables); c > 1; --c)
-      if (numTables % c == 0) {
-        chunk = c;
-        break;
-      }
+    int64_t chunk = largestDivisorUpTo(numTables, 8);
     int64_t chunks = numTables / chunk;
     Value splitTokens, hashTokens = n;
     if (splitTablesBelow > 0 && chunks > 1) {
@@ -509,12 +512,7 @@ private:
       store(reciprocalSqrt(fadd(fdiv(squares, width), f32Const(epsilon))),
             scales, {r});
     };
-    int64_t parts = 1;
-    for (int64_t p = std::min<int64_t>(kNormParts, d / kNormSpan); p > 1; --p)
-      if (d % p == 0) {
-        parts = p;
-        break;
-      }
+    int64_t parts = largestDivisorUpTo(d, std::min(kNormParts, d / kNormSpan));
     if (parts > 1) {
       int64_t span = d / parts;
       // Per (row, part): the part's sum and its squared deviations (from
@@ -712,12 +710,8 @@ private:
     // [N, parts, outputs], and a second kernel adds the spans up with the
     // bias in a fixed order. As for lookups, the choice is made at run time
     // from N, and the other path's index spaces are empty.
-    int64_t vectors = in / lanes, parts = 1;
-    for (int64_t p = std::min<int64_t>(16, vectors); p > 1; --p)
-      if (vectors % p == 0) {
-        parts = p;
-        break;
-      }
+    int64_t vectors = in / lanes;
+    int64_t parts = largestDivisorUpTo(vectors, 16);
     Value partial;
     if (splitTablesBelow > 0 && parts > 1) {
       Value zero = index(0);
