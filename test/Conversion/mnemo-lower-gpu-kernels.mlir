@@ -138,6 +138,52 @@ func.func @decode(%x: tensor<?x32xf32>, %t: tensor<16x4x32xf16>, %b: tensor<32xf
 
 // -----
 
+// Sibling lookups (MemoryFormer's Q, K and V: the same input hashed the same
+// way into tables of one type) are lowered together: one hash grid, whose
+// buckets and weights all three gathers share, and one set of gather grids
+// over the three lookups' column groups side by side (4 per lookup), each
+// thread picking its lookup's tables, bias and output. A lookup hashing
+// differently (%o: prob, not l1_prob) keeps its own kernels. Few tokens:
+// one split grid into a scratch with the three lookups' columns side by
+// side, and one grid adding the chunks.
+// CHECK-LABEL: func.func @siblings
+// CHECK-COUNT-3: memref.alloc(%{{.+}}) {{.+}} : memref<?x32xf32>
+// CHECK: %[[TILED:.+]] = arith.muli %{{.+}}, %c12
+// CHECK: arith.cmpi ult, %[[TILED]], %c4096
+// CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c16, %{{.+}})
+// CHECK: memref.alloc(%{{.+}}) {{.+}} : memref<?x2x96xf32>
+// CHECK: %[[SPLIT:.+]] = arith.muli %{{.+}}, %c12
+// CHECK: scf.parallel (%{{.+}}, %[[IV:.+]]) = (%c0, %c0) to (%c2, %[[SPLIT]])
+// CHECK:   %[[FLAT:.+]] = arith.remui %[[IV]], %c12
+// CHECK:   %[[MEMBER:.+]] = arith.divui %[[FLAT]], %c4
+// CHECK:   arith.cmpi eq, %[[MEMBER]], %c1
+// CHECK:   arith.select %{{.+}} : memref<16x4x32xf16>
+// CHECK:   arith.select %{{.+}} : memref<16x4x32xf16>
+// CHECK: scf.parallel (%{{.+}}) = (%c0) to (%[[SPLIT]])
+// CHECK:   arith.select %{{.+}} : memref<32xf32>
+// CHECK:   arith.select %{{.+}} : memref<?x32xf32>
+// CHECK: scf.parallel (%{{.+}}) = (%c0) to (%{{.+}})
+// CHECK:   arith.select %{{.+}} : memref<16x4x32xf16>
+// CHECK:   scf.for %{{.+}} = %c0 to %c16
+// The lookup that hashes with `prob`: its own hash grid.
+// CHECK: %[[OTHER:.+]] = arith.muli %{{.+}}, %c4
+// CHECK: arith.cmpi ult, %[[OTHER]], %c4096
+// CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c16, %{{.+}})
+// CHECK-NOT: scf.parallel (%{{.+}}, %{{.+}}) = (%c0, %c0) to (%c16, %{{.+}})
+// CHECK: return
+func.func @siblings(%x: tensor<?x32xf32>, %tq: tensor<16x4x32xf16>, %bq: tensor<32xf32>,
+                    %tk: tensor<16x4x32xf16>, %bk: tensor<32xf32>,
+                    %tv: tensor<16x4x32xf16>, %bv: tensor<32xf32>)
+    -> (tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>) {
+  %q = mnemo.hash_lookup %x, %tq bias %bq weighting<l1_prob> : (tensor<?x32xf32>, tensor<16x4x32xf16>, tensor<32xf32>) -> tensor<?x32xf32>
+  %o = mnemo.hash_lookup %x, %tq bias %bq weighting<prob> : (tensor<?x32xf32>, tensor<16x4x32xf16>, tensor<32xf32>) -> tensor<?x32xf32>
+  %k = mnemo.hash_lookup %x, %tk bias %bk weighting<l1_prob> : (tensor<?x32xf32>, tensor<16x4x32xf16>, tensor<32xf32>) -> tensor<?x32xf32>
+  %v = mnemo.hash_lookup %x, %tv bias %bv weighting<l1_prob> : (tensor<?x32xf32>, tensor<16x4x32xf16>, tensor<32xf32>) -> tensor<?x32xf32>
+  return %q, %k, %v, %o : tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>
+}
+
+// -----
+
 // Memsizer's decoding step: one thread per (sequence, column) updates its
 // column of the [k, d] memory and reads it out, scaled by 1/sqrt(count + 1).
 // CHECK-LABEL: func.func @step

@@ -9,10 +9,16 @@
 //===----------------------------------------------------------------------===//
 
 #include "mnemo/Runtime/CUDA.h"
+#include "mnemo/InitAll.h"
+#include "mnemo/JIT/JIT.h"
 #include "mnemo/JIT/MemoryLayer.h"
 #include "mnemo/Reference/Reference.h"
 #include "mnemo/Support/Float16.h"
 
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 #include "llvm/Support/FileSystem.h"
 
 #include "gtest/gtest.h"
@@ -307,5 +313,99 @@ TEST_P(MemoryLayerGPUKernelsOnCPU, MatchesTheReference) {
 
 INSTANTIATE_TEST_SUITE_P(Sweep, MemoryLayerGPUKernelsOnCPU,
                          ::testing::ValuesIn(kSweep));
+
+/// Three sibling lookups (the same input hashed the same way, tables of one
+/// type: lowered together, one hash and gathers side by side, each thread
+/// picking its lookup's operands) and a fourth hashing differently: every
+/// output matches its own lookup in lib/Reference, on N = 1, 7, 64 and 2049
+/// tokens, with tables split across threads (K = 16 in two chunks) for few
+/// tokens and not for many, on the CPU and, where there is one, the GPU.
+/// Rows of 6 f32: 3 column groups of 2 lanes per lookup.
+const char *kSiblingSource = R"mlir(
+  func.func @siblings(%x: tensor<?x32xf32>,
+                      %t0: tensor<16x4x6xf32> {mnemo.weight},
+                      %t1: tensor<16x4x6xf32> {mnemo.weight},
+                      %t2: tensor<16x4x6xf32> {mnemo.weight})
+      -> (tensor<?x6xf32>, tensor<?x6xf32>, tensor<?x6xf32>, tensor<?x6xf32>) {
+    %a = mnemo.hash_lookup %x, %t0 weighting<prob> temperature 0.5
+        : (tensor<?x32xf32>, tensor<16x4x6xf32>) -> tensor<?x6xf32>
+    %b = mnemo.hash_lookup %x, %t1 weighting<prob> temperature 0.5
+        : (tensor<?x32xf32>, tensor<16x4x6xf32>) -> tensor<?x6xf32>
+    %c = mnemo.hash_lookup %x, %t2 weighting<prob> temperature 1.0
+        : (tensor<?x32xf32>, tensor<16x4x6xf32>) -> tensor<?x6xf32>
+    %d = mnemo.hash_lookup %x, %t2 weighting<prob> temperature 0.5
+        : (tensor<?x32xf32>, tensor<16x4x6xf32>) -> tensor<?x6xf32>
+    return %a, %b, %c, %d
+        : tensor<?x6xf32>, tensor<?x6xf32>, tensor<?x6xf32>, tensor<?x6xf32>
+  }
+)mlir";
+
+void checkSiblings(JITOptions options, bool onGPU) {
+  mlir::DialectRegistry registry;
+  mlir::mnemo::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  auto module =
+      mlir::parseSourceString<mlir::ModuleOp>(kSiblingSource, &context);
+  ASSERT_TRUE(module);
+  auto compiled = compileModule(*module, options);
+  ASSERT_TRUE(bool(compiled)) << llvm::toString(compiled.takeError());
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  constexpr int64_t kTables = 16, kTau = 2, kWidth = 6, kD = kTables * kTau;
+  size_t count = static_cast<size_t>(kTables << kTau) * kWidth;
+  Operands operands(onGPU);
+  std::vector<std::vector<float>> tables(3, std::vector<float>(count));
+  std::vector<void *> placed;
+  for (std::vector<float> &t : tables) {
+    for (float &v : t)
+      v = uniform(rng);
+    placed.push_back(operands.place(t.data(), count * sizeof(float)));
+  }
+  // Each result: its tables and temperature.
+  const int tableOf[4] = {0, 1, 2, 2};
+  const double temperatureOf[4] = {0.5, 0.5, 1.0, 0.5};
+  std::vector<int64_t> tableShape = {kTables, 1 << kTau, kWidth};
+  for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{64}, int64_t{2049}}) {
+    std::vector<float> x(static_cast<size_t>(n * kD));
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = i % 13 == 0 ? 0.0f : i % 17 == 0 ? -0.0f : normal(rng);
+    void *deviceX = operands.place(x.data(), x.size() * sizeof(float));
+    std::vector<float> y(static_cast<size_t>(n * kWidth), 7.0f);
+    std::vector<void *> outputs;
+    for (int r = 0; r < 4; ++r)
+      outputs.push_back(operands.place(y.data(), y.size() * sizeof(float)));
+    std::vector<Buffer> args = {{deviceX, {n, kD}}};
+    for (void *t : placed)
+      args.push_back({t, tableShape});
+    for (void *out : outputs)
+      args.push_back({out, {n, kWidth}});
+    llvm::Error error = (*compiled)->call("siblings", args);
+    ASSERT_FALSE(bool(error)) << llvm::toString(std::move(error));
+    for (int r = 0; r < 4; ++r) {
+      operands.fetch(outputs[r], y.data(), y.size() * sizeof(float));
+      ref::MemoryLayerShape shape{kTables, kTau, kWidth, Weighting::Prob,
+                                  temperatureOf[r]};
+      std::vector<float> expected = ref::memoryLayer(
+          x.data(), n, tables[tableOf[r]].data(), nullptr, shape);
+      for (size_t i = 0; i < y.size(); ++i)
+        ASSERT_NEAR(y[i], expected[i], 1e-5 * (1.0 + std::fabs(expected[i])))
+            << "result " << r << " N " << n << " element " << i;
+    }
+  }
+}
+
+TEST(SiblingLookups, GPUKernelsOnCPU) {
+  JITOptions options;
+  options.gpuKernels = true;
+  options.threads = 2;
+  checkSiblings(options, /*onGPU=*/false);
+}
+
+TEST(SiblingLookups, OnGPU) {
+  if (llvm::Error error = cuda::initialize())
+    GTEST_SKIP() << "no GPU: " << llvm::toString(std::move(error));
+  checkSiblings(cudaOptions(), /*onGPU=*/true);
+}
 
 } // namespace

@@ -78,10 +78,10 @@ class KernelCodegen : public LoopEmitter {
 public:
   KernelCodegen(ImplicitLocOpBuilder &b, int64_t tokenTile,
                 int64_t splitTablesBelow, int64_t attentionScores,
-                bool alignedOperands)
-      : LoopEmitter(b), f32(b.getF32Type()), tokenTile(tokenTile),
-        splitTablesBelow(splitTablesBelow), attentionScores(attentionScores),
-        alignedOperands(alignedOperands) {}
+                bool alignedOperands, DenseSet<Operation *> &lowered)
+      : LoopEmitter(b), lowered(lowered), f32(b.getF32Type()),
+        tokenTile(tokenTile), splitTablesBelow(splitTablesBelow),
+        attentionScores(attentionScores), alignedOperands(alignedOperands) {}
 
   LogicalResult lower(Operation *op) {
     return TypeSwitch<Operation *, LogicalResult>(op)
@@ -271,17 +271,77 @@ private:
   // The Memory Layer
   //===--------------------------------------------------------------------===//
 
+  /// Whether `a` and `b` hash the same input the same way into tables of
+  /// one type, both with a bias or both without: siblings, lowered together.
+  static bool areSiblings(HashLookupOp a, HashLookupOp b) {
+    return a.getInput() == b.getInput() &&
+           a.getTables().getType() == b.getTables().getType() &&
+           a.getWeighting() == b.getWeighting() &&
+           (a.getWeighting() == Weighting::l1_prob ||
+            a.getTemperature() == b.getTemperature()) &&
+           static_cast<bool>(a.getBias()) == static_cast<bool>(b.getBias()) &&
+           (!a.getBias() || a.getBias().getType() == b.getBias().getType()) &&
+           a.getResult().getType() == b.getResult().getType() && !b.getNorm() &&
+           !b.isPacked();
+  }
+  /// `op` and its siblings later in its block whose operands are all
+  /// available at `op` (lowered at `op`'s place).
+  static SmallVector<HashLookupOp> siblingsFrom(HashLookupOp op) {
+    SmallVector<HashLookupOp> members = {op};
+    // Values defined in the block after `op` are not (dominance gives the
+    // rest: a sibling's operands dominate it, and it follows `op`).
+    auto availableAt = [&](Value v) {
+      Operation *def = v.getDefiningOp();
+      return !def || def->getBlock() != op->getBlock() ||
+             def->isBeforeInBlock(op);
+    };
+    for (Operation *user : op.getInput().getUsers()) {
+      auto other = dyn_cast<HashLookupOp>(user);
+      if (!other || other == op || other->getBlock() != op->getBlock() ||
+          !op->isBeforeInBlock(other) || !areSiblings(op, other) ||
+          !llvm::all_of(other->getOperands(), availableAt))
+        continue;
+      members.push_back(other);
+    }
+    llvm::sort(members, [](HashLookupOp a, HashLookupOp b) {
+      return a->isBeforeInBlock(b);
+    });
+    return members;
+  }
+
+  /// `values[member]`, chosen at run time: a chain of selects (`values[0]`
+  /// when there is one member).
+  Value pick(Value member, ArrayRef<Value> values) {
+    Value chosen = values[0];
+    for (size_t m = 1; m < values.size(); ++m)
+      chosen = b.create<arith::SelectOp>(
+          b.create<arith::CmpIOp>(arith::CmpIPredicate::eq, member,
+                                  index(static_cast<int64_t>(m))),
+          values[m], chosen);
+    return chosen;
+  }
+
+  /// One Memory Layer, or a group of sibling lookups (MemoryFormer's Q, K
+  /// and V), lowered together at the first one's place: one hash grid,
+  /// and gathers over the members' column groups side by side, each thread
+  /// picking its member's tables, bias and output with selects.
   LogicalResult lowerOp(HashLookupOp op) {
     if (op.getNorm() || op.isPacked())
       return op.emitOpError()
              << "the GPU kernels take lookups without a folded norm or "
                 "packed tables (run them before -mnemo-fold-norms and "
                 "-mnemo-pack-tables)";
+    SmallVector<HashLookupOp> members = siblingsFrom(op);
+    int64_t numMembers = static_cast<int64_t>(members.size());
     int64_t numTables = op.getNumTables(), tau = op.getBitsPerTable();
     int64_t h = op.getOutputWidth();
     Value x = readBuffer(op.getInput(), true);
-    Value tables = readBuffer(op.getTables(), false);
-    Value bias = readBuffer(op.getBias(), false);
+    SmallVector<Value> memberTables, memberBiases, memberOuts;
+    for (HashLookupOp member : members) {
+      memberTables.push_back(readBuffer(member.getTables(), false));
+      if (member.getBias())
+        memberBiases.push_back(readBuffer(member.getBias(), false));
+    }
     Value n = dim(x, 0);
     bool l1 = op.getWeighting() == Weighting::l1_prob;
     double t = l1 ? 1.0 : op.getTemperature().convertToDouble();
@@ -297,12 +357,23 @@ private:
     int64_t lanes = lanesFor(elementType, h);
     int64_t tile = rowTile(op.getInput(), kGatherTile);
     int64_t groups = h / lanes;
+    // Column groups of all members, side by side.
+    int64_t allGroups = numMembers * groups;
     auto rowType = VectorType::get({lanes}, elementType);
     auto accType = VectorType::get({lanes}, f32);
-    Value out = allocLike(op.getResult(), n);
+    for (HashLookupOp member : members)
+      memberOuts.push_back(allocLike(member.getResult(), n));
     Value zero = index(0);
     Value tiledThreads =
-        mul(b.create<arith::CeilDivUIOp>(n, index(tile)), index(groups));
+        mul(b.create<arith::CeilDivUIOp>(n, index(tile)), index(allGroups));
+    // The member and first column of the column group `g` in [0,
+    // allGroups).
+    auto columnOf = [&](Value g) -> std::pair<Value, Value> {
+      if (numMembers == 1)
+        return {zero, mul(g, index(lanes))};
+      return {b.create<arith::DivUIOp>(g, index(groups)),
+              mul(b.create<arith::RemUIOp>(g, index(groups)), index(lanes))};
+    };
 
     // Few tokens (decoding, small batches): fewer than `splitTablesBelow`
     // threads of token tiles x column groups would leave most of a GPU
@@ -310,11 +381,11 @@ private:
     // token and a chunk of `chunk` tables (the largest divisor of K up to
     // 8) each, hashing the chunk's tables themselves (no hash kernel: a
     // decoding step's lookup is two kernels), writing their sums to a
-    // scratch buffer [N, K / chunk, h] (static strides: 16-byte accesses),
-    // and a second kernel adds the chunks up with the bias, in a fixed
-    // order (no atomics: the same result on every run). The choice is made
-    // at run time from N; the other path's index spaces are empty, so its
-    // kernels are not launched.
+    // scratch buffer [N, K / chunk, members x h] (static strides: 16-byte
+    // accesses), and a second kernel adds the chunks up with the bias, in
+    // a fixed order (no atomics: the same result on every run). The choice
+    // is made at run time from N; the other path's index spaces are empty,
+    // so its kernels are not launched.
     int64_t chunk = largestDivisorUpTo(numTables, 8);
     int64_t chunks = numTables / chunk;
     Value splitTokens, hashTokens = n;
@@ -354,7 +425,7 @@ private:
     // For the token-tiled gather, the hashes into scratch, tokens innermost
     // so that neighbouring threads write neighbouring words and a thread of
     // the gather reads its tile's tokens together. Buckets are below 2^16
-    // (tau <= 16): 32-bit words.
+    // (tau <= 16): 32-bit words. Siblings share them.
     Value buckets = alloc(b.getI32Type(), {numTables, ShapedType::kDynamic},
                           ValueRange{hashTokens});
     Value weights =
@@ -367,13 +438,13 @@ private:
     });
 
     // `acc[i] + sum over tables [from, from + count) of the weighted rows
-    // of tokens[i]`, for columns [column, column + lanes): a loop over the
-    // tables, or straight-line code (`unrolled`: all `count` row loads in
-    // flight together).
+    // of tokens[i]`, for columns [column, column + lanes) of `tables`: a
+    // loop over the tables, or straight-line code (`unrolled`: all `count`
+    // row loads in flight together).
     // With `inThread`, the buckets and weights are computed here rather
     // than read from the hash kernel's scratch.
-    auto gather = [&](ValueRange tokens, Value from, int64_t count,
-                      bool unrolled, bool inThread, Value column,
+    auto gather = [&](Value tables, ValueRange tokens, Value from,
+                      int64_t count, bool unrolled, bool inThread, Value column,
                       ValueRange inits) {
       auto step = [&](Value table, ValueRange acc) {
         SmallVector<Value> next;
@@ -407,42 +478,49 @@ private:
           if (buffer)
             b.create<memref::AssumeAlignmentOp>(buffer, 16);
     };
-    auto biasOrZero = [&](Value column) -> Value {
+    auto biasOrZero = [&](Value bias, Value column) -> Value {
       return bias ? b.create<vector::LoadOp>(accType, bias, column)
                   : splat(accType, f32Const(0.0));
+    };
+    auto biasOf = [&](Value member) -> Value {
+      return memberBiases.empty() ? Value() : pick(member, memberBiases);
     };
 
     Value partial;
     if (splitTokens) {
-      partial = alloc(f32, {ShapedType::kDynamic, chunks, h},
+      partial = alloc(f32, {ShapedType::kDynamic, chunks, numMembers * h},
                       ValueRange{splitTokens});
-      parallel({index(chunks), mul(splitTokens, index(groups))},
-               [&](ValueRange ivs) {
-                 Value token = b.create<arith::DivUIOp>(ivs[1], index(groups));
-                 Value column =
-                     mul(b.create<arith::RemUIOp>(ivs[1], index(groups)),
-                         index(lanes));
-                 assumeAligned({tables, partial});
-                 Value sum =
-                     gather(ValueRange{token}, mul(ivs[0], index(chunk)), chunk,
-                            /*unrolled=*/true, /*inThread=*/true, column,
-                            ValueRange{splat(accType, f32Const(0.0))})[0];
-                 b.create<vector::StoreOp>(sum, partial,
-                                           ValueRange{token, ivs[0], column});
-               });
-      perRow(mul(splitTokens, index(groups)), [&](Value thread) {
-        Value token = b.create<arith::DivUIOp>(thread, index(groups));
-        Value column =
-            mul(b.create<arith::RemUIOp>(thread, index(groups)), index(lanes));
+      parallel(
+          {index(chunks), mul(splitTokens, index(allGroups))},
+          [&](ValueRange ivs) {
+            Value token = b.create<arith::DivUIOp>(ivs[1], index(allGroups));
+            Value g = b.create<arith::RemUIOp>(ivs[1], index(allGroups));
+            auto [member, column] = columnOf(g);
+            Value tables = pick(member, memberTables);
+            assumeAligned({tables, partial});
+            Value sum = gather(tables, ValueRange{token},
+                               mul(ivs[0], index(chunk)), chunk,
+                               /*unrolled=*/true, /*inThread=*/true, column,
+                               ValueRange{splat(accType, f32Const(0.0))})[0];
+            b.create<vector::StoreOp>(
+                sum, partial, ValueRange{token, ivs[0], mul(g, index(lanes))});
+          });
+      perRow(mul(splitTokens, index(allGroups)), [&](Value thread) {
+        Value token = b.create<arith::DivUIOp>(thread, index(allGroups));
+        Value g = b.create<arith::RemUIOp>(thread, index(allGroups));
+        auto [member, column] = columnOf(g);
+        Value bias = biasOf(member), out = pick(member, memberOuts);
+        Value partialColumn = mul(g, index(lanes));
         assumeAligned({bias, partial, out});
         // Up to 16 chunks in straight-line code (their loads in flight
         // together), more in a loop.
         Value sum = carry(
-            chunks, /*unrolled=*/chunks <= 16, ValueRange{biasOrZero(column)},
+            chunks, /*unrolled=*/chunks <= 16,
+            ValueRange{biasOrZero(bias, column)},
             [&](Value c, ValueRange acc) -> SmallVector<Value> {
-              return {fadd(
-                  acc[0], b.create<vector::LoadOp>(
-                              accType, partial, ValueRange{token, c, column}))};
+              return {fadd(acc[0], b.create<vector::LoadOp>(
+                                       accType, partial,
+                                       ValueRange{token, c, partialColumn}))};
             })[0];
         b.create<vector::StoreOp>(sum, out, ValueRange{token, column});
       });
@@ -450,11 +528,13 @@ private:
 
     perRow(tiledThreads, [&](Value thread) {
       Value first =
-          mul(b.create<arith::DivUIOp>(thread, index(groups)), index(tile));
-      Value column =
-          mul(b.create<arith::RemUIOp>(thread, index(groups)), index(lanes));
+          mul(b.create<arith::DivUIOp>(thread, index(allGroups)), index(tile));
+      auto [member, column] =
+          columnOf(b.create<arith::RemUIOp>(thread, index(allGroups)));
+      Value tables = pick(member, memberTables);
+      Value bias = biasOf(member), out = pick(member, memberOuts);
       assumeAligned({tables, bias, out});
-      Value start = biasOrZero(column);
+      Value start = biasOrZero(bias, column);
       // Tokens past the end repeat the last one (in range, and rows the
       // tile already reads); only their results are not stored.
       Value last = sub(n, index(1));
@@ -463,7 +543,7 @@ private:
         tokens.push_back(minIndex(add(first, index(i)), last));
       SmallVector<Value> inits(tile, start);
       SmallVector<Value> sums =
-          gather(tokens, zero, numTables, /*unrolled=*/false,
+          gather(tables, tokens, zero, numTables, /*unrolled=*/false,
                  /*inThread=*/false, column, inits);
       for (int64_t i = 0; i < tile; ++i) {
         Value token = add(first, index(i));
@@ -480,7 +560,11 @@ private:
       b.create<memref::DeallocOp>(partial);
     b.create<memref::DeallocOp>(buckets);
     b.create<memref::DeallocOp>(weights);
-    finish(op, {out});
+    // The first member last: the builder inserts before it.
+    for (int64_t m = numMembers - 1; m >= 0; --m) {
+      lowered.insert(members[m]);
+      finish(members[m], {memberOuts[m]});
+    }
     return success();
   }
 
@@ -1114,6 +1198,9 @@ private:
     return success();
   }
 
+  /// Ops lowered with an earlier one (sibling lookups), which the pass
+  /// skips.
+  DenseSet<Operation *> &lowered;
   Type f32;
   /// Tokens per thread of the Memory Layer's gather.
   int64_t tokenTile;
@@ -1147,10 +1234,14 @@ struct LowerGPUKernelsPass
                                   MnemoDialect::getDialectNamespace())
         ops.push_back(op);
     });
+    // Ops lowered (and erased) with an earlier one: sibling lookups.
+    DenseSet<Operation *> lowered;
     for (Operation *op : ops) {
+      if (lowered.contains(op))
+        continue;
       ImplicitLocOpBuilder b(op->getLoc(), op);
       KernelCodegen codegen(b, tokenTile, splitTablesBelow, attentionScores,
-                            alignedOperands);
+                            alignedOperands, lowered);
       if (failed(codegen.lower(op)))
         return signalPassFailure();
     }
