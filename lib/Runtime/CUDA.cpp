@@ -9,6 +9,10 @@
 
 #include "mnemo/Runtime/CUDA.h"
 
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/bit.h"
+#include "llvm/Support/MathExtras.h"
+
 #include <dlfcn.h>
 
 #include <atomic>
@@ -375,6 +379,25 @@ struct ThreadState {
   bool bound = false;
   Handle stream = nullptr;
   std::string error;
+
+  /// Device blocks that generated code freed on this thread's stream, kept
+  /// for its next allocation of the same size (a call's pool of
+  /// intermediate buffers, every call: a decoding step made 13 allocations
+  /// of about 8 us of host time each). Reuse is safe in stream order:
+  /// kernels queued later on the stream run after those that used the
+  /// block before it was freed.
+  struct Block {
+    CUdeviceptr address = 0;
+    uint64_t bytes = 0;
+  };
+  static constexpr int kCachedBlocks = 8;
+  static constexpr uint64_t kMaxCachedBytes = uint64_t{256} << 20;
+  Block cached[kCachedBlocks];
+  uint64_t cachedBytes = 0;
+  /// The sizes of the blocks generated code holds, by address.
+  llvm::DenseMap<CUdeviceptr, uint64_t> live;
+
+  ~ThreadState();
 };
 thread_local ThreadState thread;
 
@@ -405,6 +428,17 @@ bool bindThread() {
 
 /// For the mgpu* functions: whether to go on (no earlier error).
 bool ready() { return thread.error.empty() && bindThread(); }
+
+/// The cached blocks go back to the driver when their thread ends (errors
+/// ignored: at process exit the driver may be gone already).
+ThreadState::~ThreadState() {
+  if (!bound)
+    return;
+  State &s = state();
+  for (Block &block : cached)
+    if (block.address)
+      s.driver.memFree(block.address);
+}
 
 /// Records the first failure of a call made for generated code.
 bool check(const char *call, CUresult result) {
@@ -759,15 +793,38 @@ void *mgpuMemAlloc(uint64_t bytes, void *stream, bool isHostShared) {
                    "which Mnemo does not use";
     return nullptr;
   }
+  // Sizes in classes (multiples of 64 KiB, or of an eighth of their power
+  // of two above 512 KiB), so that a call's pool, which grows with the
+  // attention's keys step by step, still finds the block it freed.
+  constexpr uint64_t kGranule = uint64_t{64} << 10;
+  uint64_t granule = std::max(kGranule, llvm::bit_floor(bytes) / 8);
+  if (bytes > UINT64_MAX - granule) {
+    thread.error =
+        "cannot allocate " + std::to_string(bytes) + " bytes of device memory";
+    return nullptr;
+  }
+  bytes = llvm::alignTo(bytes, granule);
+  if (stream == thread.stream)
+    for (ThreadState::Block &block : thread.cached)
+      if (block.address && block.bytes == bytes) {
+        CUdeviceptr address = block.address;
+        block = {};
+        thread.cachedBytes -= bytes;
+        thread.live[address] = bytes;
+        return reinterpret_cast<void *>(address);
+      }
   State &s = state();
   CUdeviceptr address = 0;
   bool ok = s.memoryPools
                 ? check("cuMemAllocAsync",
                         s.driver.memAllocAsync(&address, bytes, stream))
                 : check("cuMemAlloc", s.driver.memAlloc(&address, bytes));
-  if (!ok)
+  if (!ok) {
     thread.error += " allocating " + std::to_string(bytes) + " bytes";
-  return ok ? reinterpret_cast<void *>(address) : nullptr;
+    return nullptr;
+  }
+  thread.live[address] = bytes;
+  return reinterpret_cast<void *>(address);
 }
 
 void mgpuMemFree(void *pointer, void *stream) {
@@ -775,6 +832,19 @@ void mgpuMemFree(void *pointer, void *stream) {
     return;
   State &s = state();
   auto address = reinterpret_cast<CUdeviceptr>(pointer);
+  auto it = thread.live.find(address);
+  if (it != thread.live.end()) {
+    uint64_t bytes = it->second;
+    thread.live.erase(it);
+    if (stream == thread.stream &&
+        bytes <= ThreadState::kMaxCachedBytes - thread.cachedBytes)
+      for (ThreadState::Block &block : thread.cached)
+        if (!block.address) {
+          block = {address, bytes};
+          thread.cachedBytes += bytes;
+          return;
+        }
+  }
   if (s.memoryPools) {
     check("cuMemFreeAsync", s.driver.memFreeAsync(address, stream));
     return;
