@@ -9,6 +9,8 @@
 
 #include "mnemo/Runtime/Allocator.h"
 
+#include "BlockCache.h"
+
 #include <cstdlib>
 #include <cstring>
 
@@ -22,17 +24,11 @@ struct Header {
   uint64_t padding;   // keeps the header 32 bytes
 };
 
-constexpr int kCachedBlocks = 8;
-constexpr uint64_t kMaxCachedBytes = uint64_t{256} << 20;
-
+/// The thread's freed blocks, by size and alignment.
 struct Cache {
-  Header *blocks[kCachedBlocks] = {};
-  uint64_t bytes = 0;
-
+  mnemo::BlockCache<Header *> blocks;
   ~Cache() {
-    for (Header *block : blocks)
-      if (block)
-        std::free(block->base);
+    blocks.drain([](Header *block) { std::free(block->base); });
   }
 };
 
@@ -41,13 +37,9 @@ thread_local Cache cache;
 void *allocate(uint64_t alignment, uint64_t size) {
   if (alignment < alignof(Header))
     alignment = alignof(Header);
-  for (Header *&block : cache.blocks)
-    if (block && block->size == size && block->alignment == alignment) {
-      Header *hit = block;
-      block = nullptr;
-      cache.bytes -= size;
-      return hit + 1;
-    }
+  if (Header *hit = cache.blocks.take(
+          size, [&](Header *block) { return block->alignment == alignment; }))
+    return hit + 1;
   // Room for the header before an aligned address.
   uint64_t offset = (sizeof(Header) + alignment - 1) / alignment * alignment;
   uint64_t total = (offset + size + alignment - 1) / alignment * alignment;
@@ -77,12 +69,6 @@ extern "C" void _mlir_memref_to_llvm_free(void *pointer) {
   if (!pointer)
     return;
   Header *header = static_cast<Header *>(pointer) - 1;
-  if (header->size <= kMaxCachedBytes - cache.bytes)
-    for (Header *&block : cache.blocks)
-      if (!block) {
-        block = header;
-        cache.bytes += header->size;
-        return;
-      }
-  std::free(header->base);
+  if (!cache.blocks.keep(header, header->size))
+    std::free(header->base);
 }

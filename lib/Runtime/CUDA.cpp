@@ -9,6 +9,8 @@
 
 #include "mnemo/Runtime/CUDA.h"
 
+#include "BlockCache.h"
+
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/bit.h"
 #include "llvm/Support/MathExtras.h"
@@ -386,14 +388,7 @@ struct ThreadState {
   /// of about 8 us of host time each). Reuse is safe in stream order:
   /// kernels queued later on the stream run after those that used the
   /// block before it was freed.
-  struct Block {
-    CUdeviceptr address = 0;
-    uint64_t bytes = 0;
-  };
-  static constexpr int kCachedBlocks = 8;
-  static constexpr uint64_t kMaxCachedBytes = uint64_t{256} << 20;
-  Block cached[kCachedBlocks];
-  uint64_t cachedBytes = 0;
+  BlockCache<CUdeviceptr> cached;
   /// The sizes of the blocks generated code holds, by address.
   llvm::DenseMap<CUdeviceptr, uint64_t> live;
 
@@ -435,9 +430,7 @@ ThreadState::~ThreadState() {
   if (!bound)
     return;
   State &s = state();
-  for (Block &block : cached)
-    if (block.address)
-      s.driver.memFree(block.address);
+  cached.drain([&](CUdeviceptr address) { s.driver.memFree(address); });
 }
 
 /// Records the first failure of a call made for generated code.
@@ -805,14 +798,10 @@ void *mgpuMemAlloc(uint64_t bytes, void *stream, bool isHostShared) {
   }
   bytes = llvm::alignTo(bytes, granule);
   if (stream == thread.stream)
-    for (ThreadState::Block &block : thread.cached)
-      if (block.address && block.bytes == bytes) {
-        CUdeviceptr address = block.address;
-        block = {};
-        thread.cachedBytes -= bytes;
-        thread.live[address] = bytes;
-        return reinterpret_cast<void *>(address);
-      }
+    if (CUdeviceptr address = thread.cached.take(bytes)) {
+      thread.live[address] = bytes;
+      return reinterpret_cast<void *>(address);
+    }
   State &s = state();
   CUdeviceptr address = 0;
   bool ok = s.memoryPools
@@ -836,14 +825,8 @@ void mgpuMemFree(void *pointer, void *stream) {
   if (it != thread.live.end()) {
     uint64_t bytes = it->second;
     thread.live.erase(it);
-    if (stream == thread.stream &&
-        bytes <= ThreadState::kMaxCachedBytes - thread.cachedBytes)
-      for (ThreadState::Block &block : thread.cached)
-        if (!block.address) {
-          block = {address, bytes};
-          thread.cachedBytes += bytes;
-          return;
-        }
+    if (stream == thread.stream && thread.cached.keep(address, bytes))
+      return;
   }
   if (s.memoryPools) {
     check("cuMemFreeAsync", s.driver.memFreeAsync(address, stream));
