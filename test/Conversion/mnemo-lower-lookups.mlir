@@ -53,6 +53,36 @@ func.func @packed_f16(%x: tensor<?x16xf32>, %t: tensor<2x2x256x16xf16>, %b: tens
 
 // -----
 
+// Four passes of two tables: the middle passes are a loop whose pass index
+// is computed once, outside the token loop; within a pass each table's
+// bucket and weight are at static positions of the token's block.
+// CHECK-LABEL: func.func @passes
+// CHECK: %[[BUCKETS:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<4x?x2xi32>
+// CHECK: %[[WEIGHTS:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<4x?x2xf32>
+// CHECK: scf.for %[[K:.+]] = %c2 to %c6 step %c2 {
+// CHECK-NEXT: %[[PASS:.+]] = arith.divui %[[K]], %c2 : index
+// CHECK-NEXT: scf.for %{{.+}} = %c0 to %{{.+}} step %c1 {
+// CHECK-NOT: arith.divui
+// CHECK-NOT: arith.remui
+// CHECK: memref.load %[[BUCKETS]][%[[PASS]], %[[SLOT:.+]], %c0] : memref<4x?x2xi32>
+// CHECK: memref.load %[[WEIGHTS]][%[[PASS]], %[[SLOT]], %c0] : memref<4x?x2xf32>
+// CHECK: vector.load %{{.+}}[%[[K]], %{{.+}}, %c0] : memref<8x4x16xf32>, vector<16xf32>
+// CHECK: %[[NEXT:.+]] = arith.addi %[[K]], %c1 : index
+// CHECK: memref.load %[[BUCKETS]][%[[PASS]], %[[SLOT]], %c1] : memref<4x?x2xi32>
+// CHECK: memref.load %[[WEIGHTS]][%[[PASS]], %[[SLOT]], %c1] : memref<4x?x2xf32>
+// CHECK: vector.load %{{.+}}[%[[NEXT]], %{{.+}}, %c0] : memref<8x4x16xf32>, vector<16xf32>
+// CHECK: vector.store
+// CHECK-NEXT: }
+// CHECK-NEXT: }
+func.func @passes(%x: tensor<?x16xf32>, %t: tensor<8x4x16xf32>) -> tensor<?x16xf32> {
+  %y = mnemo.hash_lookup %x, %t weighting<prob>
+      {tiling = #mnemo.lookup_tiling<tokens = 64, columns = 16, tables = 2, prefetch = 0, parallel = columns>}
+      : (tensor<?x16xf32>, tensor<8x4x16xf32>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}
+
+// -----
+
 // tau = 7 does not divide the vector width: one vector<7xf32> per chunk,
 // after the row's RMS statistics. Token tiles across threads, unpacked
 // tables, one table per pass: the accumulators go through a tile buffer

@@ -147,11 +147,12 @@ private:
   void emitGather(Value firstToken, Value numTokens, Value firstSlot,
                   Value columnTile, Value bucketBuf, Value weightBuf,
                   Value accBuf, Value out);
-  void emitPass(Value firstTable, Value numTables, int64_t maxTables,
-                bool first, bool last, Value firstToken, Value numTokens,
-                Value firstSlot, Value columnTile, Value bucketBuf,
-                Value weightBuf, Value accBuf, Value out);
-  SmallVector<Value> emitAccumulate(Value table, int64_t count,
+  void emitPass(Value firstTable, int64_t numTables, bool first, bool last,
+                Value firstToken, Value numTokens, Value firstSlot,
+                Value columnTile, Value bucketBuf, Value weightBuf,
+                Value accBuf, Value out);
+  SmallVector<Value> emitAccumulate(Value firstTable, Value pass,
+                                    Value firstEntry, int64_t count,
                                     Value columnTile, Value columnBase,
                                     Value slot, Value bucketBuf,
                                     Value weightBuf, ValueRange acc);
@@ -438,17 +439,20 @@ void LookupCodegen::emitSlicePrefetch(Value columnTile, Value firstTable,
         /*isWrite=*/false, /*localityHint=*/2, /*isDataCache=*/true);
 }
 
-/// acc += sum over `count` tables from `table` of w * row, for one token.
+/// acc += sum over `count` tables of w * row, for one token: the tables
+/// from `firstTable`, whose entries are `firstEntry`, ... of pass `pass`.
 SmallVector<Value>
-LookupCodegen::emitAccumulate(Value table, int64_t count, Value columnTile,
-                              Value columnBase, Value slot, Value bucketBuf,
-                              Value weightBuf, ValueRange acc) {
+LookupCodegen::emitAccumulate(Value firstTable, Value pass, Value firstEntry,
+                              int64_t count, Value columnTile, Value columnBase,
+                              Value slot, Value bucketBuf, Value weightBuf,
+                              ValueRange acc) {
   SmallVector<Value> result(acc.begin(), acc.end());
   for (int64_t u = 0; u < count; ++u) {
-    Value k = add(table, index(u));
+    Value k = add(firstTable, index(u));
+    SmallVector<Value> at = {pass, slot, add(firstEntry, index(u))};
     Value bucket = b.create<arith::IndexCastOp>(
-        b.getIndexType(), b.create<memref::LoadOp>(bucketBuf, entry(k, slot)));
-    Value weight = b.create<memref::LoadOp>(weightBuf, entry(k, slot));
+        b.getIndexType(), b.create<memref::LoadOp>(bucketBuf, at));
+    Value weight = b.create<memref::LoadOp>(weightBuf, at);
     for (auto [i, chunk] : llvm::enumerate(chunks)) {
       Value row = loadRow(columnTile, k, bucket, chunk, columnBase);
       Value w = splat(VectorType::get({chunk.width}, f32), weight);
@@ -459,19 +463,19 @@ LookupCodegen::emitAccumulate(Value table, int64_t count, Value columnTile,
 }
 
 /// One pass over the token tile for the tables [firstTable, firstTable +
-/// numTables), at most `maxTables` of them: the accumulators start from the
+/// numTables), firstTable a multiple of U: the accumulators start from the
 /// bias on the first pass (else from the tile buffer) and end in the output
 /// on the last pass (else in the tile buffer).
-void LookupCodegen::emitPass(Value firstTable, Value numTables,
-                             int64_t maxTables, bool first, bool last,
-                             Value firstToken, Value numTokens, Value firstSlot,
-                             Value columnTile, Value bucketBuf, Value weightBuf,
-                             Value accBuf, Value out) {
+void LookupCodegen::emitPass(Value firstTable, int64_t numTables, bool first,
+                             bool last, Value firstToken, Value numTokens,
+                             Value firstSlot, Value columnTile, Value bucketBuf,
+                             Value weightBuf, Value accBuf, Value out) {
   Value columnBase = mul(columnTile, index(cfg.columns));
+  Value pass = b.create<arith::DivUIOp>(firstTable, index(cfg.tablesPerPass));
   // Tables per iteration of the table loop: up to 4, fewer for wide tiles.
   int64_t unroll =
       std::clamp<int64_t>(kFMAsPerGroup / static_cast<int64_t>(chunks.size()),
-                          1, std::min<int64_t>(4, maxTables));
+                          1, std::min<int64_t>(4, numTables));
   // Slices are worth prefetching when the tile's tokens read most of their
   // rows (at least 2^tau / 2 tokens); with fewer (decoding), rows are read
   // on demand, which the out-of-order core overlaps well. The test is
@@ -513,22 +517,28 @@ void LookupCodegen::emitPass(Value firstTable, Value numTables,
         acc.push_back(splat(type, f32Const(0.0)));
     }
 
-    // Tables in groups of `unroll`, then one at a time.
-    Value end = add(firstTable, numTables);
-    Value groupsEnd =
-        add(firstTable, mul(b.create<arith::DivUIOp>(numTables, index(unroll)),
-                            index(unroll)));
-    acc = forLoop(firstTable, groupsEnd, index(unroll), acc,
-                  [&](Value k, ValueRange iter) {
-                    return emitAccumulate(k, unroll, columnTile, columnBase,
-                                          slot, bucketBuf, weightBuf, iter);
-                  });
-    if (maxTables % unroll != 0)
-      acc =
-          forLoop(groupsEnd, end, index(1), acc, [&](Value k, ValueRange iter) {
-            return emitAccumulate(k, 1, columnTile, columnBase, slot, bucketBuf,
-                                  weightBuf, iter);
-          });
+    // A pass starts at a multiple of U: its entries are [pass, slot, 0 ..
+    // count). Short passes are straight-line code, longer ones go in groups
+    // of `unroll` tables, then one at a time.
+    if (numTables * static_cast<int64_t>(chunks.size()) <= 2 * kFMAsPerGroup) {
+      acc = emitAccumulate(firstTable, pass, index(0), numTables, columnTile,
+                           columnBase, slot, bucketBuf, weightBuf, acc);
+    } else {
+      int64_t groupsEnd = numTables / unroll * unroll;
+      acc = forLoop(index(0), index(groupsEnd), index(unroll), acc,
+                    [&](Value u, ValueRange iter) {
+                      return emitAccumulate(add(firstTable, u), pass, u, unroll,
+                                            columnTile, columnBase, slot,
+                                            bucketBuf, weightBuf, iter);
+                    });
+      if (groupsEnd < numTables)
+        acc = forLoop(index(groupsEnd), index(numTables), index(1), acc,
+                      [&](Value u, ValueRange iter) {
+                        return emitAccumulate(add(firstTable, u), pass, u, 1,
+                                              columnTile, columnBase, slot,
+                                              bucketBuf, weightBuf, iter);
+                      });
+    }
 
     for (auto [i, chunk] : llvm::enumerate(chunks)) {
       if (last)
@@ -549,9 +559,8 @@ void LookupCodegen::emitGather(Value firstToken, Value numTokens,
                                Value out) {
   int64_t passes = cfg.numPasses(), u = cfg.tablesPerPass;
   auto pass = [&](Value firstTable, int64_t count, bool first, bool last) {
-    emitPass(firstTable, index(count), count, first, last, firstToken,
-             numTokens, firstSlot, columnTile, bucketBuf, weightBuf, accBuf,
-             out);
+    emitPass(firstTable, count, first, last, firstToken, numTokens, firstSlot,
+             columnTile, bucketBuf, weightBuf, accBuf, out);
   };
   if (passes == 1) {
     pass(index(0), cfg.numTables, /*first=*/true, /*last=*/true);
