@@ -53,6 +53,67 @@ func.func @packed_f16(%x: tensor<?x16xf32>, %t: tensor<2x2x256x16xf16>, %b: tens
 
 // -----
 
+// tau = 4, K = 16: the row is one group of tau = 4 vectors (V = 16 chunks),
+// reduced across vectors: pairs of neighbouring lanes of two vectors per
+// level (even lanes + odd lanes), two levels, then one division for the 16
+// weights, stored as two passes of U = 8 entries.
+// CHECK-LABEL: func.func @grouped
+// CHECK-DAG: %[[BITS:.+]] = arith.constant dense<[8, 4, 2, 1, 8, 4, 2, 1, 8, 4, 2, 1, 8, 4, 2, 1]> : vector<16xi32>
+// CHECK: %[[BUCKETS:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<2x?x8xi32>
+// CHECK: %[[WEIGHTS:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<2x?x8xf32>
+// CHECK: scf.parallel
+// CHECK: scf.for %[[TOKEN:.+]] = %{{.+}} to %{{.+}} step %c1 {
+// CHECK: %[[Z0:.+]] = vector.load %{{.+}}[%[[TOKEN]], %c0]
+// CHECK: %[[B0:.+]] = arith.select %{{.+}}, %[[BITS]]
+// CHECK: %[[A0:.+]] = math.absf %[[Z0]]
+// CHECK: %[[D0:.+]] = arith.addf
+// CHECK: %[[Z1:.+]] = vector.load %{{.+}}[%[[TOKEN]], %c16]
+// CHECK: %[[B1:.+]] = arith.select %{{.+}}, %[[BITS]]
+// CHECK: %[[A1:.+]] = math.absf %[[Z1]]
+// CHECK: %[[D1:.+]] = arith.addf
+// CHECK: %[[BE:.+]] = vector.shuffle %[[B0]], %[[B1]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// CHECK: %[[BO:.+]] = vector.shuffle %[[B0]], %[[B1]] [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
+// CHECK: %[[B01:.+]] = arith.addi %[[BE]], %[[BO]] : vector<16xi32>
+// CHECK: %[[AE:.+]] = vector.shuffle %[[A0]], %[[A1]] [0, 2
+// CHECK: %[[AO:.+]] = vector.shuffle %[[A0]], %[[A1]] [1, 3
+// CHECK: %[[A01:.+]] = arith.addf %[[AE]], %[[AO]] : vector<16xf32>
+// CHECK: %[[DE:.+]] = vector.shuffle %[[D0]], %[[D1]] [0, 2
+// CHECK: %[[DO:.+]] = vector.shuffle %[[D0]], %[[D1]] [1, 3
+// CHECK: %[[D01:.+]] = arith.mulf %[[DE]], %[[DO]] : vector<16xf32>
+// CHECK: vector.load %{{.+}}[%[[TOKEN]], %c32]
+// CHECK: vector.load %{{.+}}[%[[TOKEN]], %c48]
+// CHECK: %[[B23:.+]] = arith.addi %{{.+}}, %{{.+}} : vector<16xi32>
+// CHECK: %[[A23:.+]] = arith.addf %{{.+}}, %{{.+}} : vector<16xf32>
+// CHECK: %[[D23:.+]] = arith.mulf %{{.+}}, %{{.+}} : vector<16xf32>
+// CHECK: vector.shuffle %[[B01]], %[[B23]] [0, 2
+// CHECK: vector.shuffle %[[B01]], %[[B23]] [1, 3
+// CHECK: %[[BALL:.+]] = arith.addi
+// CHECK: vector.shuffle %[[A01]], %[[A23]] [0, 2
+// CHECK: vector.shuffle %[[A01]], %[[A23]] [1, 3
+// CHECK: %[[AALL:.+]] = arith.addf
+// CHECK: vector.shuffle %[[D01]], %[[D23]] [0, 2
+// CHECK: vector.shuffle %[[D01]], %[[D23]] [1, 3
+// CHECK: %[[DALL:.+]] = arith.mulf
+// CHECK: %[[W:.+]] = arith.divf %[[AALL]], %[[DALL]] : vector<16xf32>
+// CHECK-NOT: arith.divf
+// CHECK: %[[BLO:.+]] = vector.extract_strided_slice %[[BALL]] {offsets = [0], sizes = [8], strides = [1]}
+// CHECK: vector.store %[[BLO]], %[[BUCKETS]][%c0, %[[TOKEN]], %c0] : memref<2x?x8xi32>, vector<8xi32>
+// CHECK: %[[WLO:.+]] = vector.extract_strided_slice %[[W]] {offsets = [0], sizes = [8], strides = [1]}
+// CHECK: vector.store %[[WLO]], %[[WEIGHTS]][%c0, %[[TOKEN]], %c0] : memref<2x?x8xf32>, vector<8xf32>
+// CHECK: %[[BHI:.+]] = vector.extract_strided_slice %[[BALL]] {offsets = [8], sizes = [8], strides = [1]}
+// CHECK: vector.store %[[BHI]], %[[BUCKETS]][%c1, %[[TOKEN]], %c0] : memref<2x?x8xi32>, vector<8xi32>
+// CHECK: %[[WHI:.+]] = vector.extract_strided_slice %[[W]] {offsets = [8], sizes = [8], strides = [1]}
+// CHECK: vector.store %[[WHI]], %[[WEIGHTS]][%c1, %[[TOKEN]], %c0] : memref<2x?x8xf32>, vector<8xf32>
+// CHECK: } else {
+func.func @grouped(%x: tensor<?x64xf32>, %t: tensor<16x16x16xf32>) -> tensor<?x16xf32> {
+  %y = mnemo.hash_lookup %x, %t weighting<l1_prob>
+      {tiling = #mnemo.lookup_tiling<tokens = 64, columns = 16, tables = 8, prefetch = 0, parallel = columns>}
+      : (tensor<?x64xf32>, tensor<16x16x16xf32>) -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}
+
+// -----
+
 // Four passes of two tables: the middle passes are a loop whose pass index
 // is computed once, outside the token loop; within a pass each table's
 // bucket and weight are at static positions of the token's block.

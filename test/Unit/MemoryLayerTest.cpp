@@ -122,6 +122,8 @@ struct SweepCase {
   /// a kernel specialized for N tokens (as a runtime compiles for decoding),
   /// run with N.
   int64_t staticTokens = 0;
+  /// f32 lanes of the generated code; 0: the host's.
+  int64_t vectorWidth = 0;
 };
 
 std::string caseName(const ::testing::TestParamInfo<SweepCase> &info) {
@@ -133,6 +135,8 @@ std::string caseName(const ::testing::TestParamInfo<SweepCase> &info) {
        << (c.bias ? "_bias" : "");
   if (c.staticTokens > 0)
     name << "_N" << c.staticTokens;
+  if (c.vectorWidth > 0)
+    name << "_V" << c.vectorWidth;
   return name.str();
 }
 
@@ -151,6 +155,7 @@ TEST_P(MemoryLayerSweep, MatchesReference) {
   config.numTokens = c.staticTokens;
   JITOptions options;
   options.threads = 2;
+  options.vectorWidth = c.vectorWidth;
   auto kernel = MemoryLayerKernel::compile(config, options);
   ASSERT_TRUE(static_cast<bool>(kernel)) << llvm::toString(kernel.takeError());
 
@@ -189,8 +194,18 @@ std::vector<SweepCase> sweepCases() {
   // (tau, K, h): every tau class, several K and h; h values that are not
   // multiples of the vector width exercise partial vectors.
   const std::vector<std::tuple<int64_t, int64_t, int64_t>> shapes = {
-      {1, 24, 40}, {2, 12, 16}, {4, 16, 96}, {7, 6, 20},
-      {8, 8, 64},  {10, 5, 24}, {13, 2, 12}, {16, 1, 8},
+      {1, 24, 40},
+      {2, 12, 16},
+      {4, 16, 96},
+      {7, 6, 20},
+      {8, 8, 64},
+      {10, 5, 24},
+      {13, 2, 12},
+      {16, 1, 8},
+      // Rows hashed in groups of tau vectors (V chunks), then vectors left
+      // over and a partial one (K = 21: 16 + 4 + 1 with AVX-512).
+      {8, 21, 24},
+      {2, 40, 16},
   };
   std::vector<SweepCase> cases;
   for (auto [tau, k, h] : shapes)
@@ -211,6 +226,15 @@ std::vector<SweepCase> sweepCases() {
     cases.push_back({tau, k, h, ElementType::BF16, Weighting::Prob, true, 1});
     cases.push_back({tau, k, h, ElementType::F32, Weighting::Prob, true, 2049});
   }
+  // AVX2's width on any host (the default is the host's): other groupings
+  // of chunks into vectors.
+  for (auto [tau, k, h] : shapes)
+    if (8 % tau == 0) {
+      cases.push_back(
+          {tau, k, h, ElementType::F32, Weighting::Prob, true, 0, 8});
+      cases.push_back(
+          {tau, k, h, ElementType::F16, Weighting::L1Prob, false, 0, 8});
+    }
   return cases;
 }
 

@@ -272,16 +272,30 @@ Value LookupCodegen::segmentedReduce(
 
 /// Hashing when tau divides the vector width: every vector of the row holds
 /// V / tau whole chunks. Per element: the bit value (element 0 of a chunk is
-/// the most significant bit), |z| and 1 + exp(-2|z|/t); per chunk, segmented
-/// sums and products give the bucket and the weight, and one vector store
-/// writes V / tau buckets (and weights).
+/// the most significant bit), |z| and 1 + exp(-2|z|/t); per chunk, sums and
+/// products of its elements give the bucket and the weight.
+///
+/// The row is hashed in groups of tau vectors, V chunks: the group's vectors
+/// are reduced across one another, pairs of neighbouring lanes of two
+/// vectors at a time (two-source shuffles), so that after log2(tau) levels
+/// one vector holds the V chunks' results in order; one division gives
+/// their weights and vector stores write their entries. Per vector that is
+/// about 3 operations per reduction where a segmented reduction within the
+/// vector takes 2 log2(tau), and one division per V chunks, not per vector.
+/// The tables left over (K mod V) are hashed a vector at a time, with
+/// segmented reductions within the vector.
 void LookupCodegen::emitHashRowByVector(Value row, Value slot, Value bucketBuf,
                                         Value weightBuf, Value mean,
                                         Value rstd) {
   int64_t tau = cfg.bitsPerTable, d = cfg.inputWidth, v = cfg.vectorWidth;
   double t = cfg.weighting == Weighting::prob ? cfg.temperature : 1.0;
+  bool l1 = cfg.weighting == Weighting::l1_prob;
 
-  auto hashVector = [&](Value column, int64_t width) {
+  // The per-element terms of `width` values from `column`.
+  struct Terms {
+    Value bits, magnitude, denominators;
+  };
+  auto terms = [&](Value column, int64_t width) {
     auto type = VectorType::get({width}, f32);
     auto bitsType = VectorType::get({width}, i32);
     SmallVector<int32_t> powers;
@@ -297,54 +311,130 @@ void LookupCodegen::emitHashRowByVector(Value row, Value slot, Value bucketBuf,
     // Bit j of a chunk when z_j >= 0: true for 0.0 and -0.0, false for NaN.
     Value isNonNegative = b.create<arith::CmpFOp>(arith::CmpFPredicate::OGE, z,
                                                   splat(type, f32Const(0.0)));
-    Value bits = b.create<arith::SelectOp>(isNonNegative, bitValues, zeroBits);
-    Value magnitude = b.create<math::AbsFOp>(z);
-    Value e = b.create<math::ExpOp>(
-        b.create<arith::MulFOp>(magnitude, splat(type, f32Const(-2.0 / t))));
-    Value denominators = b.create<arith::AddFOp>(e, splat(type, f32Const(1.0)));
+    Terms result;
+    result.bits = b.create<arith::SelectOp>(isNonNegative, bitValues, zeroBits);
+    result.magnitude = b.create<math::AbsFOp>(z);
+    Value e = b.create<math::ExpOp>(b.create<arith::MulFOp>(
+        result.magnitude, splat(type, f32Const(-2.0 / t))));
+    result.denominators =
+        b.create<arith::AddFOp>(e, splat(type, f32Const(1.0)));
+    return result;
+  };
+  auto addI = [&](Value l, Value r) {
+    return b.create<arith::AddIOp>(l, r).getResult();
+  };
+  auto addF = [&](Value l, Value r) {
+    return b.create<arith::AddFOp>(l, r).getResult();
+  };
+  auto mulF = [&](Value l, Value r) {
+    return b.create<arith::MulFOp>(l, r).getResult();
+  };
 
-    Value buckets = segmentedReduce(bits, tau, [&](Value l, Value r) {
-      return b.create<arith::AddIOp>(l, r).getResult();
-    });
-    Value products = segmentedReduce(denominators, tau, [&](Value l, Value r) {
-      return b.create<arith::MulFOp>(l, r).getResult();
-    });
-    Value numerators = splat(type, f32Const(1.0));
-    if (cfg.weighting == Weighting::l1_prob)
-      numerators = segmentedReduce(magnitude, tau, [&](Value l, Value r) {
-        return b.create<arith::AddFOp>(l, r).getResult();
-      });
-    Value weights = b.create<arith::DivFOp>(numerators, products);
-
-    // Lanes 0, tau, 2 tau, ... hold the chunks' results. A full vector's
-    // chunks are consecutive entries of one pass (V / tau divides U, see
-    // below) and are stored at once; otherwise one by one.
-    int64_t numChunks = width / tau;
-    Value table = b.create<arith::DivUIOp>(column, index(tau));
-    if (width == v && cfg.tablesPerPass % numChunks == 0) {
-      if (tau > 1) {
-        SmallVector<int64_t> firstLanes;
-        for (int64_t c = 0; c < numChunks; ++c)
-          firstLanes.push_back(c * tau);
-        buckets = b.create<vector::ShuffleOp>(buckets, buckets, firstLanes);
-        weights = b.create<vector::ShuffleOp>(weights, weights, firstLanes);
-      }
+  // Stores `count` consecutive entries from table `table`. When `table` is
+  // a multiple of `count` (`aligned`): at once if U is a multiple of
+  // `count` (they are within one pass), in vectors of U if `count` is a
+  // multiple of U (they are whole passes); else one by one.
+  auto storeEntries = [&](Value table, Value buckets, Value weights,
+                          int64_t count, bool aligned) {
+    int64_t u = cfg.tablesPerPass;
+    if (aligned && u % count == 0) {
       b.create<vector::StoreOp>(buckets, bucketBuf, entry(table, slot));
       b.create<vector::StoreOp>(weights, weightBuf, entry(table, slot));
       return;
     }
-    for (int64_t c = 0; c < numChunks; ++c) {
+    if (aligned && count % u == 0) {
+      for (int64_t first = 0; first < count; first += u) {
+        Value pass =
+            b.create<arith::DivUIOp>(add(table, index(first)), index(u));
+        for (Value values : {buckets, weights})
+          b.create<vector::StoreOp>(b.create<vector::ExtractStridedSliceOp>(
+                                        values, ArrayRef<int64_t>{first},
+                                        ArrayRef<int64_t>{u},
+                                        ArrayRef<int64_t>{1}),
+                                    values == buckets ? bucketBuf : weightBuf,
+                                    ValueRange{pass, slot, index(0)});
+      }
+      return;
+    }
+    for (int64_t c = 0; c < count; ++c) {
       SmallVector<Value> indices = entry(add(table, index(c)), slot);
-      b.create<memref::StoreOp>(b.create<vector::ExtractOp>(buckets, c * tau),
+      b.create<memref::StoreOp>(b.create<vector::ExtractOp>(buckets, c),
                                 bucketBuf, indices);
-      b.create<memref::StoreOp>(b.create<vector::ExtractOp>(weights, c * tau),
+      b.create<memref::StoreOp>(b.create<vector::ExtractOp>(weights, c),
                                 weightBuf, indices);
     }
   };
 
-  int64_t full = d / v * v;
-  if (full > 0)
-    forLoop(index(0), index(full), index(v),
+  // Groups of tau vectors. Vectors are combined as soon as two of the same
+  // level are done, so at most log2(tau) + 1 are live per term.
+  int64_t groupColumns = tau * v;
+  int64_t groups = d / groupColumns;
+  SmallVector<int64_t> evens, odds;
+  for (int64_t lane = 0; lane < v; ++lane) {
+    evens.push_back(2 * lane);
+    odds.push_back(2 * lane + 1);
+  }
+  auto hashGroup = [&](Value firstColumn) {
+    struct Level {
+      int64_t level;
+      Value bits, magnitude, denominators;
+    };
+    SmallVector<Level> stack;
+    auto across = [&](Value l, Value r,
+                      function_ref<Value(Value, Value)> combine) {
+      return combine(b.create<vector::ShuffleOp>(l, r, evens),
+                     b.create<vector::ShuffleOp>(l, r, odds));
+    };
+    for (int64_t i = 0; i < tau; ++i) {
+      Terms term = terms(add(firstColumn, index(i * v)), v);
+      stack.push_back(
+          {0, term.bits, l1 ? term.magnitude : Value(), term.denominators});
+      while (stack.size() >= 2 &&
+             stack.back().level == stack[stack.size() - 2].level) {
+        Level r = stack.pop_back_val(), &l = stack.back();
+        l.bits = across(l.bits, r.bits, addI);
+        if (l1)
+          l.magnitude = across(l.magnitude, r.magnitude, addF);
+        l.denominators = across(l.denominators, r.denominators, mulF);
+        ++l.level;
+      }
+    }
+    Level &all = stack.front();
+    Value numerators =
+        l1 ? all.magnitude : splat(VectorType::get({v}, f32), f32Const(1.0));
+    Value weights = b.create<arith::DivFOp>(numerators, all.denominators);
+    storeEntries(b.create<arith::DivUIOp>(firstColumn, index(tau)), all.bits,
+                 weights, v, /*aligned=*/true);
+  };
+  if (groups > 0)
+    forLoop(index(0), index(groups * groupColumns), index(groupColumns),
+            hashGroup);
+
+  // One vector's chunks, reduced within the vector: lanes 0, tau, 2 tau, ...
+  // end up with the chunks' results.
+  auto hashVector = [&](Value column, int64_t width) {
+    auto type = VectorType::get({width}, f32);
+    Terms term = terms(column, width);
+    Value buckets = segmentedReduce(term.bits, tau, addI);
+    Value products = segmentedReduce(term.denominators, tau, mulF);
+    Value numerators = splat(type, f32Const(1.0));
+    if (l1)
+      numerators = segmentedReduce(term.magnitude, tau, addF);
+    Value weights = b.create<arith::DivFOp>(numerators, products);
+    int64_t numChunks = width / tau;
+    if (tau > 1) {
+      SmallVector<int64_t> firstLanes;
+      for (int64_t c = 0; c < numChunks; ++c)
+        firstLanes.push_back(c * tau);
+      buckets = b.create<vector::ShuffleOp>(buckets, buckets, firstLanes);
+      weights = b.create<vector::ShuffleOp>(weights, weights, firstLanes);
+    }
+    storeEntries(b.create<arith::DivUIOp>(column, index(tau)), buckets, weights,
+                 numChunks, /*aligned=*/width == v);
+  };
+  int64_t rest = groups * groupColumns, full = rest + (d - rest) / v * v;
+  if (full > rest)
+    forLoop(index(rest), index(full), index(v),
             [&](Value column) { hashVector(column, v); });
   // The tail holds whole chunks too: d and V are multiples of tau.
   if (full < d)
