@@ -9,6 +9,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ExecutionEngine/JITEventListener.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
@@ -24,7 +25,9 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <cstdlib>
 #include <mutex>
+#include <string_view>
 
 namespace mnemo {
 
@@ -226,13 +229,21 @@ LoadedObject::load(std::unique_ptr<llvm::MemoryBuffer> object) {
   auto jit =
       llvm::orc::LLJITBuilder()
           .setJITTargetMachineBuilder(std::move(*builder))
-          .setObjectLinkingLayerCreator(
-              [](llvm::orc::ExecutionSession &session, const llvm::Triple &) {
-                return std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
-                    session, []() {
-                      return std::make_unique<llvm::SectionMemoryManager>();
-                    });
-              })
+          .setObjectLinkingLayerCreator([](llvm::orc::ExecutionSession &session,
+                                           const llvm::Triple &) {
+            auto layer = std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
+                session, []() {
+                  return std::make_unique<llvm::SectionMemoryManager>();
+                });
+            // MNEMO_PERF=1: kernels named in `perf record -k 1` profiles
+            // (after `perf inject --jit`), see docs/benchmarks.md.
+            if (const char *perf = std::getenv("MNEMO_PERF");
+                perf && std::string_view(perf) == "1")
+              if (llvm::JITEventListener *listener =
+                      llvm::JITEventListener::createPerfJITEventListener())
+                layer->registerJITEventListener(*listener);
+            return layer;
+          })
           .create();
   if (!jit)
     return jit.takeError();
