@@ -66,7 +66,8 @@ Tables randomTables(size_t count, ElementType type, std::mt19937 &rng) {
 }
 
 /// Inputs with the corner cases of SPEC §1 mixed in: exact zeros and -0.0
-/// (1 bits), and tiny negatives (0 bits).
+/// (1 bits), tiny negatives (0 bits), and magnitudes of 10 to 100, whose
+/// exp(-2|z|/t) is far below what 1 + exp can hold.
 std::vector<float> randomInput(int64_t n, int64_t d, std::mt19937 &rng) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::uniform_int_distribution<int> pick(0, 15);
@@ -81,6 +82,10 @@ std::vector<float> randomInput(int64_t n, int64_t d, std::mt19937 &rng) {
       break;
     case 2:
       v = -1e-30f;
+      break;
+    case 3:
+      v = std::uniform_real_distribution<float>(10.0f, 100.0f)(rng) *
+          (normal(rng) < 0 ? -1.0f : 1.0f);
       break;
     default:
       v = normal(rng);

@@ -136,13 +136,18 @@ private:
 
   std::pair<Value, Value> emitNormStatistics(Value row);
   Value normalize(Value z, Value column, Value mean, Value rstd);
-  void emitHashRow(Value row, Value slot, Value bucketBuf, Value weightBuf);
+  /// Hashes one row. `inGroups`: when tau divides V, in groups of tau
+  /// vectors (faster per row, more code), else a vector at a time.
+  void emitHashRow(Value row, Value slot, Value bucketBuf, Value weightBuf,
+                   bool inGroups);
   void emitHashRowByChunk(Value row, Value slot, Value bucketBuf,
                           Value weightBuf, Value mean, Value rstd);
   void emitHashRowByVector(Value row, Value slot, Value bucketBuf,
-                           Value weightBuf, Value mean, Value rstd);
+                           Value weightBuf, Value mean, Value rstd,
+                           bool inGroups);
   Value segmentedReduce(Value v, int64_t segment,
                         function_ref<Value(Value, Value)> combine);
+  Value expOfNonPositive(Value x);
 
   void emitGather(Value firstToken, Value numTokens, Value firstSlot,
                   Value columnTile, Value bucketBuf, Value weightBuf,
@@ -244,13 +249,13 @@ Value LookupCodegen::normalize(Value z, Value column, Value mean, Value rstd) {
 }
 
 void LookupCodegen::emitHashRow(Value row, Value slot, Value bucketBuf,
-                                Value weightBuf) {
+                                Value weightBuf, bool inGroups) {
   Value mean, rstd;
   if (cfg.norm)
     std::tie(mean, rstd) = emitNormStatistics(row);
   if (cfg.bitsPerTable <= cfg.vectorWidth &&
       cfg.vectorWidth % cfg.bitsPerTable == 0)
-    emitHashRowByVector(row, slot, bucketBuf, weightBuf, mean, rstd);
+    emitHashRowByVector(row, slot, bucketBuf, weightBuf, mean, rstd, inGroups);
   else
     emitHashRowByChunk(row, slot, bucketBuf, weightBuf, mean, rstd);
 }
@@ -270,6 +275,51 @@ Value LookupCodegen::segmentedReduce(
   return v;
 }
 
+/// exp(x) for a vector of x <= 0 (or NaN, which it returns), within about
+/// 1 ulp: hashing's exp(-2|z| / t). Below -20 the result is clamped at
+/// exp(-20) ~ 2e-9, which leaves 1 + exp(x) at exactly 1.0f, as for any
+/// smaller x. n = round(x / ln 2) is read from the low bits of x log2(e) +
+/// 1.5 * 2^23 (no conversion to integer), r = x - n ln 2 in two parts
+/// (Cody-Waite), exp(r) by the Cephes expf polynomial, times 2^n built in
+/// the exponent field. 16 vector operations; the general approximation of
+/// math.exp (which handles any x) takes about 25, and code size is what the
+/// JIT's compile time pays for.
+Value LookupCodegen::expOfNonPositive(Value x) {
+  auto type = cast<VectorType>(x.getType());
+  auto bitsType = VectorType::get(type.getShape(), i32);
+  auto c = [&](double v) { return splat(type, f32Const(v)); };
+  auto fma = [&](Value a, Value m, Value add) {
+    return b.create<math::FmaOp>(a, m, add).getResult();
+  };
+  // max(x, -20), keeping a NaN x.
+  Value low = c(-20.0);
+  x = b.create<arith::SelectOp>(
+      b.create<arith::CmpFOp>(arith::CmpFPredicate::OLT, x, low), low, x);
+  Value shifter = c(12582912.0); // 1.5 * 2^23
+  Value shifted = fma(x, c(1.44269504088896341), shifter);
+  Value n = b.create<arith::SubFOp>(shifted, shifter);
+  Value r = fma(n, c(-0.693359375), x);
+  r = fma(n, c(2.12194440e-4), r);
+  Value p = c(1.9875691500e-4);
+  for (double coefficient : {1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
+                             1.6666665459e-1, 5.0000001201e-1})
+    p = fma(p, r, c(coefficient));
+  Value r2 = b.create<arith::MulFOp>(r, r);
+  Value e = fma(p, r2, b.create<arith::AddFOp>(r, c(1.0)));
+  // 2^n: n + 127 in the exponent field. The bits of `shifted` are
+  // 0x4B400000 + n (its ulp is 1), whose low 9 bits are n's (those of
+  // 0x4B400000 are 0): (bits << 23) + (127 << 23) is 2^n for n >= -29.
+  Value bits = b.create<arith::BitcastOp>(bitsType, shifted);
+  Value scale = b.create<arith::BitcastOp>(
+      type, b.create<arith::AddIOp>(
+                b.create<arith::ShLIOp>(
+                    bits, b.create<arith::ConstantOp>(
+                              DenseElementsAttr::get(bitsType, int32_t{23}))),
+                b.create<arith::ConstantOp>(
+                    DenseElementsAttr::get(bitsType, int32_t{127 << 23}))));
+  return b.create<arith::MulFOp>(e, scale);
+}
+
 /// Hashing when tau divides the vector width: every vector of the row holds
 /// V / tau whole chunks. Per element: the bit value (element 0 of a chunk is
 /// the most significant bit), |z| and 1 + exp(-2|z|/t); per chunk, sums and
@@ -285,8 +335,8 @@ Value LookupCodegen::segmentedReduce(
 /// The tables left over (K mod V) are hashed a vector at a time, with
 /// segmented reductions within the vector.
 void LookupCodegen::emitHashRowByVector(Value row, Value slot, Value bucketBuf,
-                                        Value weightBuf, Value mean,
-                                        Value rstd) {
+                                        Value weightBuf, Value mean, Value rstd,
+                                        bool inGroups) {
   int64_t tau = cfg.bitsPerTable, d = cfg.inputWidth, v = cfg.vectorWidth;
   double t = cfg.weighting == Weighting::prob ? cfg.temperature : 1.0;
   bool l1 = cfg.weighting == Weighting::l1_prob;
@@ -314,7 +364,7 @@ void LookupCodegen::emitHashRowByVector(Value row, Value slot, Value bucketBuf,
     Terms result;
     result.bits = b.create<arith::SelectOp>(isNonNegative, bitValues, zeroBits);
     result.magnitude = b.create<math::AbsFOp>(z);
-    Value e = b.create<math::ExpOp>(b.create<arith::MulFOp>(
+    Value e = expOfNonPositive(b.create<arith::MulFOp>(
         result.magnitude, splat(type, f32Const(-2.0 / t))));
     result.denominators =
         b.create<arith::AddFOp>(e, splat(type, f32Const(1.0)));
@@ -368,7 +418,7 @@ void LookupCodegen::emitHashRowByVector(Value row, Value slot, Value bucketBuf,
   // Groups of tau vectors. Vectors are combined as soon as two of the same
   // level are done, so at most log2(tau) + 1 are live per term.
   int64_t groupColumns = tau * v;
-  int64_t groups = d / groupColumns;
+  int64_t groups = inGroups ? d / groupColumns : 0;
   SmallVector<int64_t> evens, odds;
   for (int64_t lane = 0; lane < v; ++lane) {
     evens.push_back(2 * lane);
@@ -385,10 +435,21 @@ void LookupCodegen::emitHashRowByVector(Value row, Value slot, Value bucketBuf,
       return combine(b.create<vector::ShuffleOp>(l, r, evens),
                      b.create<vector::ShuffleOp>(l, r, odds));
     };
+    // The group's terms as one vector of tau * V lanes: one copy of the
+    // exponential's code in the IR (what JIT compile time pays for), split
+    // into tau vectors when LLVM legalizes it.
+    Terms group = terms(firstColumn, groupColumns);
+    auto part = [&](Value values, int64_t i) -> Value {
+      if (!values)
+        return values;
+      return b.create<vector::ExtractStridedSliceOp>(
+          values, ArrayRef<int64_t>{i * v}, ArrayRef<int64_t>{v},
+          ArrayRef<int64_t>{1});
+    };
     for (int64_t i = 0; i < tau; ++i) {
-      Terms term = terms(add(firstColumn, index(i * v)), v);
-      stack.push_back(
-          {0, term.bits, l1 ? term.magnitude : Value(), term.denominators});
+      stack.push_back({0, part(group.bits, i),
+                       l1 ? part(group.magnitude, i) : Value(),
+                       part(group.denominators, i)});
       while (stack.size() >= 2 &&
              stack.back().level == stack[stack.size() - 2].level) {
         Level r = stack.pop_back_val(), &l = stack.back();
@@ -468,7 +529,7 @@ void LookupCodegen::emitHashRowByChunk(Value row, Value slot, Value bucketBuf,
     Value bucket =
         b.create<vector::ReductionOp>(vector::CombiningKind::ADD, bits);
     Value magnitude = b.create<math::AbsFOp>(z);
-    Value e = b.create<math::ExpOp>(b.create<arith::MulFOp>(
+    Value e = expOfNonPositive(b.create<arith::MulFOp>(
         magnitude, splat(chunkType, f32Const(-2.0 / t))));
     Value denominators =
         b.create<arith::AddFOp>(e, splat(chunkType, f32Const(1.0)));
@@ -696,7 +757,7 @@ Value LookupCodegen::emit() {
       Value count =
           minIndex(index(tileTokens), b.create<arith::SubIOp>(n, first));
       forLoop(index(0), count, index(1), [&](Value t) {
-        emitHashRow(add(first, t), t, bucketBuf, weightBuf);
+        emitHashRow(add(first, t), t, bucketBuf, weightBuf, /*inGroups=*/true);
       });
       forLoop(index(0), index(cfg.numColumnTiles()), index(1), [&](Value c) {
         emitGather(first, count, index(0), c, bucketBuf, weightBuf, accBuf,
@@ -715,21 +776,25 @@ Value LookupCodegen::emit() {
                                               b.getI64IntegerAttr(64));
   Value weightBuf = b.create<memref::AllocOp>(weightType, ValueRange{n},
                                               b.getI64IntegerAttr(64));
-  // A single tile of tokens (decoding) is hashed without waking threads;
-  // with a static token count only the version that runs is generated.
+  // A single tile of tokens (decoding) is hashed without waking threads,
+  // a vector at a time (little to gain there from groups, whose code would
+  // be a second copy to compile); with a static token count only the
+  // version that runs is generated.
   auto hashParallel = [&] {
     parallelLoop(b.create<arith::CeilDivUIOp>(n, index(kHashTileTokens)),
                  [&](Value tile) {
                    Value first = mul(tile, index(kHashTileTokens));
                    Value last = minIndex(add(first, index(kHashTileTokens)), n);
                    forLoop(first, last, index(1), [&](Value t) {
-                     emitHashRow(t, t, bucketBuf, weightBuf);
+                     emitHashRow(t, t, bucketBuf, weightBuf,
+                                 /*inGroups=*/true);
                    });
                  });
   };
   auto hashSerial = [&] {
-    forLoop(index(0), n, index(1),
-            [&](Value t) { emitHashRow(t, t, bucketBuf, weightBuf); });
+    forLoop(index(0), n, index(1), [&](Value t) {
+      emitHashRow(t, t, bucketBuf, weightBuf, /*inGroups=*/false);
+    });
   };
   if (!ShapedType::isDynamic(cfg.numTokens)) {
     if (cfg.numTokens > kHashTileTokens)
