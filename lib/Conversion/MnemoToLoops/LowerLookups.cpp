@@ -145,6 +145,13 @@ private:
   void emitHashRowByVector(Value row, Value slot, Value bucketBuf,
                            Value weightBuf, Value mean, Value rstd,
                            bool inGroups);
+  /// The per-element terms of hashing `width` values of the row from
+  /// `column` (whole chunks): bit values, |z| and 1 + exp(-2|z|/t).
+  struct HashTerms {
+    Value bits, magnitude, denominators;
+  };
+  HashTerms emitHashTerms(Value row, Value column, int64_t width, Value mean,
+                          Value rstd);
   Value segmentedReduce(Value v, int64_t segment,
                         function_ref<Value(Value, Value)> combine);
   Value expOfNonPositive(Value x);
@@ -275,6 +282,35 @@ Value LookupCodegen::segmentedReduce(
   return v;
 }
 
+LookupCodegen::HashTerms LookupCodegen::emitHashTerms(Value row, Value column,
+                                                      int64_t width, Value mean,
+                                                      Value rstd) {
+  int64_t tau = cfg.bitsPerTable;
+  double t = cfg.weighting == Weighting::prob ? cfg.temperature : 1.0;
+  auto type = VectorType::get({width}, f32);
+  auto bitsType = VectorType::get({width}, i32);
+  SmallVector<int32_t> powers;
+  for (int64_t lane = 0; lane < width; ++lane)
+    powers.push_back(static_cast<int32_t>(1) << (tau - 1 - lane % tau));
+  Value bitValues = b.create<arith::ConstantOp>(
+      DenseElementsAttr::get(bitsType, ArrayRef<int32_t>(powers)));
+  Value zeroBits =
+      b.create<arith::ConstantOp>(DenseElementsAttr::get(bitsType, 0));
+
+  Value z = b.create<vector::LoadOp>(type, x, ValueRange{row, column});
+  z = normalize(z, column, mean, rstd);
+  // Bit j of a chunk when z_j >= 0: true for 0.0 and -0.0, false for NaN.
+  Value isNonNegative = b.create<arith::CmpFOp>(arith::CmpFPredicate::OGE, z,
+                                                splat(type, f32Const(0.0)));
+  HashTerms terms;
+  terms.bits = b.create<arith::SelectOp>(isNonNegative, bitValues, zeroBits);
+  terms.magnitude = b.create<math::AbsFOp>(z);
+  Value e = expOfNonPositive(b.create<arith::MulFOp>(
+      terms.magnitude, splat(type, f32Const(-2.0 / t))));
+  terms.denominators = b.create<arith::AddFOp>(e, splat(type, f32Const(1.0)));
+  return terms;
+}
+
 /// exp(x) for a vector of x <= 0 (or NaN, which it returns), within about
 /// 1 ulp: hashing's exp(-2|z| / t). Below -20 the result is clamped at
 /// exp(-20) ~ 2e-9, which leaves 1 + exp(x) at exactly 1.0f, as for any
@@ -309,15 +345,13 @@ Value LookupCodegen::expOfNonPositive(Value x) {
   // 2^n: n + 127 in the exponent field. The bits of `shifted` are
   // 0x4B400000 + n (its ulp is 1), whose low 9 bits are n's (those of
   // 0x4B400000 are 0): (bits << 23) + (127 << 23) is 2^n for n >= -29.
+  auto ci = [&](int32_t v) {
+    return b.create<arith::ConstantOp>(DenseElementsAttr::get(bitsType, v));
+  };
   Value bits = b.create<arith::BitcastOp>(bitsType, shifted);
-  Value scale = b.create<arith::BitcastOp>(
-      type, b.create<arith::AddIOp>(
-                b.create<arith::ShLIOp>(
-                    bits, b.create<arith::ConstantOp>(
-                              DenseElementsAttr::get(bitsType, int32_t{23}))),
-                b.create<arith::ConstantOp>(
-                    DenseElementsAttr::get(bitsType, int32_t{127 << 23}))));
-  return b.create<arith::MulFOp>(e, scale);
+  Value exponent = b.create<arith::AddIOp>(
+      b.create<arith::ShLIOp>(bits, ci(23)), ci(127 << 23));
+  return b.create<arith::MulFOp>(e, b.create<arith::BitcastOp>(type, exponent));
 }
 
 /// Hashing when tau divides the vector width: every vector of the row holds
@@ -338,38 +372,8 @@ void LookupCodegen::emitHashRowByVector(Value row, Value slot, Value bucketBuf,
                                         Value weightBuf, Value mean, Value rstd,
                                         bool inGroups) {
   int64_t tau = cfg.bitsPerTable, d = cfg.inputWidth, v = cfg.vectorWidth;
-  double t = cfg.weighting == Weighting::prob ? cfg.temperature : 1.0;
   bool l1 = cfg.weighting == Weighting::l1_prob;
 
-  // The per-element terms of `width` values from `column`.
-  struct Terms {
-    Value bits, magnitude, denominators;
-  };
-  auto terms = [&](Value column, int64_t width) {
-    auto type = VectorType::get({width}, f32);
-    auto bitsType = VectorType::get({width}, i32);
-    SmallVector<int32_t> powers;
-    for (int64_t lane = 0; lane < width; ++lane)
-      powers.push_back(static_cast<int32_t>(1) << (tau - 1 - lane % tau));
-    Value bitValues = b.create<arith::ConstantOp>(
-        DenseElementsAttr::get(bitsType, ArrayRef<int32_t>(powers)));
-    Value zeroBits =
-        b.create<arith::ConstantOp>(DenseElementsAttr::get(bitsType, 0));
-
-    Value z = b.create<vector::LoadOp>(type, x, ValueRange{row, column});
-    z = normalize(z, column, mean, rstd);
-    // Bit j of a chunk when z_j >= 0: true for 0.0 and -0.0, false for NaN.
-    Value isNonNegative = b.create<arith::CmpFOp>(arith::CmpFPredicate::OGE, z,
-                                                  splat(type, f32Const(0.0)));
-    Terms result;
-    result.bits = b.create<arith::SelectOp>(isNonNegative, bitValues, zeroBits);
-    result.magnitude = b.create<math::AbsFOp>(z);
-    Value e = expOfNonPositive(b.create<arith::MulFOp>(
-        result.magnitude, splat(type, f32Const(-2.0 / t))));
-    result.denominators =
-        b.create<arith::AddFOp>(e, splat(type, f32Const(1.0)));
-    return result;
-  };
   auto addI = [&](Value l, Value r) {
     return b.create<arith::AddIOp>(l, r).getResult();
   };
@@ -415,8 +419,8 @@ void LookupCodegen::emitHashRowByVector(Value row, Value slot, Value bucketBuf,
     }
   };
 
-  // Groups of tau vectors. Vectors are combined as soon as two of the same
-  // level are done, so at most log2(tau) + 1 are live per term.
+  // Groups of tau vectors, reduced level by level as soon as two vectors of
+  // the same level are there.
   int64_t groupColumns = tau * v;
   int64_t groups = inGroups ? d / groupColumns : 0;
   SmallVector<int64_t> evens, odds;
@@ -438,10 +442,8 @@ void LookupCodegen::emitHashRowByVector(Value row, Value slot, Value bucketBuf,
     // The group's terms as one vector of tau * V lanes: one copy of the
     // exponential's code in the IR (what JIT compile time pays for), split
     // into tau vectors when LLVM legalizes it.
-    Terms group = terms(firstColumn, groupColumns);
+    HashTerms group = emitHashTerms(row, firstColumn, groupColumns, mean, rstd);
     auto part = [&](Value values, int64_t i) -> Value {
-      if (!values)
-        return values;
       return b.create<vector::ExtractStridedSliceOp>(
           values, ArrayRef<int64_t>{i * v}, ArrayRef<int64_t>{v},
           ArrayRef<int64_t>{1});
@@ -475,7 +477,7 @@ void LookupCodegen::emitHashRowByVector(Value row, Value slot, Value bucketBuf,
   // end up with the chunks' results.
   auto hashVector = [&](Value column, int64_t width) {
     auto type = VectorType::get({width}, f32);
-    Terms term = terms(column, width);
+    HashTerms term = emitHashTerms(row, column, width, mean, rstd);
     Value buckets = segmentedReduce(term.bits, tau, addI);
     Value products = segmentedReduce(term.denominators, tau, mulF);
     Value numerators = splat(type, f32Const(1.0));
@@ -508,38 +510,18 @@ void LookupCodegen::emitHashRowByChunk(Value row, Value slot, Value bucketBuf,
                                        Value weightBuf, Value mean,
                                        Value rstd) {
   int64_t tau = cfg.bitsPerTable;
-  auto chunkType = VectorType::get({tau}, f32);
-  auto bitsType = VectorType::get({tau}, i32);
-  SmallVector<int32_t> powers;
-  for (int64_t j = 0; j < tau; ++j)
-    powers.push_back(static_cast<int32_t>(1) << (tau - 1 - j));
-  Value bitValues = b.create<arith::ConstantOp>(
-      DenseElementsAttr::get(bitsType, ArrayRef<int32_t>(powers)));
-  Value zeroBits =
-      b.create<arith::ConstantOp>(DenseElementsAttr::get(bitsType, 0));
-  double t = cfg.weighting == Weighting::prob ? cfg.temperature : 1.0;
-
   forLoop(index(0), index(cfg.numTables), index(1), [&](Value k) {
-    Value column = mul(k, index(tau));
-    Value z = b.create<vector::LoadOp>(chunkType, x, ValueRange{row, column});
-    z = normalize(z, column, mean, rstd);
-    Value isNonNegative = b.create<arith::CmpFOp>(
-        arith::CmpFPredicate::OGE, z, splat(chunkType, f32Const(0.0)));
-    Value bits = b.create<arith::SelectOp>(isNonNegative, bitValues, zeroBits);
+    HashTerms terms = emitHashTerms(row, mul(k, index(tau)), tau, mean, rstd);
     Value bucket =
-        b.create<vector::ReductionOp>(vector::CombiningKind::ADD, bits);
-    Value magnitude = b.create<math::AbsFOp>(z);
-    Value e = expOfNonPositive(b.create<arith::MulFOp>(
-        magnitude, splat(chunkType, f32Const(-2.0 / t))));
-    Value denominators =
-        b.create<arith::AddFOp>(e, splat(chunkType, f32Const(1.0)));
-    Value product =
-        b.create<vector::ReductionOp>(vector::CombiningKind::MUL, denominators,
-                                      arith::FastMathFlags::reassoc);
+        b.create<vector::ReductionOp>(vector::CombiningKind::ADD, terms.bits);
+    Value product = b.create<vector::ReductionOp>(
+        vector::CombiningKind::MUL, terms.denominators,
+        arith::FastMathFlags::reassoc);
     Value numerator = f32Const(1.0);
     if (cfg.weighting == Weighting::l1_prob)
-      numerator = b.create<vector::ReductionOp>(
-          vector::CombiningKind::ADD, magnitude, arith::FastMathFlags::reassoc);
+      numerator = b.create<vector::ReductionOp>(vector::CombiningKind::ADD,
+                                                terms.magnitude,
+                                                arith::FastMathFlags::reassoc);
     Value weight = b.create<arith::DivFOp>(numerator, product);
     b.create<memref::StoreOp>(bucket, bucketBuf, entry(k, slot));
     b.create<memref::StoreOp>(weight, weightBuf, entry(k, slot));
