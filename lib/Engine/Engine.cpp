@@ -4,6 +4,7 @@
 
 #include "mnemo/Engine/ProgramModule.h"
 #include "mnemo/InitAll.h"
+#include "mnemo/JIT/Host.h"
 #include "mnemo/JIT/ObjectCode.h"
 #include "mnemo/Model/Model.h"
 #include "mnemo/Model/Program.h"
@@ -353,7 +354,7 @@ llvm::Error LoadedModel::bind(const EngineOptions &options) {
     return llvm::Error::success();
   };
 
-  omp_set_num_threads(static_cast<int>(numThreads));
+  setKernelThreads(numThreads);
   if (llvm::Error error = bindOne(kEmbedFunction, embed))
     return error;
   if (llvm::Error error = bindOne(kHeadFunction, head))
@@ -604,7 +605,7 @@ Batch::runStack(const LoadedModel::Function &embed,
                 int64_t first) const {
   int64_t n = static_cast<int64_t>(tokens.size());
   int64_t d = model.config().hiddenSize;
-  omp_set_num_threads(static_cast<int>(model.numThreads));
+  setKernelThreads(model.numThreads);
   Place place = model.memory;
   Stack stack;
   size_t idBytes = static_cast<size_t>(n) * sizeof(int64_t);

@@ -18,8 +18,6 @@
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <omp.h>
-
 #include <cmath>
 #include <memory>
 
@@ -145,7 +143,7 @@ int evalLayer(const EvalLayerOptions &opts) {
     if (llvm::Error error = cuda::initialize())
       return reportError("--target cuda: " + toString(std::move(error)));
   if (!onGPU)
-    omp_set_num_threads(static_cast<int>(jit.threads));
+    setKernelThreads(jit.threads);
   auto kernel = MemoryLayerKernel::compile(config, jit);
   if (!kernel)
     return reportError(kernel.takeError());
