@@ -13,6 +13,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <nlohmann/json.hpp>
+#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -320,9 +321,10 @@ llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
   result.host = host.cpuName;
   JITOptions jit = opts.jit;
   jit.threads = opts.threads;
+  omp_set_num_threads(opts.threads);
   // Worker threads spin 1 ms after a parallel region: enough for calls that
   // follow each other, short enough not to disturb the other side.
-  setKernelThreads(opts.threads);
+  kmp_set_blocktime(1);
   auto kernel = compileKernel(config, jit, result);
   if (!kernel)
     return kernel.takeError();

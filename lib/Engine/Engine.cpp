@@ -4,7 +4,6 @@
 
 #include "mnemo/Engine/ProgramModule.h"
 #include "mnemo/InitAll.h"
-#include "mnemo/JIT/Host.h"
 #include "mnemo/JIT/ObjectCode.h"
 #include "mnemo/Model/Model.h"
 #include "mnemo/Model/Program.h"
@@ -354,7 +353,7 @@ llvm::Error LoadedModel::bind(const EngineOptions &options) {
     return llvm::Error::success();
   };
 
-  setKernelThreads(numThreads);
+  omp_set_num_threads(static_cast<int>(numThreads));
   if (llvm::Error error = bindOne(kEmbedFunction, embed))
     return error;
   if (llvm::Error error = bindOne(kHeadFunction, head))
@@ -605,7 +604,7 @@ Batch::runStack(const LoadedModel::Function &embed,
                 int64_t first) const {
   int64_t n = static_cast<int64_t>(tokens.size());
   int64_t d = model.config().hiddenSize;
-  setKernelThreads(model.numThreads);
+  omp_set_num_threads(static_cast<int>(model.numThreads));
   Place place = model.memory;
   Stack stack;
   size_t idBytes = static_cast<size_t>(n) * sizeof(int64_t);

@@ -7,7 +7,6 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <omp.h>
 #include <thread>
 
 namespace mnemo {
@@ -73,13 +72,6 @@ HostInfo detect() {
 const HostInfo &getHostInfo() {
   static const HostInfo info = detect();
   return info;
-}
-
-void setKernelThreads(int64_t threads) {
-  omp_set_num_threads(static_cast<int>(threads));
-  static const bool userBlocktime = std::getenv("KMP_BLOCKTIME") != nullptr;
-  if (!userBlocktime)
-    kmp_set_blocktime(1);
 }
 
 int64_t getAvailableMemoryBytes() {

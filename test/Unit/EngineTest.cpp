@@ -20,9 +20,7 @@
 #include "gtest/gtest.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <omp.h>
 #include <thread>
 
 using namespace mnemo;
@@ -288,29 +286,6 @@ TEST(Concurrency, MemoryFormerSequencesOnThreadsAreBitIdentical) {
 }
 TEST(Concurrency, TransformerSequencesOnThreadsAreBitIdentical) {
   checkConcurrentSequences(Family::Transformer);
-}
-
-/// A step sets the OpenMP team of the calling thread to the model's threads,
-/// whose workers sleep after 1 ms: with the default of 200 ms, a worker
-/// spinning after the last kernel took a core from the BLAS library's
-/// threads (docs/benchmarks.md).
-TEST(Threads, AStepUsesTheModelsThreadsWithShortSpins) {
-  if (std::getenv("KMP_BLOCKTIME"))
-    GTEST_SKIP() << "KMP_BLOCKTIME is set: the user's choice is kept";
-  TestModel test(smallConfig(Family::MemoryFormer));
-  std::unique_ptr<LoadedModel> model = test.load();
-  ASSERT_TRUE(model);
-  int threads = 0, blocktime = 0;
-  std::thread caller([&] {
-    omp_set_num_threads(5);
-    kmp_set_blocktime(200);
-    greedyLogits(*model, {1, 2, 3}, 1);
-    threads = omp_get_max_threads();
-    blocktime = kmp_get_blocktime();
-  });
-  caller.join();
-  EXPECT_EQ(threads, 2);
-  EXPECT_EQ(blocktime, 1);
 }
 
 } // namespace

@@ -18,6 +18,8 @@
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <omp.h>
+
 #include <cmath>
 #include <memory>
 
@@ -143,7 +145,7 @@ int evalLayer(const EvalLayerOptions &opts) {
     if (llvm::Error error = cuda::initialize())
       return reportError("--target cuda: " + toString(std::move(error)));
   if (!onGPU)
-    setKernelThreads(jit.threads);
+    omp_set_num_threads(static_cast<int>(jit.threads));
   auto kernel = MemoryLayerKernel::compile(config, jit);
   if (!kernel)
     return reportError(kernel.takeError());

@@ -26,15 +26,6 @@ struct HostInfo {
 /// Detects the host once and caches the answer.
 const HostInfo &getHostInfo();
 
-/// Makes the generated CPU kernels that the calling thread runs use
-/// `threads` OpenMP threads, whose workers spin for 1 ms after a parallel
-/// region before they sleep (unless the user set `KMP_BLOCKTIME`). The
-/// OpenMP default of 200 ms left a worker spinning on the core that the
-/// BLAS library's own threads needed for the LM head between two kernels:
-/// on 2 cores, decoding took 8% longer and 15% more CPU time
-/// (docs/benchmarks.md). Both settings belong to the calling thread.
-void setKernelThreads(int64_t threads);
-
 /// Memory that can be allocated now without swapping (Linux's MemAvailable),
 /// in bytes; 0 when unknown.
 int64_t getAvailableMemoryBytes();
