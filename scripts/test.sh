@@ -7,7 +7,8 @@
 # suite (IR, passes, tools) and the gtest unit tests, through one lit run.
 # With --sanitize, the same in ./build-sanitize, every library, tool and
 # test built with AddressSanitizer and UndefinedBehaviorSanitizer
-# (-DMNEMO_SANITIZE=address,undefined): any finding fails its test. Exits
+# (-DMNEMO_SANITIZE=address,undefined): any finding fails its test; the JIT
+# then also verifies the IR after every pass (MNEMO_VERIFY_EACH=1). Exits
 # non-zero if anything fails.
 #
 #===----------------------------------------------------------------------===#
@@ -24,6 +25,8 @@ if [ "${1:-}" = "--sanitize" ]; then
   # annotations need every side of a container instrumented.
   export ASAN_OPTIONS=detect_container_overflow=0:detect_leaks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  # The JIT verifies the IR after every pass, not only after its pipelines.
+  export MNEMO_VERIFY_EACH=1
 elif [ $# -gt 0 ]; then
   echo "usage: bash scripts/test.sh [--sanitize]" >&2
   exit 2

@@ -91,7 +91,7 @@ cuda_stub = "/usr/local/cuda/lib64/stubs/libcuda.so"
 if os.path.exists(cuda_stub):
     config.available_features.add("cuda-stub")
     config.substitutions.append(("%cuda_stub", cuda_stub))
-llvm_config.with_system_environment(["MNEMO_CUDA_DEVICE"])
+llvm_config.with_system_environment(["MNEMO_CUDA_DEVICE", "MNEMO_VERIFY_EACH"])
 
 # A sanitizer build (-DMNEMO_SANITIZE=address,undefined, run by
 # `scripts/test.sh --sanitize`, which sets the sanitizers' options):

@@ -12,7 +12,8 @@ config.test_exec_root = os.path.join(config.mnemo_obj_root, "test", "Unit")
 config.test_source_root = config.test_exec_root
 config.test_format = lit.formats.GoogleTest(".", "Tests")
 
-# The sanitizers' options of a sanitizer build (scripts/test.sh --sanitize).
-for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+# The sanitizers' options of a sanitizer build (scripts/test.sh --sanitize),
+# which also verifies the JIT's IR after every pass.
+for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "MNEMO_VERIFY_EACH"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
