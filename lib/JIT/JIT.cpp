@@ -13,6 +13,7 @@
 #include "mnemo/JIT/ObjectCode.h"
 #include "mnemo/Pipelines.h"
 #include "mnemo/Runtime/CUDA.h"
+#include "mnemo/Support/Environment.h"
 #include "mnemo/Version.h"
 
 #include "KernelCache.h"
@@ -33,10 +34,8 @@
 #include <sys/mman.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <limits>
 #include <mutex>
-#include <string_view>
 
 using namespace mlir;
 
@@ -402,10 +401,7 @@ namespace {
 /// verifies after each pass, as MLIR's tools do, so a pass that breaks the
 /// IR shows there.
 LogicalResult runPipeline(PassManager &pm, ModuleOp module) {
-  static const bool verifyEach = [] {
-    const char *value = std::getenv("MNEMO_VERIFY_EACH");
-    return value && std::string_view(value) == "1";
-  }();
+  static const bool verifyEach = isEnvironmentSwitchOn("MNEMO_VERIFY_EACH");
   pm.enableVerifier(verifyEach);
   if (failed(pm.run(module)))
     return failure();

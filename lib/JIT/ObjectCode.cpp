@@ -4,6 +4,7 @@
 
 #include "mnemo/Runtime/CUDA.h"
 #include "mnemo/Runtime/Symbols.h"
+#include "mnemo/Support/Environment.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -25,9 +26,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
-#include <cstdlib>
 #include <mutex>
-#include <string_view>
 
 namespace mnemo {
 
@@ -237,8 +236,7 @@ LoadedObject::load(std::unique_ptr<llvm::MemoryBuffer> object) {
                 });
             // MNEMO_PERF=1: kernels named in `perf record -k 1` profiles
             // (after `perf inject --jit`), see docs/benchmarks.md.
-            if (const char *perf = std::getenv("MNEMO_PERF");
-                perf && std::string_view(perf) == "1")
+            if (isEnvironmentSwitchOn("MNEMO_PERF"))
               if (llvm::JITEventListener *listener =
                       llvm::JITEventListener::createPerfJITEventListener())
                 layer->registerJITEventListener(*listener);

@@ -400,13 +400,13 @@ void LookupCodegen::emitHashRowByVector(Value row, Value slot, Value bucketBuf,
       for (int64_t first = 0; first < count; first += u) {
         Value pass =
             b.create<arith::DivUIOp>(add(table, index(first)), index(u));
-        for (Value values : {buckets, weights})
+        for (auto [values, buffer] :
+             {std::pair{buckets, bucketBuf}, std::pair{weights, weightBuf}})
           b.create<vector::StoreOp>(b.create<vector::ExtractStridedSliceOp>(
                                         values, ArrayRef<int64_t>{first},
                                         ArrayRef<int64_t>{u},
                                         ArrayRef<int64_t>{1}),
-                                    values == buckets ? bucketBuf : weightBuf,
-                                    ValueRange{pass, slot, index(0)});
+                                    buffer, ValueRange{pass, slot, index(0)});
       }
       return;
     }
@@ -657,20 +657,19 @@ void LookupCodegen::emitPass(Value firstTable, int64_t numTables, bool first,
       acc = emitAccumulate(firstTable, pass, index(0), numTables, columnTile,
                            columnBase, slot, bucketBuf, weightBuf, acc);
     } else {
-      int64_t groupsEnd = numTables / unroll * unroll;
-      acc = forLoop(index(0), index(groupsEnd), index(unroll), acc,
-                    [&](Value u, ValueRange iter) {
-                      return emitAccumulate(add(firstTable, u), pass, u, unroll,
-                                            columnTile, columnBase, slot,
-                                            bucketBuf, weightBuf, iter);
-                    });
-      if (groupsEnd < numTables)
-        acc = forLoop(index(groupsEnd), index(numTables), index(1), acc,
+      // Tables [from, to) of the pass, `step` per iteration.
+      auto tableLoop = [&](int64_t from, int64_t to, int64_t step) {
+        acc = forLoop(index(from), index(to), index(step), acc,
                       [&](Value u, ValueRange iter) {
-                        return emitAccumulate(add(firstTable, u), pass, u, 1,
+                        return emitAccumulate(add(firstTable, u), pass, u, step,
                                               columnTile, columnBase, slot,
                                               bucketBuf, weightBuf, iter);
                       });
+      };
+      int64_t groupsEnd = numTables / unroll * unroll;
+      tableLoop(0, groupsEnd, unroll);
+      if (groupsEnd < numTables)
+        tableLoop(groupsEnd, numTables, 1);
     }
 
     for (auto [i, chunk] : llvm::enumerate(chunks)) {
