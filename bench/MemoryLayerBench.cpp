@@ -143,7 +143,8 @@ void dense(benchmark::State &state,
 
 /// JIT compile time of one configuration in a warm process (the first
 /// compile of a process also pays for loading dialects and initializing
-/// LLVM). Each iteration compiles anew, bypassing the in-process cache.
+/// LLVM), with the LLVM side on `compile_threads` threads. Each iteration
+/// compiles anew, bypassing the in-process cache.
 void compileLayer(benchmark::State &state, ElementType type) {
   MemoryLayerConfig config;
   config.numTables = kTables;
@@ -153,6 +154,7 @@ void compileLayer(benchmark::State &state, ElementType type) {
   config.numTokens = state.range(0);
   JITOptions options;
   options.threads = threads();
+  options.compileThreads = state.range(1);
   mlir::DialectRegistry registry;
   mlir::mnemo::registerAllDialects(registry);
   for (auto _ : state) {
@@ -181,15 +183,23 @@ BENCHMARK_CAPTURE(memoryLayer, f16, ElementType::F16)->Apply(applySizes);
 BENCHMARK_CAPTURE(dense, openblas, &bench::makeOpenBlas)->Apply(applySizes);
 BENCHMARK_CAPTURE(dense, onednn, &bench::makeOneDnn)->Apply(applySizes);
 
+/// N in {1, 2048}, compile threads 1 and one per CPU.
+void applyCompileSizes(benchmark::internal::Benchmark *b) {
+  b->ArgNames({"N", "compile_threads"});
+  std::vector<int64_t> counts = {1};
+  if (int64_t cpus = JITOptions().compileThreadCount(); cpus > 1)
+    counts.push_back(cpus);
+  for (int64_t n : {1, 2048})
+    for (int64_t threads : counts)
+      b->Args({n, threads});
+  b->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
 BENCHMARK_CAPTURE(compileLayer, f32, ElementType::F32)
-    ->ArgName("N")
-    ->Arg(1)
-    ->Arg(2048)
-    ->Unit(benchmark::kMillisecond);
+    ->Apply(applyCompileSizes);
 BENCHMARK_CAPTURE(compileLayer, f16, ElementType::F16)
-    ->ArgName("N")
-    ->Arg(1)
-    ->Arg(2048)
-    ->Unit(benchmark::kMillisecond);
+    ->Apply(applyCompileSizes);
+BENCHMARK_CAPTURE(compileLayer, bf16, ElementType::BF16)
+    ->Apply(applyCompileSizes);
 
 BENCHMARK_MAIN();

@@ -29,13 +29,16 @@
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/Threading.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <sys/mman.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <limits>
 #include <mutex>
+#include <optional>
 
 using namespace mlir;
 
@@ -152,6 +155,20 @@ llvm::Expected<FunctionSignature> readSignature(func::FuncOp func,
 
 } // namespace
 
+namespace {
+
+/// Overrides the default of `JITOptions::compileThreads`.
+constexpr const char *kCompileThreadsVariable = "MNEMO_COMPILE_THREADS";
+
+std::optional<unsigned> compileThreadsFromEnvironment(llvm::StringRef value) {
+  unsigned threads;
+  if (value.getAsInteger(10, threads) || threads < 1 || threads > kMaxThreads)
+    return std::nullopt;
+  return threads;
+}
+
+} // namespace
+
 llvm::Error JITOptions::validate() const {
   if (threads < 1 || threads > kMaxThreads)
     return makeError("threads must be between 1 and " +
@@ -203,7 +220,27 @@ llvm::Error JITOptions::validate() const {
       return error;
   if (target == "cuda" && gpuKernels)
     return makeError("the GPU kernels' loops on the CPU are a CPU target");
+  if (compileThreads < 0 || compileThreads > kMaxThreads)
+    return makeError("compile threads must be between 0 (one per CPU) and " +
+                     llvm::Twine(kMaxThreads) + ", got " +
+                     llvm::Twine(compileThreads));
+  if (compileThreads == 0)
+    if (const char *value = std::getenv(kCompileThreadsVariable);
+        value && !compileThreadsFromEnvironment(value))
+      return makeError(llvm::Twine(kCompileThreadsVariable) +
+                       " must be a whole number between 1 and " +
+                       llvm::Twine(kMaxThreads) + ", got '" + value + "'");
   return llvm::Error::success();
+}
+
+unsigned JITOptions::compileThreadCount() const {
+  if (compileThreads > 0)
+    return static_cast<unsigned>(compileThreads);
+  if (const char *value = std::getenv(kCompileThreadsVariable))
+    if (std::optional<unsigned> threads = compileThreadsFromEnvironment(value))
+      return *threads;
+  // The CPUs of this process's affinity mask, not of the machine.
+  return llvm::hardware_concurrency().compute_thread_count();
 }
 
 std::string JITOptions::pipelineOptions() const {
@@ -507,14 +544,14 @@ CompiledModule::fromEntryPoints(
 
 namespace {
 
-/// Links `object` and looks up the entry point of every function.
+/// Links `objects` and looks up the entry point of every function.
 llvm::Error
 linkObject(std::unique_ptr<LoadedObject> &code,
            std::map<std::string, void (*)(void **)> &entryPoints,
            const void *&kernelImage,
            const std::map<std::string, FunctionSignature> &signatures,
-           std::unique_ptr<llvm::MemoryBuffer> object) {
-  auto loaded = LoadedObject::load(std::move(object));
+           std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects) {
+  auto loaded = LoadedObject::load(std::move(objects));
   if (!loaded)
     return loaded.takeError();
   for (const auto &[name, signature] : signatures) {
@@ -563,7 +600,7 @@ compileModule(ModuleOp module, const JITOptions &options) {
       llvm::Error error =
           signatures ? linkObject(compiled->code, compiled->entryPoints,
                                   compiled->kernelImage, *signatures,
-                                  std::move(entry->object))
+                                  std::move(entry->objects))
                      : signatures.takeError();
       if (!error) {
         compiled->signatures = std::move(*signatures);
@@ -579,17 +616,20 @@ compileModule(ModuleOp module, const JITOptions &options) {
   auto signatures = lowerModule(module, options);
   if (!signatures)
     return signatures.takeError();
-  auto object = compileToObject(module);
-  if (!object)
-    return object.takeError();
+  // The host code of the CUDA target is small (the kernels are PTX): one
+  // object.
+  auto objects = compileToObjects(
+      module, options.target == "cuda" ? 1 : options.compileThreadCount());
+  if (!objects)
+    return objects.takeError();
   if (!entryPath.empty())
     // The cache is an optimization: a directory that cannot be written only
     // costs the next process a compile.
-    llvm::consumeError(writeCacheEntry(
-        entryPath, key, writeManifest(*signatures), (*object)->getBuffer()));
+    llvm::consumeError(
+        writeCacheEntry(entryPath, key, writeManifest(*signatures), *objects));
   if (llvm::Error error =
           linkObject(compiled->code, compiled->entryPoints,
-                     compiled->kernelImage, *signatures, std::move(*object)))
+                     compiled->kernelImage, *signatures, std::move(*objects)))
     return std::move(error);
   compiled->signatures = std::move(*signatures);
   return finish();

@@ -21,7 +21,7 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr char kMagic[8] = {'M', 'N', 'E', 'M', 'O', 'K', 'C', '1'};
+constexpr char kMagic[8] = {'M', 'N', 'E', 'M', 'O', 'K', 'C', '2'};
 
 llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
@@ -134,28 +134,51 @@ std::optional<CacheEntry> readCacheEntry(llvm::StringRef path,
   };
   auto storedKey = field();
   auto manifest = field();
-  auto object = field();
-  if (!storedKey || !manifest || !object || *storedKey != key)
+  if (!storedKey || !manifest || *storedKey != key ||
+      bytes.size() - 8 - offset < 8)
     return std::nullopt;
+  uint64_t count;
+  std::memcpy(&count, bytes.data() + offset, 8);
+  offset += 8;
   CacheEntry entry;
   entry.manifest = manifest->str();
-  entry.object = llvm::MemoryBuffer::getMemBufferCopy(*object, path);
+  // Each object takes at least its 8-byte length: a count beyond that is
+  // damage, not a reason to reserve memory.
+  if (count == 0 || count > (bytes.size() - 8 - offset) / 8)
+    return std::nullopt;
+  for (uint64_t i = 0; i < count; ++i) {
+    auto object = field();
+    if (!object)
+      return std::nullopt;
+    entry.objects.push_back(
+        llvm::MemoryBuffer::getMemBufferCopy(*object, path));
+  }
+  if (offset != bytes.size() - 8)
+    return std::nullopt;
   return entry;
 }
 
-llvm::Error writeCacheEntry(llvm::StringRef path, llvm::StringRef key,
-                            llvm::StringRef manifest,
-                            llvm::StringRef object) {
+llvm::Error
+writeCacheEntry(llvm::StringRef path, llvm::StringRef key,
+                llvm::StringRef manifest,
+                llvm::ArrayRef<std::unique_ptr<llvm::MemoryBuffer>> objects) {
   if (std::error_code error =
           llvm::sys::fs::create_directories(llvm::sys::path::parent_path(path)))
-    return makeError(path + ": cannot create its directory: " +
-                     error.message());
+    return makeError(path +
+                     ": cannot create its directory: " + error.message());
   std::string bytes(kMagic, sizeof(kMagic));
-  for (llvm::StringRef part : {key, manifest, object}) {
-    uint64_t length = part.size();
-    bytes.append(reinterpret_cast<const char *>(&length), 8);
-    bytes.append(part.data(), part.size());
-  }
+  auto append = [&](uint64_t value) {
+    bytes.append(reinterpret_cast<const char *>(&value), 8);
+  };
+  auto appendField = [&](llvm::StringRef field) {
+    append(field.size());
+    bytes.append(field.data(), field.size());
+  };
+  appendField(key);
+  appendField(manifest);
+  append(objects.size());
+  for (const auto &object : objects)
+    appendField(object->getBuffer());
   uint64_t checksum = llvm::xxh3_64bits(llvm::StringRef(bytes));
   bytes.append(reinterpret_cast<const char *>(&checksum), 8);
   return writeFileAtomically(path,

@@ -6,12 +6,14 @@
 //
 // A cache entry is one file, `<dir>/<hash>.mnemo-kernels`:
 //
-//   "MNEMOKC1"            magic and format version
+//   "MNEMOKC2"            magic and format version
 //   u64 n, n bytes        the key: everything the code depends on (the mnemo
 //                         IR, the pipeline options, the host CPU and its
 //                         features, Mnemo's and LLVM's versions)
 //   u64 n, n bytes        the manifest (JSON)
-//   u64 n, n bytes        the object file
+//   u64 m                 the number of object files (at least 1), which
+//                         link together (compileToObjects)
+//   m x (u64 n, n bytes)  the object files
 //   u64                   XXH3-64 of all the bytes before it
 //
 // Entries are written to a temporary file and renamed into place, so that
@@ -30,6 +32,7 @@
 
 #include <map>
 #include <optional>
+#include <vector>
 
 namespace mnemo {
 
@@ -41,7 +44,7 @@ llvm::Expected<SignatureMap> readManifest(llvm::StringRef json);
 
 struct CacheEntry {
   std::string manifest;
-  std::unique_ptr<llvm::MemoryBuffer> object;
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;
 };
 
 /// The path of the entry for `key` in `directory`.
@@ -52,9 +55,10 @@ std::optional<CacheEntry> readCacheEntry(llvm::StringRef path,
                                          llvm::StringRef key);
 
 /// Writes an entry atomically; creates `path`'s directory if needed.
-llvm::Error writeCacheEntry(llvm::StringRef path, llvm::StringRef key,
-                            llvm::StringRef manifest,
-                            llvm::StringRef object);
+llvm::Error
+writeCacheEntry(llvm::StringRef path, llvm::StringRef key,
+                llvm::StringRef manifest,
+                llvm::ArrayRef<std::unique_ptr<llvm::MemoryBuffer>> objects);
 
 } // namespace mnemo
 

@@ -9,7 +9,10 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/ExecutionEngine/JITEventListener.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
@@ -25,8 +28,13 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/Cloning.h"
 
+#include <algorithm>
 #include <mutex>
+#include <optional>
+#include <thread>
+#include <tuple>
 
 namespace mnemo {
 
@@ -155,9 +163,10 @@ std::string hostTargetDescription() {
 
 namespace {
 
+/// The LLVM IR of an LLVM-dialect module, for `machine`, not yet optimized.
 llvm::Expected<std::unique_ptr<llvm::Module>>
-translate(mlir::ModuleOp module, llvm::LLVMContext &context,
-          llvm::TargetMachine &machine, const KernelTable *table) {
+toLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &context,
+         llvm::TargetMachine &machine) {
   std::unique_ptr<llvm::Module> llvmModule =
       mlir::translateModuleToLLVMIR(module, context);
   if (!llvmModule)
@@ -170,17 +179,148 @@ translate(mlir::ModuleOp module, llvm::LLVMContext &context,
   if (llvm::GlobalVariable *image =
           llvmModule->getGlobalVariable(kKernelImageSymbol, true))
     image->setLinkage(llvm::GlobalValue::ExternalLinkage);
+  return std::move(llvmModule);
+}
+
+/// Optimizes `module` at -O2 and adds the packed entry points of the
+/// C-interface functions it defines.
+llvm::Error optimize(llvm::Module &module, llvm::TargetMachine &machine) {
   // The generated loops are already tiled, vectorized and unrolled: -O3's
   // extra loop passes found nothing to improve in them (same kernel speed,
   // measured) and cost up to a third of the compile time.
-  auto optimize = mlir::makeOptimizingTransformer(/*optLevel=*/2,
-                                                  /*sizeLevel=*/0, &machine);
-  if (llvm::Error error = optimize(llvmModule.get()))
+  auto transform = mlir::makeOptimizingTransformer(/*optLevel=*/2,
+                                                   /*sizeLevel=*/0, &machine);
+  if (llvm::Error error = transform(&module))
+    return error;
+  addPackedEntryPoints(module, nullptr);
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
+emitObject(llvm::Module &module, llvm::TargetMachine &machine) {
+  llvm::SmallVector<char, 0> bytes;
+  llvm::raw_svector_ostream os(bytes);
+  llvm::legacy::PassManager passes;
+  if (machine.addPassesToEmitFile(passes, os, nullptr,
+                                  llvm::CodeGenFileType::ObjectFile))
+    return makeError("internal error: the host target cannot emit objects");
+  passes.run(module);
+  return std::make_unique<llvm::SmallVectorMemoryBuffer>(
+      std::move(bytes), "mnemo-kernels.o", /*RequiresNullTerminator=*/false);
+}
+
+/// Whether `partition` can split `module`: at least two function
+/// definitions, and nothing but functions and variables (no aliases,
+/// ifuncs, comdats, appending globals such as constructor lists, or
+/// module-level assembly).
+bool isPartitionable(const llvm::Module &module) {
+  if (!module.alias_empty() || !module.ifunc_empty() ||
+      !module.getModuleInlineAsm().empty() ||
+      !module.getComdatSymbolTable().empty())
+    return false;
+  if (llvm::any_of(module.globals(), [](const llvm::GlobalVariable &var) {
+        return var.hasAppendingLinkage();
+      }))
+    return false;
+  return llvm::count_if(module, [](const llvm::Function &function) {
+           return !function.isDeclaration();
+         }) >= 2;
+}
+
+/// Splits `module` into up to `parts` modules that link back together, each
+/// compiled on its own thread: the function definitions are spread by size
+/// (instruction count), the largest first onto the least loaded part, and
+/// each part declares what the others define. Local functions and variables
+/// become hidden globals so that the parts can refer to each other's; local
+/// constants (OpenMP's source locations) are copied into every part instead,
+/// where -O2 drops unused copies. Each part is returned as bitcode, to be
+/// read into a context of its own (an LLVMContext is not shared between
+/// threads).
+std::vector<llvm::SmallVector<char, 0>> partition(llvm::Module &module,
+                                                  unsigned parts) {
+  // (size, position in the module, function), largest first.
+  std::vector<std::tuple<unsigned, size_t, llvm::Function *>> bySize;
+  for (llvm::Function &function : module)
+    if (!function.isDeclaration())
+      bySize.emplace_back(function.getInstructionCount(), bySize.size(),
+                          &function);
+  llvm::sort(bySize, [](const auto &a, const auto &b) {
+    return std::get<0>(a) != std::get<0>(b) ? std::get<0>(a) > std::get<0>(b)
+                                            : std::get<1>(a) < std::get<1>(b);
+  });
+  parts = std::min<unsigned>(parts, bySize.size());
+  llvm::DenseMap<const llvm::GlobalValue *, unsigned> owner;
+  std::vector<uint64_t> load(parts, 0);
+  for (const auto &[size, position, function] : bySize) {
+    unsigned part = std::min_element(load.begin(), load.end()) - load.begin();
+    owner[function] = part;
+    load[part] += size;
+    if (function->hasLocalLinkage()) {
+      function->setLinkage(llvm::GlobalValue::ExternalLinkage);
+      function->setVisibility(llvm::GlobalValue::HiddenVisibility);
+    }
+  }
+  for (llvm::GlobalVariable &var : module.globals())
+    if (var.hasLocalLinkage() && !var.isConstant()) {
+      var.setLinkage(llvm::GlobalValue::ExternalLinkage);
+      var.setVisibility(llvm::GlobalValue::HiddenVisibility);
+      if (!var.hasName())
+        var.setName("mnemo.part.var");
+    }
+
+  std::vector<llvm::SmallVector<char, 0>> bitcode(parts);
+  for (unsigned part = 0; part < parts; ++part) {
+    llvm::ValueToValueMapTy map;
+    std::unique_ptr<llvm::Module> piece =
+        llvm::CloneModule(module, map, [&](const llvm::GlobalValue *value) {
+          if (value->hasLocalLinkage())
+            return true; // a constant, copied
+          auto it = owner.find(value);
+          return it == owner.end() ? part == 0 : it->second == part;
+        });
+    llvm::raw_svector_ostream os(bitcode[part]);
+    llvm::WriteBitcodeToFile(*piece, os);
+  }
+  return bitcode;
+}
+
+/// Optimizes `module` and compiles it to an object file.
+llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
+optimizeAndEmit(llvm::Module &module, llvm::TargetMachine &machine) {
+  if (llvm::Error error = optimize(module, machine))
     return std::move(error);
-  addPackedEntryPoints(*llvmModule, nullptr);
+  return emitObject(module, machine);
+}
+
+/// Reads a part written by `partition` into a context of its own, optimizes
+/// it and compiles it to an object file.
+llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
+compilePart(llvm::ArrayRef<char> bitcode) {
+  auto machine = hostTargetMachine();
+  if (!machine)
+    return machine.takeError();
+  llvm::LLVMContext context;
+  auto module = llvm::parseBitcodeFile(
+      llvm::MemoryBufferRef(llvm::StringRef(bitcode.data(), bitcode.size()),
+                            "mnemo-part"),
+      context);
+  if (!module)
+    return module.takeError();
+  return optimizeAndEmit(**module, **machine);
+}
+
+/// `module` translated and optimized for `machine`, with `table` if given.
+llvm::Expected<std::unique_ptr<llvm::Module>>
+optimizedModule(mlir::ModuleOp module, llvm::LLVMContext &context,
+                llvm::TargetMachine &machine, const KernelTable *table) {
+  auto llvmModule = toLLVMIR(module, context, machine);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  if (llvm::Error error = optimize(**llvmModule, machine))
+    return std::move(error);
   if (table)
-    addKernelTable(*llvmModule, *table);
-  return std::move(llvmModule);
+    addKernelTable(**llvmModule, *table);
+  return llvmModule;
 }
 
 } // namespace
@@ -191,7 +331,7 @@ translateForHost(mlir::ModuleOp module, llvm::LLVMContext &context,
   auto machine = hostTargetMachine();
   if (!machine)
     return machine.takeError();
-  return translate(module, context, **machine, table);
+  return optimizedModule(module, context, **machine, table);
 }
 
 llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
@@ -200,18 +340,53 @@ compileToObject(mlir::ModuleOp module, const KernelTable *table) {
   if (!machine)
     return machine.takeError();
   llvm::LLVMContext context;
-  auto llvmModule = translate(module, context, **machine, table);
+  auto llvmModule = optimizedModule(module, context, **machine, table);
   if (!llvmModule)
     return llvmModule.takeError();
-  llvm::SmallVector<char, 0> bytes;
-  llvm::raw_svector_ostream os(bytes);
-  llvm::legacy::PassManager passes;
-  if ((*machine)->addPassesToEmitFile(passes, os, nullptr,
-                                      llvm::CodeGenFileType::ObjectFile))
-    return makeError("internal error: the host target cannot emit objects");
-  passes.run(**llvmModule);
-  return std::make_unique<llvm::SmallVectorMemoryBuffer>(
-      std::move(bytes), "mnemo-kernels.o", /*RequiresNullTerminator=*/false);
+  return emitObject(**llvmModule, **machine);
+}
+
+llvm::Expected<std::vector<std::unique_ptr<llvm::MemoryBuffer>>>
+compileToObjects(mlir::ModuleOp module, unsigned threads) {
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;
+  std::vector<llvm::SmallVector<char, 0>> parts;
+  {
+    auto machine = hostTargetMachine();
+    if (!machine)
+      return machine.takeError();
+    llvm::LLVMContext context;
+    auto llvmModule = toLLVMIR(module, context, **machine);
+    if (!llvmModule)
+      return llvmModule.takeError();
+    if (threads <= 1 || !isPartitionable(**llvmModule)) {
+      auto object = optimizeAndEmit(**llvmModule, **machine);
+      if (!object)
+        return object.takeError();
+      objects.push_back(std::move(*object));
+      return std::move(objects);
+    }
+    parts = partition(**llvmModule, threads);
+  }
+  // The first part on this thread, the others on threads of their own.
+  std::vector<
+      std::optional<llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>>>
+      results(parts.size());
+  std::vector<std::thread> workers;
+  for (size_t i = 1; i < parts.size(); ++i)
+    workers.emplace_back([&, i] { results[i].emplace(compilePart(parts[i])); });
+  results[0].emplace(compilePart(parts[0]));
+  for (std::thread &worker : workers)
+    worker.join();
+  llvm::Error errors = llvm::Error::success();
+  for (auto &result : results) {
+    if (*result)
+      objects.push_back(std::move(**result));
+    else
+      errors = llvm::joinErrors(std::move(errors), result->takeError());
+  }
+  if (errors)
+    return std::move(errors);
+  return std::move(objects);
 }
 
 LoadedObject::~LoadedObject() {
@@ -220,7 +395,7 @@ LoadedObject::~LoadedObject() {
 }
 
 llvm::Expected<std::unique_ptr<LoadedObject>>
-LoadedObject::load(std::unique_ptr<llvm::MemoryBuffer> object) {
+LoadedObject::load(std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects) {
   initializeLLVMOnce();
   auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!builder)
@@ -266,8 +441,9 @@ LoadedObject::load(std::unique_ptr<llvm::MemoryBuffer> object) {
   if (!process)
     return process.takeError();
   main.addGenerator(std::move(*process));
-  if (llvm::Error error = (*jit)->addObjectFile(std::move(object)))
-    return std::move(error);
+  for (auto &object : objects)
+    if (llvm::Error error = (*jit)->addObjectFile(std::move(object)))
+      return std::move(error);
   if (llvm::Error error = (*jit)->initialize(main))
     return std::move(error);
   auto loaded = std::unique_ptr<LoadedObject>(new LoadedObject());

@@ -2,12 +2,15 @@
 //
 // A module compiled with a cache directory is loaded from it the second
 // time, computes the same numbers, and survives a damaged entry (which is
-// recompiled and replaced, never loaded).
+// recompiled and replaced, never loaded); with one object file or several
+// (the LLVM side compiled on several threads), which compute the same
+// numbers.
 //
 //===----------------------------------------------------------------------===//
 
-#include "mnemo/InitAll.h"
 #include "mnemo/JIT/JIT.h"
+#include "mnemo/InitAll.h"
+#include "mnemo/JIT/ObjectCode.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -38,13 +41,14 @@ struct Compiled {
   std::string error;
 };
 
-Compiled compile(const std::string &cacheDirectory) {
+Compiled compile(const std::string &cacheDirectory, int64_t compileThreads) {
   mlir::DialectRegistry registry;
   mlir::mnemo::registerAllDialects(registry);
   mlir::MLIRContext context(registry);
   auto module = mlir::parseSourceString<mlir::ModuleOp>(kSource, &context);
   JITOptions options;
   options.cacheDirectory = cacheDirectory;
+  options.compileThreads = compileThreads;
   auto compiled = compileModule(*module, options);
   if (!compiled)
     return {nullptr, llvm::toString(compiled.takeError())};
@@ -62,19 +66,24 @@ std::vector<float> run(const CompiledModule &module) {
   auto prepared = module.prepareWeights("layer", {{tables.data(), {2, 4, 3}}});
   EXPECT_TRUE(static_cast<bool>(prepared));
   llvm::Error error = module.callPrepared(
-      "layer", {{x.data(), {2, 4}}, {tables.data(), {2, 4, 3}}, {y.data(), {2, 3}}},
+      "layer",
+      {{x.data(), {2, 4}}, {tables.data(), {2, 4, 3}}, {y.data(), {2, 3}}},
       *prepared);
   EXPECT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
   return y;
 }
 
-TEST(KernelCache, SecondCompileLoadsTheEntry) {
+/// The compile threads of each test: entries of one object, and of several.
+class KernelCache : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(KernelCache, SecondCompileLoadsTheEntry) {
+  const int64_t threads = GetParam();
   llvm::SmallString<128> dir;
   ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("mnemo-cache-test", dir));
-  Compiled first = compile(std::string(dir));
+  Compiled first = compile(std::string(dir), threads);
   ASSERT_TRUE(first.module) << first.error;
   EXPECT_FALSE(first.module->loadedFromCache());
-  Compiled second = compile(std::string(dir));
+  Compiled second = compile(std::string(dir), threads);
   ASSERT_TRUE(second.module) << second.error;
   EXPECT_TRUE(second.module->loadedFromCache());
   EXPECT_EQ(run(*first.module), run(*second.module));
@@ -96,11 +105,11 @@ TEST(KernelCache, SecondCompileLoadsTheEntry) {
     llvm::raw_fd_ostream out(entry, ec);
     out << damaged;
   }
-  Compiled third = compile(std::string(dir));
+  Compiled third = compile(std::string(dir), threads);
   ASSERT_TRUE(third.module) << third.error;
   EXPECT_FALSE(third.module->loadedFromCache());
   EXPECT_EQ(run(*first.module), run(*third.module));
-  Compiled fourth = compile(std::string(dir));
+  Compiled fourth = compile(std::string(dir), threads);
   ASSERT_TRUE(fourth.module) << fourth.error;
   EXPECT_TRUE(fourth.module->loadedFromCache());
 
@@ -109,14 +118,14 @@ TEST(KernelCache, SecondCompileLoadsTheEntry) {
     llvm::raw_fd_ostream out(entry, ec);
     out << damaged.substr(0, 20);
   }
-  Compiled fifth = compile(std::string(dir));
+  Compiled fifth = compile(std::string(dir), threads);
   ASSERT_TRUE(fifth.module) << fifth.error;
   EXPECT_FALSE(fifth.module->loadedFromCache());
   llvm::sys::fs::remove_directories(dir);
 }
 
-TEST(KernelCache, UnwritableDirectoryOnlyCostsTheCache) {
-  Compiled compiled = compile("/proc/mnemo-cannot-write-here");
+TEST_P(KernelCache, UnwritableDirectoryOnlyCostsTheCache) {
+  Compiled compiled = compile("/proc/mnemo-cannot-write-here", GetParam());
   ASSERT_TRUE(compiled.module) << compiled.error;
   EXPECT_FALSE(compiled.module->loadedFromCache());
   std::vector<float> y = run(*compiled.module);
@@ -127,6 +136,54 @@ TEST(KernelCache, UnwritableDirectoryOnlyCostsTheCache) {
   double w0 = 5 * s(4) * s(6), w1 = 4 * s(4) * s(4);
   EXPECT_NEAR(y[0], w0 * 9 + w1 * 12, 1e-4);
   EXPECT_NEAR(y[2], w0 * 11 + w1 * 14, 1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(CompileThreads, KernelCache, ::testing::Values(1, 4));
+
+/// The module's LLVM side split over threads: one object per part, linked
+/// together, computing what the single object computes, bit for bit.
+TEST(CompileThreads, PartsLinkAndComputeTheSameNumbers) {
+  mlir::DialectRegistry registry;
+  mlir::mnemo::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  auto module = mlir::parseSourceString<mlir::ModuleOp>(kSource, &context);
+  ASSERT_TRUE(module);
+  auto signatures = lowerModule(*module, JITOptions());
+  ASSERT_TRUE(static_cast<bool>(signatures))
+      << llvm::toString(signatures.takeError());
+  // @layer, its weight preparation, their C interfaces, and the parallel
+  // regions OpenMP outlined: at least four functions to spread.
+  auto parts = compileToObjects(*module, 4);
+  ASSERT_TRUE(static_cast<bool>(parts)) << llvm::toString(parts.takeError());
+  EXPECT_EQ(parts->size(), 4u);
+  auto single = compileToObjects(*module, 1);
+  ASSERT_TRUE(static_cast<bool>(single)) << llvm::toString(single.takeError());
+  EXPECT_EQ(single->size(), 1u);
+
+  // Both linked and run through the JIT's own path.
+  Compiled split = compile("", 4), whole = compile("", 1);
+  ASSERT_TRUE(split.module) << split.error;
+  ASSERT_TRUE(whole.module) << whole.error;
+  std::vector<float> a = run(*split.module), b = run(*whole.module);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a[0], -1.0f);
+
+  // And the parts themselves load and link: every entry point resolves.
+  auto loaded = LoadedObject::load(std::move(*parts));
+  ASSERT_TRUE(static_cast<bool>(loaded)) << llvm::toString(loaded.takeError());
+  for (const char *name : {"layer", "layer__prepare_weights"}) {
+    auto entry = (*loaded)->lookupPacked(name);
+    EXPECT_TRUE(static_cast<bool>(entry)) << llvm::toString(entry.takeError());
+  }
+}
+
+TEST(CompileThreads, OutOfRangeIsAnError) {
+  JITOptions options;
+  options.compileThreads = -1;
+  llvm::Error error = options.validate();
+  ASSERT_TRUE(static_cast<bool>(error));
+  EXPECT_NE(llvm::toString(std::move(error)).find("compile threads"),
+            std::string::npos);
 }
 
 } // namespace

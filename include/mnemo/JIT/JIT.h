@@ -130,6 +130,11 @@ struct JITOptions {
   std::string chip;
   /// Where compiled modules are kept between processes; empty: nowhere.
   std::string cacheDirectory;
+  /// Threads that compile a module's LLVM IR to machine code for the CPU
+  /// target, its functions spread over them; 0: $MNEMO_COMPILE_THREADS if
+  /// set, else one per CPU this process may run on. Only compile time
+  /// depends on it, not the code of any function.
+  int64_t compileThreads = 0;
 
   /// The textual options of the mnemo-lower-to-llvm pipeline these stand for
   /// (with host values filled in), e.g. for `mnemo-opt`.
@@ -137,6 +142,9 @@ struct JITOptions {
 
   /// Checks every value against its range; the error names the field.
   llvm::Error validate() const;
+
+  /// `compileThreads`, with 0 resolved.
+  unsigned compileThreadCount() const;
 };
 
 class LoadedObject;

@@ -4,7 +4,8 @@
 // compilation: an LLVM-dialect module becomes one object file for the host
 // CPU (LLVM -O2, with a packed entry point `_mlir__mlir_ciface_<f>(void **)`
 // for every C-interface function), which is either written out or linked
-// into the process with ORC.
+// into the process with ORC. The JIT compiles a module's functions on
+// several threads, as several objects linked together.
 //
 //===----------------------------------------------------------------------===//
 
@@ -61,6 +62,14 @@ translateForHost(mlir::ModuleOp module, llvm::LLVMContext &context,
 llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
 compileToObject(mlir::ModuleOp module, const KernelTable *table = nullptr);
 
+/// Compiles an LLVM-dialect module to host object files that link together,
+/// on up to `threads` threads: with more than one, the module's functions
+/// are spread over as many parts, each optimized and compiled on its own
+/// thread (one object per part). The code of each function is what
+/// `compileToObject` makes of it.
+llvm::Expected<std::vector<std::unique_ptr<llvm::MemoryBuffer>>>
+compileToObjects(mlir::ModuleOp module, unsigned threads);
+
 /// The host CPU as the code is compiled for it: "<cpu> <+feature,...>".
 std::string hostTargetDescription();
 
@@ -70,10 +79,10 @@ class LoadedObject {
 public:
   ~LoadedObject();
 
-  /// Links `object`, resolving what it calls in Mnemo's runtime, OpenMP and
-  /// the C library.
+  /// Links `objects` together, resolving what else they call in Mnemo's
+  /// runtime, OpenMP and the C library.
   static llvm::Expected<std::unique_ptr<LoadedObject>>
-  load(std::unique_ptr<llvm::MemoryBuffer> object);
+  load(std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects);
 
   /// The packed entry point of C-interface function `name`.
   llvm::Expected<void (*)(void **)> lookupPacked(llvm::StringRef name) const;
