@@ -257,28 +257,30 @@ LoadedModel::create(ImportedModel imported,
 
 llvm::Error LoadedModel::bind(const EngineOptions &options) {
   const ModelConfig &config = directory->config();
-  std::map<std::string, TensorRole> roles;
-  for (const TensorSpec &spec : modelTensors(config))
-    roles[spec.name] = spec.role;
 
-  // A weight as the kernels take it: f32 for dense weights, tables and
-  // embeddings as stored. On the CPU it is copied only when it must be
-  // widened or the file leaves it misaligned; on a GPU every weight is
-  // uploaded once, here.
-  auto weightBuffer = [&](const std::string &name) -> llvm::Expected<Buffer> {
+  // A weight as the kernels take it (`type`, the kernel argument's element
+  // type): as stored, or widened to f32 (dense weights for BLAS). On the
+  // CPU it is copied only when it must be widened or the file leaves it
+  // misaligned; on a GPU every weight is uploaded once, here.
+  auto weightBuffer = [&](const std::string &name,
+                          ElementType type) -> llvm::Expected<Buffer> {
     const TensorView *view = directory->tensor(name);
     if (!view)
       return makeError(directory->path() + ": no tensor " + name);
     Buffer buffer{const_cast<void *>(view->data), view->shape};
-    bool dense = roles[name] == TensorRole::Dense;
+    bool widen = view->dtype != type;
+    if (widen && type != ElementType::F32)
+      return makeError(directory->path() + ": " + name + " is " +
+                       elementTypeName(view->dtype) + ", the kernels take " +
+                       elementTypeName(type));
     size_t bytes = elementBytes(view->dtype);
     bool aligned = reinterpret_cast<uintptr_t>(view->data) % bytes == 0;
-    bool widen = dense && view->dtype != ElementType::F32;
     if (!widen && aligned && memory == Place::Host)
       return buffer;
-    auto it = copies.find(name);
+    // One copy per tensor and type the kernels take it in.
+    std::string key = name + ":" + elementTypeName(type);
+    auto it = copies.find(key);
     if (it == copies.end()) {
-      ElementType type = dense ? ElementType::F32 : view->dtype;
       size_t size =
           static_cast<size_t>(view->numElements()) * elementBytes(type);
       auto copy = PlacedBuffer::allocate(memory, size);
@@ -300,7 +302,7 @@ llvm::Error LoadedModel::bind(const EngineOptions &options) {
       }
       if (llvm::Error error = copyIn(memory, copy->data(), from, size))
         return makeError(name + ": " + llvm::toString(std::move(error)));
-      it = copies.emplace(name, std::move(*copy)).first;
+      it = copies.emplace(key, std::move(*copy)).first;
     }
     buffer.data = it->second.data();
     return buffer;
@@ -319,7 +321,7 @@ llvm::Error LoadedModel::bind(const EngineOptions &options) {
         bound->weights.push_back({});
         continue;
       }
-      auto buffer = weightBuffer(weightName(arg.weight, layer));
+      auto buffer = weightBuffer(weightName(arg.weight, layer), arg.type);
       if (!buffer)
         return buffer.takeError();
       bound->weights.push_back(*buffer);

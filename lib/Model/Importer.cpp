@@ -77,7 +77,11 @@ public:
   std::string weight(const std::string &tensor, const std::string &type) {
     std::string ssa = "%w" + std::to_string(function.args.size());
     signature.push_back(ssa + ": " + type + " {mnemo.weight}");
-    function.args.push_back({ArgRole::Weight, tensor});
+    llvm::StringRef text(type);
+    ElementType element = text.ends_with("xbf16>")  ? ElementType::BF16
+                          : text.ends_with("xf16>") ? ElementType::F16
+                                                    : ElementType::F32;
+    function.args.push_back({ArgRole::Weight, tensor, element});
     return ssa;
   }
 
@@ -152,13 +156,16 @@ private:
 
   std::string vec(int64_t width) const { return tensorType({width}); }
 
-  /// A dense weight `[out, in]` (widened to f32 by the runtime).
+  /// A dense weight `[out, in]` of `element` type: f32 (widened by the
+  /// runtime, for BLAS), or the stored type (generated code).
   std::string linear(FunctionWriter &f, const std::string &name,
                      const std::string &prefix, const std::string &x,
-                     int64_t in, int64_t out, bool bias = true) {
-    std::string w = f.weight(prefix + ".weight", tensorType({out, in}));
+                     int64_t in, int64_t out, bool bias = true,
+                     const char *element = "f32") {
+    std::string weightType = tensorType({out, in}, element);
+    std::string w = f.weight(prefix + ".weight", weightType);
     std::string text = "mnemo.linear " + x + ", " + w;
-    std::string types = f.act(in) + ", " + tensorType({out, in});
+    std::string types = f.act(in) + ", " + weightType;
     if (bias) {
       text += " bias " + f.weight(prefix + ".bias", vec(out));
       types += ", " + vec(out);
@@ -584,8 +591,12 @@ private:
                          : c.family == Family::MemsizerSeq2Seq
                              ? layerNorm(f, "normed", "decoder.norm_out", x, d)
                              : layerNorm(f, "normed", "norm_out", x, d);
+    // The head runs on few rows (each sequence's last token, except when
+    // all of a prompt's logits are asked for): its weight, the largest
+    // dense one, stays as stored and is read by generated code, at half
+    // the bytes per decoding step of a widened f32 copy for BLAS.
     std::string logits =
-        linear(f, "logits", "lm_head", normed, d, c.vocabSize, false);
+        linear(f, "logits", "lm_head", normed, d, c.vocabSize, false, dtype);
     f.finish(os, logits, f.act(c.vocabSize), true, functions);
   }
 };

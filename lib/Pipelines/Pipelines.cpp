@@ -153,6 +153,8 @@ void mnemo::buildLowerToLoopsPipeline(OpPassManager &pm,
   memsizer.vectorWidth = options.vectorWidth;
   memsizer.chunk = options.memsizerChunk;
   pm.addNestedPass<func::FuncOp>(createLowerMemsizerPass(memsizer));
+  pm.addNestedPass<func::FuncOp>(
+      createLowerLinearPass(LowerLinearPassOptions{options.vectorWidth}));
   pm.addPass(createLowerNormsPass());
   pm.addPass(createLowerToRuntimePass());
   pm.addPass(createDecomposeConcatPass());

@@ -60,3 +60,13 @@ func.func @memsizer(%logits: tensor<?x12xf32>, %keys: tensor<?x4xf32>, %values: 
       : tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x8xf32>, tensor<4x8xf32> -> tensor<?x8xf32>, tensor<4x8xf32>
   return %y, %s : tensor<?x8xf32>, tensor<4x8xf32>
 }
+
+// A linear layer with f16 weights is not a BLAS call: -mnemo-lower-linear
+// generates it.
+// CHECK-LABEL: func.func @linear_f16
+// CHECK: mnemo.linear
+// CHECK-NOT: call @mnemo_linear
+func.func @linear_f16(%x: tensor<?x16xf32>, %w: tensor<4x16xf16>) -> tensor<?x4xf32> {
+  %y = mnemo.linear %x, %w : (tensor<?x16xf32>, tensor<4x16xf16>) -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}

@@ -157,12 +157,17 @@ INSTANTIATE_TEST_SUITE_P(
 /// GPU kernel splits the dot products across threads below `splitBelow`
 /// threads of (row tile, output): with the default, on every row count
 /// here (in 4, 3 and 7 spans); never with 0; and with 10, on 1 row (5
-/// threads) but not on 9 or 17 (10 and 15).
+/// threads) but not on 9 or 17 (10 and 15). Weights stored in f16 and bf16
+/// are generated code on the CPU (-mnemo-lower-linear: blocks of 4 output
+/// rows, so 5 outputs leave a partial block; rows of whole vectors and a
+/// narrower tail at 8 and 16 lanes: 7, 16, 37 and 512 values), checked
+/// against the oracle on the weights as the 16-bit values decode.
 struct LinearCase {
   int64_t in;
   bool bias;
   bool gpuKernels;
   int64_t splitBelow = -1;
+  ElementType weight = ElementType::F32;
 };
 
 class LinearOfAnyWidth : public ::testing::TestWithParam<LinearCase> {};
@@ -171,12 +176,14 @@ TEST_P(LinearOfAnyWidth, MatchesReference) {
   const LinearCase &c = GetParam();
   const int64_t out = 5;
   std::string in = std::to_string(c.in);
+  std::string weightType =
+      "tensor<5x" + in + "x" + elementTypeName(c.weight) + ">";
   std::string source =
-      "func.func @f(%x: tensor<?x" + in + "xf32>, %w: tensor<5x" + in +
-      "xf32>" + (c.bias ? ", %b: tensor<5xf32>" : "") +
+      "func.func @f(%x: tensor<?x" + in + "xf32>, %w: " + weightType +
+      (c.bias ? ", %b: tensor<5xf32>" : "") +
       ") -> tensor<?x5xf32> {\n  %y = mnemo.linear %x, %w" +
-      (c.bias ? " bias %b" : "") + " : (tensor<?x" + in + "xf32>, tensor<5x" +
-      in + "xf32>" + (c.bias ? ", tensor<5xf32>" : "") +
+      (c.bias ? " bias %b" : "") + " : (tensor<?x" + in + "xf32>, " +
+      weightType + (c.bias ? ", tensor<5xf32>" : "") +
       ") -> tensor<?x5xf32>\n  return %y : tensor<?x5xf32>\n}\n";
   JITOptions options;
   options.threads = 2;
@@ -186,9 +193,22 @@ TEST_P(LinearOfAnyWidth, MatchesReference) {
   ASSERT_TRUE(module);
   std::mt19937 rng(static_cast<unsigned>(c.in));
   std::vector<float> w = random(out * c.in, rng), b = random(out, rng);
+  // 16-bit weights: the kernel's buffer, and the values it stands for.
+  std::vector<uint16_t> narrow(w.size());
+  for (size_t i = 0; i < w.size(); ++i) {
+    if (c.weight == ElementType::F16) {
+      narrow[i] = floatToHalf(w[i]);
+      w[i] = halfToFloat(narrow[i]);
+    } else if (c.weight == ElementType::BF16) {
+      narrow[i] = floatToBf16(w[i]);
+      w[i] = bf16ToFloat(narrow[i]);
+    }
+  }
+  void *weights = c.weight == ElementType::F32 ? static_cast<void *>(w.data())
+                                               : narrow.data();
   for (int64_t n : {1, 9, 17}) {
     std::vector<float> x = random(n * c.in, rng), y(n * out, 7.0f);
-    std::vector<Buffer> args = {{x.data(), {n, c.in}}, {w.data(), {out, c.in}}};
+    std::vector<Buffer> args = {{x.data(), {n, c.in}}, {weights, {out, c.in}}};
     if (c.bias)
       args.push_back({b.data(), {out}});
     args.push_back({y.data(), {n, out}});
@@ -201,15 +221,21 @@ TEST_P(LinearOfAnyWidth, MatchesReference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Widths, LinearOfAnyWidth,
-                         ::testing::Values(LinearCase{16, true, true},
-                                           LinearCase{6, false, true},
-                                           LinearCase{7, true, true},
-                                           LinearCase{16, true, true, 0},
-                                           LinearCase{7, false, true, 0},
-                                           LinearCase{16, false, true, 10},
-                                           LinearCase{7, true, true, 10},
-                                           LinearCase{7, false, false}));
+INSTANTIATE_TEST_SUITE_P(
+    Widths, LinearOfAnyWidth,
+    ::testing::Values(LinearCase{16, true, true}, LinearCase{6, false, true},
+                      LinearCase{7, true, true}, LinearCase{16, true, true, 0},
+                      LinearCase{7, false, true, 0},
+                      LinearCase{16, false, true, 10},
+                      LinearCase{7, true, true, 10},
+                      LinearCase{7, false, false},
+                      LinearCase{7, true, false, -1, ElementType::F16},
+                      LinearCase{16, false, false, -1, ElementType::F16},
+                      LinearCase{37, true, false, -1, ElementType::BF16},
+                      LinearCase{512, true, false, -1, ElementType::F16},
+                      LinearCase{512, false, false, -1, ElementType::BF16},
+                      LinearCase{37, true, true, -1, ElementType::F16},
+                      LinearCase{16, false, true, 0, ElementType::BF16}));
 
 /// RMSNorm and LayerNorm against the oracle, both ways of compiling, on 1
 /// and 9 rows, of widths whose rows the GPU kernels split in 2, 3 and 32

@@ -546,9 +546,12 @@ def Mnemo_LinearOp : Mnemo_Op<"linear", [Pure]> {
     `output = input weight^T + bias` with `weight` stored `[out, in]`, as
     PyTorch's `Linear` stores it (SPEC §3, §4: Memsizer's projections and
     FFN, the dense baseline's projections and FFN, every model's LM head).
-    The CPU lowering calls the BLAS library (`sgemm`, or `sgemv` for one
-    row): dense layers are the baseline Mnemo is measured against, and are
-    run as fast as the platform's BLAS runs them.
+    With f32 weights the CPU lowering calls the BLAS library (`sgemm`, or
+    `sgemv` for one row): dense layers are the baseline Mnemo is measured
+    against, and are run as fast as the platform's BLAS runs them. Weights
+    stored in f16 or bf16 (a model's LM head) are read in that width by
+    generated code (`-mnemo-lower-linear`), the products accumulated in
+    f32.
 
     Example:
 
@@ -558,7 +561,8 @@ def Mnemo_LinearOp : Mnemo_Op<"linear", [Pure]> {
     ```
   }];
 
-  let arguments = (ins Mnemo_Activation2D:$input, 2DTensorOf<[F32]>:$weight,
+  let arguments = (ins Mnemo_Activation2D:$input,
+                       2DTensorOf<[F32, F16, BF16]>:$weight,
                        Optional<Mnemo_Activation1D>:$bias);
   let results = (outs Mnemo_Activation2D:$output);
 

@@ -55,6 +55,9 @@ struct ProgramArg {
   ArgRole role = ArgRole::Hidden;
   /// For weights: the tensor's name; `{layer}` stands for the layer index.
   std::string weight;
+  /// For weights: the element type the kernels take, the tensor's stored
+  /// type or f32 (a dense weight widened at load for BLAS).
+  ElementType type = ElementType::F32;
 };
 
 struct ProgramFunction {

@@ -193,6 +193,11 @@ struct LowerToRuntimePass
   void runOnOperation() override {
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
+      // Linear layers with f16/bf16 weights are generated code
+      // (-mnemo-lower-linear): BLAS takes f32.
+      if (auto linear = dyn_cast<LinearOp>(op);
+          linear && !linear.getWeight().getType().getElementType().isF32())
+        return;
       if (isa<LinearOp, CausalAttentionOp, AttentionOp, RotaryOp, EmbeddingOp>(
               op))
         ops.push_back(op);

@@ -1,0 +1,56 @@
+// RUN: mnemo-opt %s --mnemo-lower-linear="vector-width=8" --canonicalize --cse | FileCheck %s
+
+// f16 weights [7, 20]: two blocks of 4 output rows (the second's last row
+// repeats row 6), and per token each row's dot product in vectors of 8
+// (two, then a tail of 4), the weight widened as it is loaded, four rows
+// sharing each load of the token, and the rows 16 KiB further (408 rows of
+// 40 bytes, clamped to the last) prefetched into L2; then reductions across
+// lanes, the bias, and one store per row.
+// CHECK-LABEL: func.func @head_f16
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x20xf32>, %[[W:[^:]+]]: tensor<7x20xf16>
+// CHECK-DAG: %[[XB:.+]] = bufferization.to_memref %[[X]] read_only : memref<?x20xf32, strided<[?, 1], offset: ?>>
+// CHECK-DAG: %[[WB:.+]] = bufferization.to_memref %[[W]] read_only : memref<7x20xf16>
+// CHECK: %[[OUT:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?x7xf32>
+// CHECK: scf.parallel (%[[BLOCK:.+]]) = (%c0) to (%c2) step (%c1)
+// CHECK:   arith.minsi %{{.+}}, %c6 : index
+// CHECK:   arith.addi %{{.+}}, %c408 : index
+// CHECK:   scf.for %[[T:.+]] = %c0 to %{{.+}} step %c1
+// CHECK:     %[[ACC:.+]]:4 = scf.for %[[I:.+]] = %c0 to %c16 step %c8 iter_args
+// CHECK:       %[[XV:.+]] = vector.load %[[XB]][%[[T]], %[[I]]] : {{.*}}, vector<8xf32>
+// CHECK-COUNT-4: memref.prefetch %[[WB]][%{{.+}}, %[[I]]], read, locality<2>, data : memref<7x20xf16>
+// CHECK:       %[[WV:.+]] = vector.load %[[WB]][%{{.+}}, %[[I]]] : memref<7x20xf16>, vector<8xf16>
+// CHECK:       %[[WF:.+]] = arith.extf %[[WV]] : vector<8xf16> to vector<8xf32>
+// CHECK:       vector.fma %[[WF]], %[[XV]], %{{.+}} : vector<8xf32>
+// CHECK-COUNT-3: vector.fma
+// CHECK:       scf.yield
+// CHECK:     vector.reduction <add>, %[[ACC]]#0 : vector<8xf32> into f32
+// CHECK:     vector.load %[[XB]][%[[T]], %c16] : {{.*}}, vector<4xf32>
+// CHECK:     vector.load %[[WB]][%{{.+}}, %c16] : memref<7x20xf16>, vector<4xf16>
+// CHECK:     vector.reduction <add>, %{{.+}} : vector<4xf32> into f32
+// CHECK:     tensor.extract %{{.+}}[%{{.+}}] : tensor<7xf32>
+// CHECK:     memref.store %{{.+}}, %[[OUT]][%[[T]], %{{.+}}] : memref<?x7xf32>
+// CHECK-COUNT-3: memref.store
+// CHECK-NOT: mnemo.linear
+func.func @head_f16(%x: tensor<?x20xf32>, %w: tensor<7x20xf16>, %b: tensor<7xf32>) -> tensor<?x7xf32> {
+  %y = mnemo.linear %x, %w bias %b : (tensor<?x20xf32>, tensor<7x20xf16>, tensor<7xf32>) -> tensor<?x7xf32>
+  return %y : tensor<?x7xf32>
+}
+
+// bf16 weights without bias: the same loops, widened from bf16.
+// CHECK-LABEL: func.func @head_bf16
+// CHECK: vector.load %{{.+}} : memref<4x16xbf16>, vector<8xbf16>
+// CHECK: arith.extf %{{.+}} : vector<8xbf16> to vector<8xf32>
+// CHECK-NOT: mnemo.linear
+func.func @head_bf16(%x: tensor<1x16xf32>, %w: tensor<4x16xbf16>) -> tensor<1x4xf32> {
+  %y = mnemo.linear %x, %w : (tensor<1x16xf32>, tensor<4x16xbf16>) -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
+
+// f32 weights are left to -mnemo-lower-to-runtime (BLAS).
+// CHECK-LABEL: func.func @dense_f32
+// CHECK: mnemo.linear
+// CHECK-NOT: scf.parallel
+func.func @dense_f32(%x: tensor<?x16xf32>, %w: tensor<4x16xf32>) -> tensor<?x4xf32> {
+  %y = mnemo.linear %x, %w : (tensor<?x16xf32>, tensor<4x16xf32>) -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
