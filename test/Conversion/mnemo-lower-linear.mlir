@@ -3,9 +3,9 @@
 // f16 weights [7, 20]: two blocks of 4 output rows (the second's last row
 // repeats row 6), and per token each row's dot product in vectors of 8
 // (two, then a tail of 4), the weight widened as it is loaded, four rows
-// sharing each load of the token, and the rows 16 KiB further (408 rows of
-// 40 bytes, clamped to the last) prefetched into L2; then reductions across
-// lanes, the bias, and one store per row.
+// sharing each load of the token, and, for the first token, the rows 16 KiB
+// further (408 rows of 40 bytes, clamped to the last) prefetched into L2;
+// then reductions across lanes, the bias, and one store per row.
 // CHECK-LABEL: func.func @head_f16
 // CHECK-SAME: %[[X:[^:]+]]: tensor<?x20xf32>, %[[W:[^:]+]]: tensor<7x20xf16>
 // CHECK-DAG: %[[XB:.+]] = bufferization.to_memref %[[X]] read_only : memref<?x20xf32, strided<[?, 1], offset: ?>>
@@ -30,6 +30,12 @@
 // CHECK:     tensor.extract %{{.+}}[%{{.+}}] : tensor<7xf32>
 // CHECK:     memref.store %{{.+}}, %[[OUT]][%[[T]], %{{.+}}] : memref<?x7xf32>
 // CHECK-COUNT-3: memref.store
+// The other tokens find the block in L1: the same loops without prefetches.
+// CHECK:   scf.for %{{.+}} = %c1 to %{{.+}} step %c1
+// CHECK-NOT: memref.prefetch
+// CHECK:     vector.fma
+// CHECK-NOT: memref.prefetch
+// CHECK: return
 // CHECK-NOT: mnemo.linear
 func.func @head_f16(%x: tensor<?x20xf32>, %w: tensor<7x20xf16>, %b: tensor<7xf32>) -> tensor<?x7xf32> {
   %y = mnemo.linear %x, %w bias %b : (tensor<?x20xf32>, tensor<7x20xf16>, tensor<7xf32>) -> tensor<?x7xf32>

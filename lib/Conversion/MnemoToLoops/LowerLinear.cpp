@@ -18,7 +18,8 @@
 // A block's rows (R * in values) stay in L1 across the tokens: the weight
 // is read from memory once per call, and a decoding step (one token)
 // streams it once, in its stored width, the rows about 16 KiB ahead
-// prefetched into L2 as each vector is read.
+// prefetched into L2 as the first token reads each vector (the first token
+// is peeled off the token loop, so that the others issue no prefetches).
 //
 //===----------------------------------------------------------------------===//
 
@@ -84,13 +85,16 @@ public:
         ahead.push_back(
             minIndex(add(first, index(r + prefetchRows)), index(outputs - 1)));
       }
-      forLoop(index(0), n, index(1), [&](Value token) {
+      // One token's outputs for the block; the first token's pass also
+      // prefetches the rows ahead (the others find the block in L1).
+      auto tokenRows = [&](Value token, bool prefetch) {
         // Each row's dot product with the token, in vectors.
         auto accumulate = [&](Value column, int64_t lanes, ValueRange acc) {
           Value xs = b.create<vector::LoadOp>(VectorType::get({lanes}, f32), x,
                                               ValueRange{token, column});
           SmallVector<Value> next;
-          for (Value row : ahead)
+          for (Value row :
+               prefetch ? ArrayRef<Value>(ahead) : ArrayRef<Value>())
             b.create<memref::PrefetchOp>(weight, ValueRange{row, column},
                                          /*isWrite=*/false,
                                          /*localityHint=*/2,
@@ -132,7 +136,11 @@ public:
                 value, b.create<memref::LoadOp>(bias, ValueRange{row}));
           b.create<memref::StoreOp>(value, out, ValueRange{token, row});
         }
-      });
+      };
+      forLoop(index(0), minIndex(n, index(1)), index(1),
+              [&](Value token) { tokenRows(token, /*prefetch=*/true); });
+      forLoop(index(1), n, index(1),
+              [&](Value token) { tokenRows(token, /*prefetch=*/false); });
     });
     finish(op, {out});
   }
