@@ -156,6 +156,8 @@ importModelDirectory(llvm::StringRef dir,
       nullptr;
   import.encoderPositionEmbedding =
       seq2seq && (*directory)->tensor("encoder.pos_embed.weight") != nullptr;
+  for (const TensorView &view : (*directory)->weights().tensors())
+    import.storedTypes[view.name] = view.dtype;
   auto program = std::make_unique<ModelProgram>(
       importModel((*directory)->config(), import));
   return ImportedModel{std::move(*directory), std::move(program)};

@@ -156,6 +156,14 @@ private:
 
   std::string vec(int64_t width) const { return tensorType({width}); }
 
+  /// The element type `tensor` is stored in, for weights the kernels take
+  /// as stored.
+  const char *stored(const std::string &tensor) const {
+    auto it = options.storedTypes.find(tensor);
+    return it == options.storedTypes.end() ? dtype
+                                           : elementTypeName(it->second);
+  }
+
   /// A dense weight `[out, in]` of `element` type: f32 (widened by the
   /// runtime, for BLAS), or the stored type (generated code).
   std::string linear(FunctionWriter &f, const std::string &name,
@@ -298,7 +306,8 @@ private:
     std::string positions =
         f.arg("positions", ArgRole::Positions, tensorType({-1}, "i64"));
     bool memsizer = c.isMemsizer();
-    std::string tableType = tensorType({c.vocabSize, d}, dtype);
+    std::string tableType =
+        tensorType({c.vocabSize, d}, stored(prefix + "embed.weight"));
     std::string table = f.weight(prefix + "embed.weight", tableType);
     std::string x = f.let("x", "mnemo.embedding " + table + "[" + tokens +
                                    "] : " + tableType + ", " +
@@ -595,8 +604,8 @@ private:
     // all of a prompt's logits are asked for): its weight, the largest
     // dense one, stays as stored and is read by generated code, at half
     // the bytes per decoding step of a widened f32 copy for BLAS.
-    std::string logits =
-        linear(f, "logits", "lm_head", normed, d, c.vocabSize, false, dtype);
+    std::string logits = linear(f, "logits", "lm_head", normed, d, c.vocabSize,
+                                false, stored("lm_head.weight"));
     f.finish(os, logits, f.act(c.vocabSize), true, functions);
   }
 };

@@ -12,6 +12,9 @@ Standard library only:
         number-overflow
   model_tool.py tensor DIR NAME
       Prints a tensor's dtype and shape.
+  model_tool.py retype IN OUT --tensor NAME --dtype F32|F16|BF16
+      Copies the model directory IN to OUT with tensor NAME stored in
+      another dtype (the same values, rounded to nearest even).
   model_tool.py check-logits LOGITS.npy --tokens N --vocab V
       Succeeds when the .npy file is float32 [N, V] with finite values.
   model_tool.py argmax LOGITS.npy
@@ -52,6 +55,50 @@ def first_tensor(header, suffix):
         if name != "__metadata__" and name.endswith(suffix):
             return name
     raise SystemExit("no tensor ending in " + suffix)
+
+
+def decode(dtype, raw):
+    count = len(raw) // (4 if dtype == "F32" else 2)
+    if dtype == "F32":
+        return list(struct.unpack("<%df" % count, raw))
+    if dtype == "F16":
+        return list(struct.unpack("<%de" % count, raw))
+    halves = struct.unpack("<%dH" % count, raw)
+    return list(struct.unpack("<%df" % count,
+                              struct.pack("<%dI" % count,
+                                          *[h << 16 for h in halves])))
+
+
+def encode(dtype, values):
+    if dtype == "F32":
+        return struct.pack("<%df" % len(values), *values)
+    if dtype == "F16":
+        return struct.pack("<%de" % len(values), *values)
+    words = struct.unpack("<%dI" % len(values),
+                          struct.pack("<%df" % len(values), *values))
+    rounded = [((w + 0x7FFF + ((w >> 16) & 1)) >> 16) & 0xFFFF for w in words]
+    return struct.pack("<%dH" % len(values), *rounded)
+
+
+def retype_model(src, dst, tensor, dtype):
+    if os.path.exists(dst):
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst)
+    path = os.path.join(dst, "model.safetensors")
+    header, payload = read_safetensors(path)
+    names = sorted((n for n in header if n != "__metadata__"),
+                   key=lambda n: header[n]["data_offsets"][0])
+    out = bytearray()
+    for name in names:
+        entry = header[name]
+        begin, end = entry["data_offsets"]
+        raw = bytes(payload[begin:end])
+        if name == tensor:
+            raw = encode(dtype, decode(entry["dtype"], raw))
+            entry["dtype"] = dtype
+        entry["data_offsets"] = [len(out), len(out) + len(raw)]
+        out += raw
+    write_safetensors(path, header, out)
 
 
 def break_model(src, dst, how):
@@ -191,6 +238,11 @@ def main():
     t = sub.add_parser("tensor")
     t.add_argument("dir")
     t.add_argument("name")
+    r = sub.add_parser("retype")
+    r.add_argument("src")
+    r.add_argument("dst")
+    r.add_argument("--tensor", required=True)
+    r.add_argument("--dtype", choices=["F32", "F16", "BF16"], required=True)
     c = sub.add_parser("check-logits")
     c.add_argument("path")
     c.add_argument("--tokens", type=int, required=True)
@@ -210,6 +262,8 @@ def main():
 
     if args.command == "break":
         break_model(args.src, args.dst, args.how)
+    elif args.command == "retype":
+        retype_model(args.src, args.dst, args.tensor, args.dtype)
     elif args.command == "tensor":
         header, _ = read_safetensors(os.path.join(args.dir, "model.safetensors"))
         entry = header[args.name]

@@ -33,6 +33,7 @@
 
 #include "mnemo/Model/ModelConfig.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,10 @@ struct ImportOptions {
   bool positionEmbedding = false;
   /// memsizer_seq2seq: the model has `encoder.pos_embed.weight`.
   bool encoderPositionEmbedding = false;
+  /// The type each tensor is stored in, by name. Tensors the kernels take
+  /// as stored (embeddings, the LM head) are declared in it; one missing
+  /// here is taken to be config.json's dtype.
+  std::map<std::string, ElementType> storedTypes;
 };
 
 /// The names of the model functions.
