@@ -60,3 +60,14 @@ func.func @dense_f32(%x: tensor<?x16xf32>, %w: tensor<4x16xf32>) -> tensor<?x4xf
   %y = mnemo.linear %x, %w : (tensor<?x16xf32>, tensor<4x16xf32>) -> tensor<?x4xf32>
   return %y : tensor<?x4xf32>
 }
+
+// Rows of no values: every output is the bias.
+// CHECK-LABEL: func.func @empty_rows
+// CHECK-NOT: vector.fma
+// CHECK: %[[B:.+]] = tensor.extract %{{.+}}[%{{.+}}] : tensor<2xf32>
+// CHECK: arith.addf %[[B]], %cst
+// CHECK-NOT: mnemo.linear
+func.func @empty_rows(%x: tensor<3x0xf32>, %w: tensor<2x0xf16>, %b: tensor<2xf32>) -> tensor<3x2xf32> {
+  %y = mnemo.linear %x, %w bias %b : (tensor<3x0xf32>, tensor<2x0xf16>, tensor<2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}

@@ -74,7 +74,8 @@ public:
     const int64_t blockBytes =
         kRowsPerBlock * width * (element.getIntOrFloatBitWidth() / 8);
     const int64_t prefetchRows =
-        kRowsPerBlock * std::max<int64_t>(1, kPrefetchBytes / blockBytes);
+        kRowsPerBlock *
+        std::max<int64_t>(1, kPrefetchBytes / std::max<int64_t>(blockBytes, 1));
     parallelLoop(index(blocks), [&](Value block) {
       // The block's rows, and those `prefetchRows` further, clamped to the
       // last row.
@@ -130,7 +131,8 @@ public:
           reduceInto(
               accumulate(index(fullVectors * vectorWidth), tail, zeros(tail)));
         for (auto [row, sum] : llvm::zip(rows, sums)) {
-          Value value = sum;
+          // A row of no values (`in` = 0) sums to zero.
+          Value value = sum ? sum : f32Const(0);
           if (bias)
             value = b.create<arith::AddFOp>(
                 value, b.create<memref::LoadOp>(bias, ValueRange{row}));
