@@ -118,9 +118,14 @@ ModelStats computeStats(const ModelConfig &c, int64_t seqLen) {
         s.decodeWeightBytesPerBlock += count(spec.shape) * 4;
       }
     } else if (!inBlock && !inEncoder) {
-      s.decodeHeadBytes += spec.role == TensorRole::Embedding
-                               ? static_cast<uint64_t>(c.hiddenSize) * elem
-                               : count(spec.shape) * 4;
+      // Per token: a row of each embedding (positions widened to f32), the
+      // LM head as stored (generated code reads it), the final norm in f32.
+      uint64_t row = static_cast<uint64_t>(c.hiddenSize);
+      llvm::StringRef name(spec.name);
+      s.decodeHeadBytes += spec.role == TensorRole::Embedding   ? row * elem
+                           : name.ends_with("pos_embed.weight") ? row * 4
+                           : name == "lm_head.weight" ? count(spec.shape) * elem
+                                                      : count(spec.shape) * 4;
     }
   }
   s.decodeWeightBytesPerBlock += rowBytes;

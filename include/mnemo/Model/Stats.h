@@ -45,8 +45,9 @@ struct ModelStats {
   uint64_t modelBytes = 0;       ///< the whole model as stored
   uint64_t modelTableBytes = 0;  ///< all Memory Layer tables
 
-  // Bytes one decoded token reads at position `seqLen`, as loaded (tables as
-  // stored, other weights widened to f32, activations and caches f32).
+  // Bytes one decoded token reads at position `seqLen`, as loaded (tables,
+  // embeddings and the LM head as stored, other weights widened to f32,
+  // activations and caches f32).
   uint64_t decodeWeightBytesPerBlock = 0;
   uint64_t decodeStateBytesPerBlock = 0; ///< KV cache or Memsizer state
   uint64_t decodeHeadBytes = 0;          ///< embedding row, final norm, head
