@@ -153,10 +153,6 @@ llvm::Expected<FunctionSignature> readSignature(func::FuncOp func,
   return signature;
 }
 
-} // namespace
-
-namespace {
-
 /// Overrides the default of `JITOptions::compileThreads`.
 constexpr const char *kCompileThreadsVariable = "MNEMO_COMPILE_THREADS";
 

@@ -119,34 +119,36 @@ std::optional<CacheEntry> readCacheEntry(llvm::StringRef path,
   std::memcpy(&checksum, bytes.end() - 8, 8);
   if (llvm::xxh3_64bits(bytes.drop_back(8)) != checksum)
     return std::nullopt;
+  // Fields as writeCacheEntry appends them: u64s, and u64-prefixed bytes,
+  // all before the checksum.
   size_t offset = sizeof(kMagic);
-  auto field = [&]() -> std::optional<llvm::StringRef> {
+  auto u64 = [&]() -> std::optional<uint64_t> {
     if (bytes.size() - 8 - offset < 8)
       return std::nullopt;
-    uint64_t length;
-    std::memcpy(&length, bytes.data() + offset, 8);
+    uint64_t value;
+    std::memcpy(&value, bytes.data() + offset, 8);
     offset += 8;
-    if (length > bytes.size() - 8 - offset)
+    return value;
+  };
+  auto field = [&]() -> std::optional<llvm::StringRef> {
+    std::optional<uint64_t> length = u64();
+    if (!length || *length > bytes.size() - 8 - offset)
       return std::nullopt;
-    llvm::StringRef value = bytes.substr(offset, length);
-    offset += length;
+    llvm::StringRef value = bytes.substr(offset, *length);
+    offset += *length;
     return value;
   };
   auto storedKey = field();
   auto manifest = field();
-  if (!storedKey || !manifest || *storedKey != key ||
-      bytes.size() - 8 - offset < 8)
-    return std::nullopt;
-  uint64_t count;
-  std::memcpy(&count, bytes.data() + offset, 8);
-  offset += 8;
-  CacheEntry entry;
-  entry.manifest = manifest->str();
+  auto count = u64();
   // Each object takes at least its 8-byte length: a count beyond that is
   // damage, not a reason to reserve memory.
-  if (count == 0 || count > (bytes.size() - 8 - offset) / 8)
+  if (!storedKey || !manifest || *storedKey != key || !count || *count == 0 ||
+      *count > (bytes.size() - 8 - offset) / 8)
     return std::nullopt;
-  for (uint64_t i = 0; i < count; ++i) {
+  CacheEntry entry;
+  entry.manifest = manifest->str();
+  for (uint64_t i = 0; i < *count; ++i) {
     auto object = field();
     if (!object)
       return std::nullopt;

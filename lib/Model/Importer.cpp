@@ -49,6 +49,13 @@ std::string tensorType(std::initializer_list<int64_t> shape,
   return text + element + ">";
 }
 
+/// The element type of a float tensor type that tensorType wrote.
+ElementType elementOf(llvm::StringRef type) {
+  return type.ends_with("xbf16>")  ? ElementType::BF16
+         : type.ends_with("xf16>") ? ElementType::F16
+                                   : ElementType::F32;
+}
+
 /// Writes one function: its arguments (each with the role the runtime binds
 /// to it) and a body of SSA statements.
 class FunctionWriter {
@@ -77,11 +84,7 @@ public:
   std::string weight(const std::string &tensor, const std::string &type) {
     std::string ssa = "%w" + std::to_string(function.args.size());
     signature.push_back(ssa + ": " + type + " {mnemo.weight}");
-    llvm::StringRef text(type);
-    ElementType element = text.ends_with("xbf16>")  ? ElementType::BF16
-                          : text.ends_with("xf16>") ? ElementType::F16
-                                                    : ElementType::F32;
-    function.args.push_back({ArgRole::Weight, tensor, element});
+    function.args.push_back({ArgRole::Weight, tensor, elementOf(type)});
     return ssa;
   }
 

@@ -566,6 +566,15 @@ def Mnemo_LinearOp : Mnemo_Op<"linear", [Pure]> {
                        Optional<Mnemo_Activation1D>:$bias);
   let results = (outs Mnemo_Activation2D:$output);
 
+  let extraClassDeclaration = [{
+    /// Whether the CPU lowering is a BLAS call (f32 weights,
+    /// -mnemo-lower-to-runtime) rather than generated code (f16/bf16
+    /// weights, -mnemo-lower-linear).
+    bool hasBLASWeight() {
+      return getWeight().getType().getElementType().isF32();
+    }
+  }];
+
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
   }];

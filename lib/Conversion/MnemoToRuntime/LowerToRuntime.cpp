@@ -196,7 +196,7 @@ struct LowerToRuntimePass
       // Linear layers with f16/bf16 weights are generated code
       // (-mnemo-lower-linear): BLAS takes f32.
       if (auto linear = dyn_cast<LinearOp>(op);
-          linear && !linear.getWeight().getType().getElementType().isF32())
+          linear && !linear.hasBLASWeight())
         return;
       if (isa<LinearOp, CausalAttentionOp, AttentionOp, RotaryOp, EmbeddingOp>(
               op))
