@@ -141,6 +141,85 @@ void dense(benchmark::State &state,
       static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+constexpr int64_t kVocab = 50304;
+
+/// The LM head `y = x W^T` with an f16 weight `[kVocab, kHidden]`: the
+/// generated code of `-mnemo-lower-linear`.
+void lmHead(benchmark::State &state) {
+  int64_t n = state.range(0);
+  omp_set_num_threads(threads());
+  std::string in = std::to_string(kHidden), vocab = std::to_string(kVocab);
+  std::string x = "tensor<?x" + in + "xf32>",
+              w = "tensor<" + vocab + "x" + in + "xf16>",
+              y = "tensor<?x" + vocab + "xf32>";
+  std::string source = "func.func @head(%x: " + x + ", %w: " + w + ") -> " + y +
+                       " {\n  %y = mnemo.linear %x, %w : (" + x + ", " + w +
+                       ") -> " + y + "\n  return %y : " + y + "\n}\n";
+  mlir::DialectRegistry registry;
+  mlir::mnemo::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  auto module = mlir::parseSourceString<mlir::ModuleOp>(source, &context);
+  JITOptions options;
+  options.threads = threads();
+  auto compiled = compileModule(*module, options);
+  if (!compiled) {
+    state.SkipWithError(llvm::toString(compiled.takeError()).c_str());
+    return;
+  }
+  std::mt19937 rng(4);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<uint16_t> weight(static_cast<size_t>(kVocab * kHidden));
+  for (uint16_t &v : weight)
+    v = floatToHalf(uniform(rng));
+  auto xs = inputs(n);
+  std::vector<float> out(static_cast<size_t>(n * kVocab));
+  size_t i = 0;
+  for (auto _ : state) {
+    llvm::Error error =
+        (*compiled)->call("head", {{xs[i % xs.size()].data(), {n, kHidden}},
+                                   {weight.data(), {kVocab, kHidden}},
+                                   {out.data(), {n, kVocab}}});
+    if (error) {
+      state.SkipWithError(llvm::toString(std::move(error)).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(out.data());
+    ++i;
+  }
+  state.counters["tokens/s"] = benchmark::Counter(
+      static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+/// The same head in f32 through a dense library.
+void denseHead(benchmark::State &state,
+               std::unique_ptr<bench::DenseLibrary> (*make)(int)) {
+  int64_t n = state.range(0);
+  auto library = make(threads());
+  std::mt19937 rng(4);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<float> weight(static_cast<size_t>(kVocab * kHidden));
+  for (float &v : weight)
+    v = uniform(rng);
+  auto layer = library->makeLayer(weight.data(), kHidden, kVocab, n);
+  auto xs = inputs(n);
+  std::vector<float> out(static_cast<size_t>(n * kVocab));
+  size_t i = 0;
+  for (auto _ : state) {
+    layer->run(xs[i % xs.size()].data(), out.data());
+    benchmark::DoNotOptimize(out.data());
+    ++i;
+  }
+  state.counters["tokens/s"] = benchmark::Counter(
+      static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void applyHeadSizes(benchmark::internal::Benchmark *b) {
+  b->ArgName("N");
+  for (int64_t n : {1, 4, 16, 64, 256})
+    b->Arg(n);
+  b->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
 /// JIT compile time of one configuration in a warm process (the first
 /// compile of a process also pays for loading dialects and initializing
 /// LLVM), with the LLVM side on `compile_threads` threads. Each iteration
@@ -182,6 +261,10 @@ BENCHMARK_CAPTURE(memoryLayer, f32, ElementType::F32)->Apply(applySizes);
 BENCHMARK_CAPTURE(memoryLayer, f16, ElementType::F16)->Apply(applySizes);
 BENCHMARK_CAPTURE(dense, openblas, &bench::makeOpenBlas)->Apply(applySizes);
 BENCHMARK_CAPTURE(dense, onednn, &bench::makeOneDnn)->Apply(applySizes);
+BENCHMARK(lmHead)->Apply(applyHeadSizes);
+BENCHMARK_CAPTURE(denseHead, openblas, &bench::makeOpenBlas)
+    ->Apply(applyHeadSizes);
+BENCHMARK_CAPTURE(denseHead, onednn, &bench::makeOneDnn)->Apply(applyHeadSizes);
 
 /// N in {1, 2048}, compile threads 1 and one per CPU.
 void applyCompileSizes(benchmark::internal::Benchmark *b) {

@@ -153,8 +153,8 @@ void mnemo::buildLowerToLoopsPipeline(OpPassManager &pm,
   memsizer.vectorWidth = options.vectorWidth;
   memsizer.chunk = options.memsizerChunk;
   pm.addNestedPass<func::FuncOp>(createLowerMemsizerPass(memsizer));
-  pm.addNestedPass<func::FuncOp>(
-      createLowerLinearPass(LowerLinearPassOptions{options.vectorWidth}));
+  pm.addNestedPass<func::FuncOp>(createLowerLinearPass(
+      LowerLinearPassOptions{options.vectorWidth, options.l2CacheBytes}));
   pm.addPass(createLowerNormsPass());
   pm.addPass(createLowerToRuntimePass());
   pm.addPass(createDecomposeConcatPass());

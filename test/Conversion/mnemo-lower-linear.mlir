@@ -1,42 +1,74 @@
-// RUN: mnemo-opt %s --mnemo-lower-linear="vector-width=8" --canonicalize --cse | FileCheck %s
+// RUN: mnemo-opt %s --mnemo-lower-linear="vector-width=8 l2-cache-bytes=640" --canonicalize --cse | FileCheck %s
+// RUN: mnemo-opt %s --mnemo-lower-linear="vector-width=16" --canonicalize --cse | FileCheck %s --check-prefix=WIDE
 
-// f16 weights [7, 20]: two blocks of 4 output rows (the second's last row
-// repeats row 6), and per token each row's dot product in vectors of 8
-// (two, then a tail of 4), the weight widened as it is loaded, four rows
-// sharing each load of the token, and, for the first token, the rows 16 KiB
-// further (408 rows of 40 bytes, clamped to the last) prefetched into L2;
-// then reductions across lanes, the bias, and one store per row.
+// f16 weights [7, 20]: tiles of 4 tokens (whose inputs, 80 bytes each,
+// fill half of the 640-byte L2); in each, two blocks of 4 output rows (the
+// second's last row repeats row 6) over the threads. A block's tokens go in
+// groups of 2 (with 8 lanes), then one at a time. Per group, each row's dot
+// products with both tokens in vectors of 8 (two, then a tail of 4), each
+// weight vector loaded and widened once for the two tokens, and for the
+// tile's first group the rows 16 KiB further (408 rows of 40 bytes, clamped
+// to the last) prefetched into L2; then reductions across lanes, the bias,
+// and one store per row and token.
 // CHECK-LABEL: func.func @head_f16
 // CHECK-SAME: %[[X:[^:]+]]: tensor<?x20xf32>, %[[W:[^:]+]]: tensor<7x20xf16>
 // CHECK-DAG: %[[XB:.+]] = bufferization.to_memref %[[X]] read_only : memref<?x20xf32, strided<[?, 1], offset: ?>>
 // CHECK-DAG: %[[WB:.+]] = bufferization.to_memref %[[W]] read_only : memref<7x20xf16>
 // CHECK: %[[OUT:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?x7xf32>
-// CHECK: scf.parallel (%[[BLOCK:.+]]) = (%c0) to (%c2) step (%c1)
-// CHECK:   arith.minsi %{{.+}}, %c6 : index
-// CHECK:   arith.addi %{{.+}}, %c408 : index
-// CHECK:   scf.for %[[T:.+]] = %c0 to %{{.+}} step %c1
-// CHECK:     %[[ACC:.+]]:4 = scf.for %[[I:.+]] = %c0 to %c16 step %c8 iter_args
-// CHECK:       %[[XV:.+]] = vector.load %[[XB]][%[[T]], %[[I]]] : {{.*}}, vector<8xf32>
+// CHECK: scf.for %[[TILE:.+]] = %c0 to %{{.+}} step %c4 {
+// CHECK:   scf.parallel (%[[BLOCK:.+]]) = (%c0) to (%c2) step (%c1)
+// CHECK:     arith.minsi %{{.+}}, %c6 : index
+// CHECK:     arith.addi %{{.+}}, %c408 : index
+// CHECK:     %[[REM:.+]] = arith.remui %{{.+}}, %c2 : index
+// CHECK:     %[[GROUPS_END:.+]] = arith.subi %{{.+}}, %[[REM]] : index
+// CHECK:     %[[FIRST_END:.+]] = arith.minsi %[[GROUPS_END]], %{{.+}} : index
+// CHECK:     scf.for %[[T:.+]] = %[[TILE]] to %[[FIRST_END]] step %c2
+// CHECK:       %[[T1:.+]] = arith.addi %[[T]], %c1 : index
+// CHECK:       %[[ACC:.+]]:8 = scf.for %[[I:.+]] = %c0 to %c16 step %c8 iter_args
+// CHECK:         %[[XV0:.+]] = vector.load %[[XB]][%[[T]], %[[I]]] : {{.*}}, vector<8xf32>
+// CHECK:         %[[XV1:.+]] = vector.load %[[XB]][%[[T1]], %[[I]]] : {{.*}}, vector<8xf32>
 // CHECK-COUNT-4: memref.prefetch %[[WB]][%{{.+}}, %[[I]]], read, locality<2>, data : memref<7x20xf16>
-// CHECK:       %[[WV:.+]] = vector.load %[[WB]][%{{.+}}, %[[I]]] : memref<7x20xf16>, vector<8xf16>
-// CHECK:       %[[WF:.+]] = arith.extf %[[WV]] : vector<8xf16> to vector<8xf32>
-// CHECK:       vector.fma %[[WF]], %[[XV]], %{{.+}} : vector<8xf32>
-// CHECK-COUNT-3: vector.fma
-// CHECK:       scf.yield
-// CHECK:     vector.reduction <add>, %[[ACC]]#0 : vector<8xf32> into f32
-// CHECK:     vector.load %[[XB]][%[[T]], %c16] : {{.*}}, vector<4xf32>
-// CHECK:     vector.load %[[WB]][%{{.+}}, %c16] : memref<7x20xf16>, vector<4xf16>
-// CHECK:     vector.reduction <add>, %{{.+}} : vector<4xf32> into f32
-// CHECK:     tensor.extract %{{.+}}[%{{.+}}] : tensor<7xf32>
-// CHECK:     memref.store %{{.+}}, %[[OUT]][%[[T]], %{{.+}}] : memref<?x7xf32>
-// CHECK-COUNT-3: memref.store
-// The other tokens find the block in L1: the same loops without prefetches.
-// CHECK:   scf.for %{{.+}} = %c1 to %{{.+}} step %c1
-// CHECK-NOT: memref.prefetch
-// CHECK:     vector.fma
-// CHECK-NOT: memref.prefetch
+// CHECK:         %[[WV:.+]] = vector.load %[[WB]][%{{.+}}, %[[I]]] : memref<7x20xf16>, vector<8xf16>
+// CHECK:         %[[WF:.+]] = arith.extf %[[WV]] : vector<8xf16> to vector<8xf32>
+// CHECK:         vector.fma %[[WF]], %[[XV0]], %{{.+}} : vector<8xf32>
+// CHECK:         vector.fma %[[WF]], %[[XV1]], %{{.+}} : vector<8xf32>
+// CHECK-COUNT-3: vector.load %[[WB]]
+// CHECK:         scf.yield
+// CHECK:       vector.reduction <add>, %[[ACC]]#0 : vector<8xf32> into f32
+// CHECK-COUNT-7: vector.reduction <add>, %[[ACC]]#
+// CHECK:       vector.load %[[XB]][%[[T]], %c16] : {{.*}}, vector<4xf32>
+// CHECK:       vector.load %[[WB]][%{{.+}}, %c16] : memref<7x20xf16>, vector<4xf16>
+// CHECK:       vector.reduction <add>, %{{.+}} : vector<4xf32> into f32
+// CHECK:       tensor.extract %{{.+}}[%{{.+}}] : tensor<7xf32>
+// CHECK:       memref.store %{{.+}}, %[[OUT]][%[[T]], %{{.+}}] : memref<?x7xf32>
+// CHECK:       memref.store %{{.+}}, %[[OUT]][%[[T1]], %{{.+}}] : memref<?x7xf32>
+// CHECK-COUNT-6: memref.store
+// The tile's other groups find the block in L1: no prefetches.
+// CHECK:     scf.for %{{.+}} = %[[FIRST_END]] to %[[GROUPS_END]] step %c2
+// CHECK-NOT:   memref.prefetch
+// CHECK:       vector.fma
+// CHECK-NOT:   memref.prefetch
+// The tokens after the last group, one at a time; the first prefetches if
+// the tile had no group.
+// CHECK:     %[[NO_GROUP:.+]] = arith.cmpi eq, %[[GROUPS_END]], %[[TILE]] : index
+// CHECK:     %[[SINGLE_END:.+]] = arith.select %[[NO_GROUP]]
+// CHECK:     scf.for %{{.+}} = %[[GROUPS_END]] to %[[SINGLE_END]] step %c1
+// CHECK:       memref.prefetch
+// CHECK:     scf.for %{{.+}} = %[[SINGLE_END]] to %{{.+}} step %c1
+// CHECK-NOT:   memref.prefetch
+// CHECK:       vector.fma
+// CHECK-NOT:   memref.prefetch
 // CHECK: return
 // CHECK-NOT: mnemo.linear
+
+// With 16 lanes: groups of 4 tokens, whose inputs' tile fills half of the
+// default 512 KiB L2 (3276 rows of 80 bytes, rounded down to whole groups).
+// WIDE-LABEL: func.func @head_f16
+// WIDE: scf.for %{{.+}} = %c0 to %{{.+}} step %c3276 {
+// WIDE: arith.remui %{{.+}}, %c4 : index
+// WIDE: scf.for %{{.+}} step %c4 {
+// WIDE-COUNT-16: vector.fma %{{.+}} : vector<16xf32>
+// WIDE: vector.reduction
 func.func @head_f16(%x: tensor<?x20xf32>, %w: tensor<7x20xf16>, %b: tensor<7xf32>) -> tensor<?x7xf32> {
   %y = mnemo.linear %x, %w bias %b : (tensor<?x20xf32>, tensor<7x20xf16>, tensor<7xf32>) -> tensor<?x7xf32>
   return %y : tensor<?x7xf32>

@@ -206,7 +206,7 @@ TEST_P(LinearOfAnyWidth, MatchesReference) {
   }
   void *weights = c.weight == ElementType::F32 ? static_cast<void *>(w.data())
                                                : narrow.data();
-  for (int64_t n : {1, 9, 17}) {
+  for (int64_t n : {1, 4, 9, 17}) {
     std::vector<float> x = random(n * c.in, rng), y(n * out, 7.0f);
     std::vector<Buffer> args = {{x.data(), {n, c.in}}, {weights, {out, c.in}}};
     if (c.bias)

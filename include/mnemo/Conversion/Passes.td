@@ -52,18 +52,22 @@ def LowerLinearPass : Pass<"mnemo-lower-linear", "::mlir::func::FuncOp"> {
   let summary = "Generate vector loops for mnemo.linear with f16/bf16 weights (CPU)";
   let description = [{
     Replaces every `mnemo.linear` whose weight is stored in f16 or bf16 (a
-    model's LM head; BLAS has no such product) by loops on buffers:
-    `scf.parallel` over blocks of 4 output rows, and for each token the
-    rows' dot products with the token in `vector<V x f32>` FMAs, the weight
-    widened as it is loaded, reduced across lanes at the end of the row.
-    A block's rows stay in L1 across the tokens, so the weight is read once
-    per call, in its stored width: a decoding step streams half the bytes
-    of the widened f32 weight. `mnemo.linear` with f32 weights is left to
+    model's LM head; BLAS has no such product) by loops on buffers: for
+    each tile of tokens whose inputs fit in half of L2, `scf.parallel` over
+    blocks of 4 output rows, and for each group of tokens (4 with 16 lanes,
+    2 with fewer; then single tokens) the rows' dot products with the
+    tokens in `vector<V x f32>` FMAs, each weight vector widened once per
+    group, reduced across lanes at the end of the row. A block's rows stay
+    in L1 across a tile's tokens, so the weight is read once per tile, in
+    its stored width: a decoding step streams half the bytes of the widened
+    f32 weight. `mnemo.linear` with f32 weights is left to
     `-mnemo-lower-to-runtime` (BLAS). Runs before one-shot bufferization.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
            "f32 lanes per vector register (8: AVX2, 16: AVX-512)">,
+    Option<"l2CacheBytes", "l2-cache-bytes", "int64_t", /*default=*/"524288",
+           "L2 cache per core (a tile's inputs take half)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

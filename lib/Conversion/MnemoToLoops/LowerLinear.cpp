@@ -3,23 +3,31 @@
 // Generates `mnemo.linear` whose weight is stored in f16 or bf16 (a model's
 // LM head): BLAS has no such product, and widening the weight to f32 at
 // load would double what every decoding step streams. f32 weights are left
-// to `-mnemo-lower-to-runtime` (BLAS). With `R` output rows per block and
-// `V` lanes:
+// to `-mnemo-lower-to-runtime` (BLAS). With `R` output rows per block, `G`
+// tokens per group and `V` lanes:
 //
-//   parallel over blocks of R output rows (the last block's extra rows
-//   repeat the last row):
-//     for each token n:
-//       acc[r] = 0                                         (vector<V x f32>)
-//       for each vector of the row i = 0, V, ...:
-//         acc[r] += widen(W[o + r, i : i + V]) * x[n, i : i + V]
-//       (a narrower vector for the row's tail)
-//       y[n, o + r] = reduce_add(acc[r]) + bias[o + r]
+//   for each tile of tokens whose inputs fit in half of L2:
+//     parallel over blocks of R output rows (the last block's extra rows
+//     repeat the last row):
+//       for each group of G tokens n (then each remaining token, G = 1):
+//         acc[r][n] = 0                                  (vector<V x f32>)
+//         for each vector of the row i = 0, V, ...:
+//           w = widen(W[o + r, i : i + V])                (once per group)
+//           acc[r][n] += w * x[n, i : i + V]
+//         (a narrower vector for the row's tail)
+//         y[n, o + r] = reduce_add(acc[r][n]) + bias[o + r]
 //
-// A block's rows (R * in values) stay in L1 across the tokens: the weight
-// is read from memory once per call, and a decoding step (one token)
-// streams it once, in its stored width, the rows about 16 KiB ahead
-// prefetched into L2 as the first token reads each vector (the first token
-// is peeled off the token loop, so that the others issue no prefetches).
+// A block's rows (R * in values) stay in L1 across the tile's tokens and
+// the tile's inputs in L2 across the blocks: the weight is read from memory
+// once per tile, in its stored width. The R * G accumulators of a group
+// share each widened weight vector and each input vector, so a prompt's
+// logits run at the FMA units' pace rather than at that of the loads and
+// conversions. A decoding step (one token) streams the weight once, the
+// rows about 16 KiB ahead prefetched into L2 as the tile's first group (or
+// token) reads each vector; the others issue no prefetches.
+//
+// Every output is the same sum in the same order whatever the grouping:
+// lanes accumulate along the row, and are reduced at its end.
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,22 +60,32 @@ constexpr int64_t kPrefetchBytes = 16384;
 
 class LinearCodegen : public LoopEmitter {
 public:
-  LinearCodegen(ImplicitLocOpBuilder &b, int64_t vectorWidth)
-      : LoopEmitter(b), vectorWidth(vectorWidth), f32(b.getF32Type()) {}
+  LinearCodegen(ImplicitLocOpBuilder &b, int64_t vectorWidth,
+                int64_t l2CacheBytes)
+      : LoopEmitter(b), vectorWidth(vectorWidth), l2CacheBytes(l2CacheBytes),
+        f32(b.getF32Type()) {}
 
   void lower(LinearOp op);
 
 private:
-  /// Token `token`'s outputs for the block of `rows`; with `prefetch`, the
-  /// rows `ahead` are prefetched as each vector is read.
-  void emitToken(Value token, bool prefetch);
-  /// The `rows`' partial dot products `acc` plus widen(W[row, column :
-  /// column + lanes]) * x[token, column : column + lanes].
-  SmallVector<Value> accumulate(Value token, Value column, int64_t lanes,
-                                ValueRange acc, bool prefetch);
+  /// The block's outputs for the tokens from `lower` to `upper` (a tile's
+  /// tokens), in groups of `groupSize`, then one at a time; the tile's
+  /// first group, or its first token when it has no group, prefetches.
+  void emitTile(Value lower, Value upper);
+  /// The outputs of `count` tokens from `first` for the block's rows; with
+  /// `prefetch`, the rows `ahead` are prefetched as each vector is read.
+  void emitTokens(Value first, int64_t count, bool prefetch);
+  /// The partial dot products `acc` (row-major, `rows` x `tokens`) plus
+  /// widen(W[row, column : column + lanes]) * x[token, column : column +
+  /// lanes].
+  SmallVector<Value> accumulate(ArrayRef<Value> tokens, Value column,
+                                int64_t lanes, ValueRange acc, bool prefetch);
 
-  int64_t vectorWidth;
+  int64_t vectorWidth, l2CacheBytes;
   Type f32;
+  /// Tokens whose accumulators share each widened weight vector: as many as
+  /// the vector registers hold (R * G accumulators, R weights, G inputs).
+  int64_t groupSize = 1;
   // The op being lowered: its buffers, the weight's element type and row
   // width, and the rows of the current block and those prefetched.
   Value x, weight, bias, out;
@@ -89,41 +107,68 @@ void LinearCodegen::lower(LinearOp op) {
   out = alloc(MemRefType::get(outType.getShape(), f32),
               outType.isDynamicDim(0) ? ValueRange{n} : ValueRange{});
 
+  // 4 x 4 accumulators in the 32 registers of AVX-512, 4 x 2 in AVX2's 16.
+  groupSize = vectorWidth >= 16 ? 4 : 2;
+  const int64_t rowBytes = std::max<int64_t>(1, width * 4);
+  const int64_t tileTokens =
+      std::max(groupSize, l2CacheBytes / 2 / rowBytes / groupSize * groupSize);
   const int64_t blocks = (outputs + kRowsPerBlock - 1) / kRowsPerBlock;
   const int64_t blockBytes =
       kRowsPerBlock * width * (element.getIntOrFloatBitWidth() / 8);
   const int64_t prefetchRows =
       kRowsPerBlock *
       std::max<int64_t>(1, kPrefetchBytes / std::max<int64_t>(blockBytes, 1));
-  parallelLoop(index(blocks), [&](Value block) {
-    // The block's rows, and those `prefetchRows` further, clamped to the
-    // last row.
-    rows.clear();
-    ahead.clear();
-    Value first = mul(block, index(kRowsPerBlock));
-    for (int64_t r = 0; r < kRowsPerBlock; ++r) {
-      rows.push_back(minIndex(add(first, index(r)), index(outputs - 1)));
-      ahead.push_back(
-          minIndex(add(first, index(r + prefetchRows)), index(outputs - 1)));
-    }
-    // The first token's pass also prefetches the rows ahead; the others
-    // find the block in L1.
-    forLoop(index(0), minIndex(n, index(1)), index(1),
-            [&](Value token) { emitToken(token, /*prefetch=*/true); });
-    forLoop(index(1), n, index(1),
-            [&](Value token) { emitToken(token, /*prefetch=*/false); });
+  forLoop(index(0), n, index(tileTokens), [&](Value tile) {
+    Value tileEnd = minIndex(add(tile, index(tileTokens)), n);
+    parallelLoop(index(blocks), [&](Value block) {
+      // The block's rows, and those `prefetchRows` further, clamped to the
+      // last row.
+      rows.clear();
+      ahead.clear();
+      Value first = mul(block, index(kRowsPerBlock));
+      for (int64_t r = 0; r < kRowsPerBlock; ++r) {
+        rows.push_back(minIndex(add(first, index(r)), index(outputs - 1)));
+        ahead.push_back(
+            minIndex(add(first, index(r + prefetchRows)), index(outputs - 1)));
+      }
+      emitTile(tile, tileEnd);
+    });
   });
   finish(op, {out});
 }
 
-void LinearCodegen::emitToken(Value token, bool prefetch) {
+void LinearCodegen::emitTile(Value lower, Value upper) {
+  Value group = index(groupSize), one = index(1);
+  Value count = b.create<arith::SubIOp>(upper, lower);
+  Value groupsEnd =
+      b.create<arith::SubIOp>(upper, b.create<arith::RemUIOp>(count, group));
+  Value firstGroupEnd = minIndex(groupsEnd, add(lower, group));
+  forLoop(lower, firstGroupEnd, group,
+          [&](Value token) { emitTokens(token, groupSize, true); });
+  forLoop(firstGroupEnd, groupsEnd, group,
+          [&](Value token) { emitTokens(token, groupSize, false); });
+  Value noGroup =
+      b.create<arith::CmpIOp>(arith::CmpIPredicate::eq, groupsEnd, lower);
+  Value firstSingleEnd = b.create<arith::SelectOp>(
+      noGroup, minIndex(upper, add(groupsEnd, one)), groupsEnd);
+  forLoop(groupsEnd, firstSingleEnd, one,
+          [&](Value token) { emitTokens(token, 1, true); });
+  forLoop(firstSingleEnd, upper, one,
+          [&](Value token) { emitTokens(token, 1, false); });
+}
+
+void LinearCodegen::emitTokens(Value first, int64_t count, bool prefetch) {
+  SmallVector<Value> tokens = {first};
+  for (int64_t t = 1; t < count; ++t)
+    tokens.push_back(add(first, index(t)));
   const int64_t fullVectors = width / vectorWidth;
   const int64_t tail = width % vectorWidth;
+  const int64_t accumulators = kRowsPerBlock * count;
   auto zeros = [&](int64_t lanes) {
     return SmallVector<Value>(
-        kRowsPerBlock, splat(VectorType::get({lanes}, f32), f32Const(0)));
+        accumulators, splat(VectorType::get({lanes}, f32), f32Const(0)));
   };
-  SmallVector<Value> sums(kRowsPerBlock);
+  SmallVector<Value> sums(accumulators);
   auto reduceInto = [&](ValueRange acc) {
     for (auto [sum, vector] : llvm::zip(sums, acc)) {
       Value part =
@@ -135,37 +180,47 @@ void LinearCodegen::emitToken(Value token, bool prefetch) {
     reduceInto(
         forLoop(index(0), index(fullVectors * vectorWidth), index(vectorWidth),
                 zeros(vectorWidth), [&](Value column, ValueRange acc) {
-                  return accumulate(token, column, vectorWidth, acc, prefetch);
+                  return accumulate(tokens, column, vectorWidth, acc, prefetch);
                 }));
   if (tail > 0)
-    reduceInto(accumulate(token, index(fullVectors * vectorWidth), tail,
+    reduceInto(accumulate(tokens, index(fullVectors * vectorWidth), tail,
                           zeros(tail), prefetch));
-  for (auto [row, sum] : llvm::zip(rows, sums)) {
-    // A row of no values (`in` = 0) sums to zero.
-    Value value = sum ? sum : f32Const(0);
-    if (bias)
-      value = b.create<arith::AddFOp>(
-          value, b.create<memref::LoadOp>(bias, ValueRange{row}));
-    b.create<memref::StoreOp>(value, out, ValueRange{token, row});
+  for (auto [r, row] : llvm::enumerate(rows)) {
+    Value rowBias =
+        bias ? b.create<memref::LoadOp>(bias, ValueRange{row}) : Value();
+    for (auto [t, token] : llvm::enumerate(tokens)) {
+      // A row of no values (`in` = 0) sums to zero.
+      Value value = sums[r * count + t];
+      if (!value)
+        value = f32Const(0);
+      if (rowBias)
+        value = b.create<arith::AddFOp>(value, rowBias);
+      b.create<memref::StoreOp>(value, out, ValueRange{token, row});
+    }
   }
 }
 
-SmallVector<Value> LinearCodegen::accumulate(Value token, Value column,
-                                             int64_t lanes, ValueRange acc,
-                                             bool prefetch) {
-  Value xs = b.create<vector::LoadOp>(VectorType::get({lanes}, f32), x,
-                                      ValueRange{token, column});
+SmallVector<Value> LinearCodegen::accumulate(ArrayRef<Value> tokens,
+                                             Value column, int64_t lanes,
+                                             ValueRange acc, bool prefetch) {
+  auto vectorType = VectorType::get({lanes}, f32);
+  SmallVector<Value> xs;
+  for (Value token : tokens)
+    xs.push_back(
+        b.create<vector::LoadOp>(vectorType, x, ValueRange{token, column}));
   if (prefetch)
     for (Value row : ahead)
       b.create<memref::PrefetchOp>(weight, ValueRange{row, column},
                                    /*isWrite=*/false, /*localityHint=*/2,
                                    /*isDataCache=*/true);
   SmallVector<Value> next;
-  for (auto [row, sum] : llvm::zip(rows, acc)) {
+  for (auto [r, row] : llvm::enumerate(rows)) {
     Value w = b.create<vector::LoadOp>(VectorType::get({lanes}, element),
                                        weight, ValueRange{row, column});
-    w = b.create<arith::ExtFOp>(VectorType::get({lanes}, f32), w);
-    next.push_back(b.create<vector::FMAOp>(w, xs, sum));
+    w = b.create<arith::ExtFOp>(vectorType, w);
+    for (auto [t, xt] : llvm::enumerate(xs))
+      next.push_back(
+          b.create<vector::FMAOp>(w, xt, acc[r * tokens.size() + t]));
   }
   return next;
 }
@@ -174,8 +229,9 @@ struct LowerLinearPass : mnemo::impl::LowerLinearPassBase<LowerLinearPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    if (vectorWidth < 1) {
-      getOperation().emitError() << "vector-width must be positive";
+    if (vectorWidth < 1 || l2CacheBytes < 1) {
+      getOperation().emitError()
+          << "vector-width and l2-cache-bytes must be positive";
       return signalPassFailure();
     }
     SmallVector<LinearOp> ops;
@@ -185,7 +241,7 @@ struct LowerLinearPass : mnemo::impl::LowerLinearPassBase<LowerLinearPass> {
     });
     for (LinearOp op : ops) {
       ImplicitLocOpBuilder b(op.getLoc(), op);
-      LinearCodegen(b, vectorWidth).lower(op);
+      LinearCodegen(b, vectorWidth, l2CacheBytes).lower(op);
     }
   }
 };
