@@ -30,6 +30,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 config.substitutions.append(("%mnemo_src_root", config.mnemo_src_root))
 config.substitutions.append(("%mnemo_obj_root", config.mnemo_obj_root))
+config.substitutions.append(("%mnemo_tools_dir", config.mnemo_tools_dir))
 
 # Execution tests run lowered IR under mlir-cpu-runner with the upstream
 # runner utilities, OpenMP and Mnemo's runtime support library.

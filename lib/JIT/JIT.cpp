@@ -13,6 +13,7 @@
 #include "mnemo/JIT/ObjectCode.h"
 #include "mnemo/Pipelines.h"
 #include "mnemo/Runtime/CUDA.h"
+#include "mnemo/Support/Build.h"
 #include "mnemo/Support/Environment.h"
 #include "mnemo/Version.h"
 
@@ -566,8 +567,8 @@ std::string cacheKey(ModuleOp module, const JITOptions &options) {
   std::string key;
   llvm::raw_string_ostream os(key);
   os << "mnemo " << MNEMO_VERSION_STRING << ", LLVM " << LLVM_VERSION_STRING
-     << "\nhost " << hostTargetDescription() << "\noptions "
-     << options.pipelineOptions() << "\n";
+     << "\nbuild " << buildIdentity() << "\nhost " << hostTargetDescription()
+     << "\noptions " << options.pipelineOptions() << "\n";
   module.print(os);
   return key;
 }

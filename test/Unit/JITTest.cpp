@@ -4,13 +4,14 @@
 // time, computes the same numbers, and survives a damaged entry (which is
 // recompiled and replaced, never loaded); with one object file or several
 // (the LLVM side compiled on several threads), which compute the same
-// numbers.
+// numbers. An entry's key names the build of Mnemo that compiled it.
 //
 //===----------------------------------------------------------------------===//
 
 #include "mnemo/JIT/JIT.h"
 #include "mnemo/InitAll.h"
 #include "mnemo/JIT/ObjectCode.h"
+#include "mnemo/Support/Build.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -121,6 +122,29 @@ TEST_P(KernelCache, SecondCompileLoadsTheEntry) {
   Compiled fifth = compile(std::string(dir), threads);
   ASSERT_TRUE(fifth.module) << fifth.error;
   EXPECT_FALSE(fifth.module->loadedFromCache());
+  llvm::sys::fs::remove_directories(dir);
+}
+
+/// The key of an entry names this binary's build ID: a rebuilt Mnemo, whose
+/// code generator may differ while the module, the options and the release
+/// number do not, looks its kernels up under other keys and never loads
+/// those of another build.
+TEST_P(KernelCache, EntryKeyNamesTheBuild) {
+  const std::string id = buildIdentity();
+  // The GNU build ID (SHA-1, which the build asks the linker for), in hex.
+  ASSERT_EQ(id.size(), 40u) << id;
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  llvm::SmallString<128> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("mnemo-cache-test", dir));
+  Compiled compiled = compile(std::string(dir), GetParam());
+  ASSERT_TRUE(compiled.module) << compiled.error;
+  std::error_code ec;
+  llvm::sys::fs::directory_iterator it(dir, ec);
+  ASSERT_FALSE(ec);
+  auto bytes = llvm::MemoryBuffer::getFile(it->path());
+  ASSERT_TRUE(static_cast<bool>(bytes));
+  EXPECT_NE((*bytes)->getBuffer().find("build " + id + "\n"),
+            llvm::StringRef::npos);
   llvm::sys::fs::remove_directories(dir);
 }
 

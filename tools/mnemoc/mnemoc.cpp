@@ -8,6 +8,10 @@
 
 #include "Commands.h"
 
+#include "mnemo/Support/Build.h"
+#include "mnemo/Version.h"
+
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -46,6 +50,13 @@ int main(int argc, char **argv) {
     return std::string("mnemoc: error: ") + error.what() + " (see --help)\n";
   });
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
+  // The build ID also keys the kernel cache: kernels of another build are
+  // never loaded.
+  app.set_version_flag("--version",
+                       std::string("mnemo ") + MNEMO_VERSION_STRING +
+                           " (LLVM " + LLVM_VERSION_STRING + ", build " +
+                           mnemo::buildIdentity() + ")",
+                       "Print the release, the LLVM and the build of mnemoc");
 
   CLI::App *bench = app.add_subcommand(
       "bench", "Measure speed: a model against a dense Transformer of the "
