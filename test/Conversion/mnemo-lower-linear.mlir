@@ -34,11 +34,25 @@
 // CHECK:         vector.fma %[[WF]], %[[XV1]], %{{.+}} : vector<8xf32>
 // CHECK-COUNT-3: vector.load %[[WB]]
 // CHECK:         scf.yield
-// CHECK:       vector.reduction <add>, %[[ACC]]#0 : vector<8xf32> into f32
-// CHECK-COUNT-7: vector.reduction <add>, %[[ACC]]#
+// The group's 8 accumulators are reduced together, in the halving order
+// of a single vector's reduction: lanes i and i + 4 of pairs of them in one
+// vector, then i and i + 2, then i and i + 1, one lane per accumulator.
+// CHECK:       %[[L0:.+]] = vector.shuffle %[[ACC]]#0, %[[ACC]]#1 [0, 1, 2, 3, 8, 9, 10, 11]
+// CHECK:       %[[H0:.+]] = vector.shuffle %[[ACC]]#0, %[[ACC]]#1 [4, 5, 6, 7, 12, 13, 14, 15]
+// CHECK:       %[[S0:.+]] = arith.addf %[[L0]], %[[H0]] : vector<8xf32>
+// CHECK-COUNT-3: vector.shuffle %[[ACC]]#{{.}}, %[[ACC]]#{{.}} [0, 1, 2, 3, 8, 9, 10, 11]
+// CHECK:       %[[L1:.+]] = vector.shuffle %[[S0]], %{{.+}} [0, 1, 4, 5, 8, 9, 12, 13]
+// CHECK:       %[[H1:.+]] = vector.shuffle %[[S0]], %{{.+}} [2, 3, 6, 7, 10, 11, 14, 15]
+// CHECK:       %[[S1:.+]] = arith.addf %[[L1]], %[[H1]] : vector<8xf32>
+// CHECK:       %[[L2:.+]] = vector.shuffle %[[S1]], %{{.+}} [0, 2, 4, 6, 8, 10, 12, 14]
+// CHECK:       %[[H2:.+]] = vector.shuffle %[[S1]], %{{.+}} [1, 3, 5, 7, 9, 11, 13, 15]
+// CHECK:       %[[S2:.+]] = arith.addf %[[L2]], %[[H2]] : vector<8xf32>
+// CHECK:       vector.extract %[[S2]][0] : f32 from vector<8xf32>
+// CHECK-COUNT-7: vector.extract %[[S2]]
+// CHECK-NOT:   vector.reduction
 // CHECK:       vector.load %[[XB]][%[[T]], %c16] : {{.*}}, vector<4xf32>
 // CHECK:       vector.load %[[WB]][%{{.+}}, %c16] : memref<7x20xf16>, vector<4xf16>
-// CHECK:       vector.reduction <add>, %{{.+}} : vector<4xf32> into f32
+// CHECK:       vector.shuffle %{{.+}}, %{{.+}} [0, 1, 4, 5] : vector<4xf32>, vector<4xf32>
 // CHECK:       tensor.extract %{{.+}}[%{{.+}}] : tensor<7xf32>
 // CHECK:       memref.store %{{.+}}, %[[OUT]][%[[T]], %{{.+}}] : memref<?x7xf32>
 // CHECK:       memref.store %{{.+}}, %[[OUT]][%[[T1]], %{{.+}}] : memref<?x7xf32>
@@ -54,6 +68,9 @@
 // CHECK:     %[[SINGLE_END:.+]] = arith.select %[[NO_GROUP]]
 // CHECK:     scf.for %{{.+}} = %[[GROUPS_END]] to %[[SINGLE_END]] step %c1
 // CHECK:       memref.prefetch
+// A single token's 4 accumulators are fewer than the lanes: each is
+// reduced alone.
+// CHECK:       vector.reduction <add>, %{{.+}} : vector<8xf32> into f32
 // CHECK:     scf.for %{{.+}} = %[[SINGLE_END]] to %{{.+}} step %c1
 // CHECK-NOT:   memref.prefetch
 // CHECK:       vector.fma

@@ -27,7 +27,9 @@
 // token) reads each vector; the others issue no prefetches.
 //
 // Every output is the same sum in the same order whatever the grouping:
-// lanes accumulate along the row, and are reduced at its end.
+// lanes accumulate along the row, and are reduced at its end in halving
+// order (a group's accumulators together, with shuffles; a single token's
+// one by one, by LLVM, in the same order).
 //
 //===----------------------------------------------------------------------===//
 
@@ -80,6 +82,8 @@ private:
   /// lanes].
   SmallVector<Value> accumulate(ArrayRef<Value> tokens, Value column,
                                 int64_t lanes, ValueRange acc, bool prefetch);
+  /// The sum of the lanes of each vector of `acc`.
+  SmallVector<Value> reduceLanes(ValueRange acc);
 
   int64_t vectorWidth, l2CacheBytes;
   Type f32;
@@ -170,11 +174,8 @@ void LinearCodegen::emitTokens(Value first, int64_t count, bool prefetch) {
   };
   SmallVector<Value> sums(accumulators);
   auto reduceInto = [&](ValueRange acc) {
-    for (auto [sum, vector] : llvm::zip(sums, acc)) {
-      Value part =
-          b.create<vector::ReductionOp>(vector::CombiningKind::ADD, vector);
+    for (auto [sum, part] : llvm::zip(sums, reduceLanes(acc)))
       sum = sum ? b.create<arith::AddFOp>(sum, part) : part;
-    }
   };
   if (fullVectors > 0)
     reduceInto(
@@ -223,6 +224,63 @@ SmallVector<Value> LinearCodegen::accumulate(ArrayRef<Value> tokens,
           b.create<vector::FMAOp>(w, xt, acc[r * tokens.size() + t]));
   }
   return next;
+}
+
+SmallVector<Value> LinearCodegen::reduceLanes(ValueRange acc) {
+  const int64_t lanes =
+      cast<VectorType>(acc.front().getType()).getNumElements();
+  const int64_t count = acc.size();
+  SmallVector<Value> sums;
+  if (lanes < 2 || count < lanes || !llvm::isPowerOf2_64(lanes) ||
+      !llvm::isPowerOf2_64(count)) {
+    for (Value vector : acc)
+      sums.push_back(
+          b.create<vector::ReductionOp>(vector::CombiningKind::ADD, vector));
+    return sums;
+  }
+  // As many vectors as lanes (a group's 16 accumulators of 16 lanes) are
+  // reduced together: at each step, pairs of vectors whose lanes hold
+  // segments of `segment` partial sums (each an accumulator's) become one
+  // vector of segments half as long, lane i of a segment plus lane
+  // i + segment / 2 (two shuffles and one add per pair, where reducing each
+  // vector alone takes one add per lane count halving per vector). This is
+  // the halving order in which LLVM reduces a single vector, so a token's
+  // outputs are the same, bit for bit, in a group or alone.
+  SmallVector<Value> vectors(acc.begin(), acc.end());
+  // owners[v][q]: the accumulator whose partial sums segment q of
+  // vectors[v] holds.
+  SmallVector<SmallVector<int64_t>> owners;
+  for (int64_t i = 0; i < count; ++i)
+    owners.push_back({i});
+  for (int64_t segment = lanes; segment > 1; segment /= 2) {
+    const int64_t half = segment / 2, segments = lanes / segment;
+    SmallVector<int64_t> low, high;
+    for (int64_t side = 0; side < 2; ++side)
+      for (int64_t q = 0; q < segments; ++q)
+        for (int64_t i = 0; i < half; ++i) {
+          low.push_back(side * lanes + q * segment + i);
+          high.push_back(side * lanes + q * segment + half + i);
+        }
+    SmallVector<Value> nextVectors;
+    SmallVector<SmallVector<int64_t>> nextOwners;
+    for (size_t v = 0; v + 1 < vectors.size(); v += 2) {
+      Value u = vectors[v], w = vectors[v + 1];
+      nextVectors.push_back(
+          b.create<arith::AddFOp>(b.create<vector::ShuffleOp>(u, w, low),
+                                  b.create<vector::ShuffleOp>(u, w, high)));
+      SmallVector<int64_t> both = owners[v];
+      both.append(owners[v + 1]);
+      nextOwners.push_back(both);
+    }
+    vectors = std::move(nextVectors);
+    owners = std::move(nextOwners);
+  }
+  sums.resize(count);
+  for (auto [vector, owner] : llvm::zip(vectors, owners))
+    for (auto [lane, accumulator] : llvm::enumerate(owner))
+      sums[accumulator] = b.create<vector::ExtractOp>(
+          vector, ArrayRef<int64_t>{static_cast<int64_t>(lane)});
+  return sums;
 }
 
 struct LowerLinearPass : mnemo::impl::LowerLinearPassBase<LowerLinearPass> {
