@@ -238,14 +238,15 @@ SmallVector<Value> LinearCodegen::reduceLanes(ValueRange acc) {
           b.create<vector::ReductionOp>(vector::CombiningKind::ADD, vector));
     return sums;
   }
-  // As many vectors as lanes (a group's 16 accumulators of 16 lanes) are
-  // reduced together: at each step, pairs of vectors whose lanes hold
-  // segments of `segment` partial sums (each an accumulator's) become one
-  // vector of segments half as long, lane i of a segment plus lane
-  // i + segment / 2 (two shuffles and one add per pair, where reducing each
-  // vector alone takes one add per lane count halving per vector). This is
-  // the halving order in which LLVM reduces a single vector, so a token's
-  // outputs are the same, bit for bit, in a group or alone.
+  // At least as many vectors as lanes (a group's 16 accumulators of 16
+  // lanes) are reduced together. At each step, every pair of vectors whose
+  // lanes hold segments of `segment` partial sums (each segment an
+  // accumulator's) becomes one vector of segments half as long: lane i of a
+  // segment plus lane i + segment / 2. That is two shuffles and one add per
+  // pair, where reducing each vector alone takes log2(lanes) of each per
+  // vector. The order is the halving order in which LLVM reduces a single
+  // vector, so a token's outputs are the same, bit for bit, in a group or
+  // alone.
   SmallVector<Value> vectors(acc.begin(), acc.end());
   // owners[v][q]: the accumulator whose partial sums segment q of
   // vectors[v] holds.
