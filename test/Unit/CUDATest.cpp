@@ -8,12 +8,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "mnemo/Runtime/CUDA.h"
+#include "TestUtil.h"
+
 #include "mnemo/InitAll.h"
 #include "mnemo/JIT/JIT.h"
 #include "mnemo/JIT/MemoryLayer.h"
 #include "mnemo/Reference/Reference.h"
-#include "mnemo/Support/Float16.h"
+#include "mnemo/Runtime/CUDA.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -212,17 +213,9 @@ void checkSweep(const GPUCase &c, JITOptions options, bool onGPU) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   size_t count = static_cast<size_t>(c.numTables << c.tau) * c.width;
   std::vector<float> values(count);
-  std::vector<uint16_t> narrow(c.type == ElementType::F32 ? 0 : count);
-  for (size_t i = 0; i < count; ++i) {
-    values[i] = uniform(rng);
-    if (c.type == ElementType::F16) {
-      narrow[i] = floatToHalf(values[i]);
-      values[i] = halfToFloat(narrow[i]);
-    } else if (c.type == ElementType::BF16) {
-      narrow[i] = floatToBf16(values[i]);
-      values[i] = bf16ToFloat(narrow[i]);
-    }
-  }
+  for (float &v : values)
+    v = uniform(rng);
+  std::vector<uint16_t> narrow = test::storeAs(c.type, values);
   std::vector<float> bias(static_cast<size_t>(c.width));
   for (float &v : bias)
     v = uniform(rng);

@@ -15,10 +15,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "mnemo/JIT/MemoryLayer.h"
+#include "TestUtil.h"
+
 #include "mnemo/InitAll.h"
+#include "mnemo/JIT/MemoryLayer.h"
 #include "mnemo/Reference/Reference.h"
-#include "mnemo/Support/Float16.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -49,19 +50,9 @@ Tables randomTables(size_t count, ElementType type, std::mt19937 &rng) {
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   Tables tables;
   tables.values.resize(count);
-  if (type != ElementType::F32)
-    tables.half.resize(count);
-  for (size_t i = 0; i < count; ++i) {
-    float v = uniform(rng);
-    if (type == ElementType::F16) {
-      tables.half[i] = floatToHalf(v);
-      v = halfToFloat(tables.half[i]);
-    } else if (type == ElementType::BF16) {
-      tables.half[i] = floatToBf16(v);
-      v = bf16ToFloat(tables.half[i]);
-    }
-    tables.values[i] = v;
-  }
+  for (float &v : tables.values)
+    v = uniform(rng);
+  tables.half = test::storeAs(type, tables.values);
   return tables;
 }
 

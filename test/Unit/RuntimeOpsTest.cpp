@@ -194,16 +194,7 @@ TEST_P(LinearOfAnyWidth, MatchesReference) {
   std::mt19937 rng(static_cast<unsigned>(c.in));
   std::vector<float> w = random(out * c.in, rng), b = random(out, rng);
   // 16-bit weights: the kernel's buffer, and the values it stands for.
-  std::vector<uint16_t> narrow(w.size());
-  for (size_t i = 0; i < w.size(); ++i) {
-    if (c.weight == ElementType::F16) {
-      narrow[i] = floatToHalf(w[i]);
-      w[i] = halfToFloat(narrow[i]);
-    } else if (c.weight == ElementType::BF16) {
-      narrow[i] = floatToBf16(w[i]);
-      w[i] = bf16ToFloat(narrow[i]);
-    }
-  }
+  std::vector<uint16_t> narrow = test::storeAs(c.weight, w);
   void *weights = c.weight == ElementType::F32 ? static_cast<void *>(w.data())
                                                : narrow.data();
   auto call = [&](const float *x, int64_t n, float *y) {

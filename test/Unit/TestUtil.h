@@ -1,7 +1,8 @@
 //===- TestUtil.h - Helpers shared by the execution tests -------*- C++ -*-===//
 //
-// Compiling a module of mnemo IR text through the JIT, random inputs, and
-// comparisons against lib/Reference relative to the largest expected value.
+// Compiling a module of mnemo IR text through the JIT, random inputs,
+// values stored in 16 bits, and comparisons against lib/Reference relative
+// to the largest expected value.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +11,8 @@
 
 #include "mnemo/InitAll.h"
 #include "mnemo/JIT/JIT.h"
+#include "mnemo/Support/Float16.h"
+#include "mnemo/Support/Types.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -19,6 +22,7 @@
 #include "gtest/gtest.h"
 
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <vector>
 
@@ -50,6 +54,23 @@ inline std::vector<float> randomVector(size_t count, std::mt19937 &rng,
   for (float &v : values)
     v = uniform(rng);
   return values;
+}
+
+/// `values` stored in `type`: the f16 or bf16 words a kernel reads (none for
+/// any other type, whose values stay as they are), with each value replaced by
+/// the one its word stands for, which is what lib/Reference must be given.
+inline std::vector<uint16_t> storeAs(ElementType type,
+                                     std::vector<float> &values) {
+  if (type != ElementType::F16 && type != ElementType::BF16)
+    return {};
+  std::vector<uint16_t> words(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    words[i] = type == ElementType::F16 ? floatToHalf(values[i])
+                                        : floatToBf16(values[i]);
+    values[i] = type == ElementType::F16 ? halfToFloat(words[i])
+                                         : bf16ToFloat(words[i]);
+  }
+  return words;
 }
 
 /// Every element within `tolerance` times the largest expected magnitude.
