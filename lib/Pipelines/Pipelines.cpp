@@ -24,6 +24,7 @@
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -32,6 +33,7 @@
 #include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
@@ -54,6 +56,30 @@ namespace {
 
 using namespace mlir::mnemo;
 
+/// Whether `a` and `b` are the same memory during bufferization: the same
+/// buffer, or equal subviews of it (a buffer being a value, or the
+/// `to_memref` of a tensor). A part of a concatenation computed in place in
+/// its slice is "copied" into an equal subview of the same buffer.
+bool isSameSlice(Value a, Value b) {
+  auto base = [](Value value) -> Value {
+    if (auto toMemref = value.getDefiningOp<bufferization::ToMemrefOp>())
+      return toMemref.getTensor();
+    return value;
+  };
+  if (base(a) == base(b))
+    return true;
+  auto viewA = a.getDefiningOp<memref::SubViewOp>();
+  auto viewB = b.getDefiningOp<memref::SubViewOp>();
+  return viewA && viewB && viewA.getType() == viewB.getType() &&
+         isSameSlice(viewA.getSource(), viewB.getSource()) &&
+         viewA.getStaticOffsets() == viewB.getStaticOffsets() &&
+         viewA.getStaticSizes() == viewB.getStaticSizes() &&
+         viewA.getStaticStrides() == viewB.getStaticStrides() &&
+         viewA.getOffsets() == viewB.getOffsets() &&
+         viewA.getSizes() == viewB.getSizes() &&
+         viewA.getStrides() == viewB.getStrides();
+}
+
 /// Tensors to buffers: function arguments (read-only: the caller's inputs)
 /// and results become memrefs with identity layouts, results become
 /// caller-provided out-parameters written in place, and intermediate buffers
@@ -65,10 +91,15 @@ using namespace mlir::mnemo;
 void addBufferization(OpPassManager &pm, bool canonicalize = true) {
   auto linalgCopy = [](OpBuilder &b, Location loc, Value from,
                        Value to) -> LogicalResult {
-    b.create<linalg::CopyOp>(loc, from, to);
+    if (!isSameSlice(from, to))
+      b.create<linalg::CopyOp>(loc, from, to);
     return success();
   };
   pm.addPass(createReadOnlyArgumentsPass());
+  // A tensor.empty only inserted into a larger tensor (the parts of a
+  // concatenation: packed tables of fused lookups) becomes a slice of it,
+  // so the op that fills it writes into the larger buffer directly.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizationOptions buffers;
   buffers.memCpyFn = linalgCopy;
   buffers.bufferizeFunctionBoundaries = true;

@@ -1,7 +1,7 @@
 // The first half of the CPU pipeline on MemoryFormer's attention inputs:
 // the Q and K lookups fuse, the RMSNorm folds into their hashing, the fused
-// tables are concatenated and packed at load time, and what remains is
-// loops on buffers with the results written to out-parameters.
+// tables are packed into one concatenated layout at load time, and what
+// remains is loops on buffers with the results written to out-parameters.
 // RUN: mnemo-opt %s --mnemo-lower-to-loops="threads=2 vector-width=8" | FileCheck %s
 
 // CHECK-LABEL: func.func @attention_inputs
@@ -15,8 +15,21 @@
 // CHECK: vector.load %[[G]]
 // CHECK: scf.parallel
 // CHECK: vector.fma
+// Each table is packed straight into its half of the out-parameter: no
+// concatenated copy in the stored layout, no buffer in between.
 // CHECK-LABEL: func.func @attention_inputs__prepare_weights
-// CHECK-SAME: (%{{.+}}: memref<16xf32>, %{{.+}}: memref<2x256x32xf32>, %{{.+}}: memref<2x256x32xf32>, %{{.+}}: memref<4x2x256x16xf32>)
+// CHECK-SAME: (%{{.+}}: memref<16xf32>, %[[TQ:.+]]: memref<2x256x32xf32>, %[[TK:.+]]: memref<2x256x32xf32>, %[[OUT:.+]]: memref<4x2x256x16xf32>)
+// CHECK-NOT: memref.alloc
+// CHECK: %[[SQ:.+]] = memref.expand_shape %[[TQ]]
+// CHECK: %[[DQ:.+]] = memref.subview %[[OUT]][0, 0, 0, 0] [2, 2, 256, 16]
+// CHECK: memref.load %[[SQ]]
+// CHECK-NEXT: memref.store %{{.+}}, %[[DQ]]
+// CHECK: %[[SK:.+]] = memref.expand_shape %[[TK]]
+// CHECK: %[[DK:.+]] = memref.subview %[[OUT]][2, 0, 0, 0] [2, 2, 256, 16]
+// CHECK: memref.load %[[SK]]
+// CHECK-NEXT: memref.store %{{.+}}, %[[DK]]
+// CHECK-NOT: memref.load
+// CHECK: return
 func.func @attention_inputs(%x: tensor<?x16xf32>, %g: tensor<16xf32> {mnemo.weight},
                             %tq: tensor<2x256x32xf32> {mnemo.weight},
                             %tk: tensor<2x256x32xf32> {mnemo.weight})

@@ -348,12 +348,15 @@ INSTANTIATE_TEST_SUITE_P(Norms, MemoryLayerNorm,
                                            LayerNorm::LayerNorm));
 
 /// Q, K and V on one RMS-normalized input, compiled fused (one hashing pass
-/// over concatenated tables, norm folded) and unfused.
+/// over concatenated tables, norm folded) and unfused. With 64 columns each
+/// the fused tables are packed part by part into one layout (column tiles
+/// divide every part); with 24, the concatenation is packed whole.
 class MemoryLayerSiblings
-    : public ::testing::TestWithParam<std::tuple<bool, ElementType>> {};
+    : public ::testing::TestWithParam<std::tuple<bool, ElementType, int64_t>> {
+};
 
 TEST_P(MemoryLayerSiblings, QKVMatchesReference) {
-  auto [fuse, type] = GetParam();
+  auto [fuse, type, h] = GetParam();
   std::string source = R"mlir(
     func.func @qkv(%x: tensor<?x32xf32>, %g: tensor<32xf32> {mnemo.weight},
                    %tq: tensor<8x16x24xf16> {mnemo.weight}, %bq: tensor<24xf32> {mnemo.weight},
@@ -370,11 +373,14 @@ TEST_P(MemoryLayerSiblings, QKVMatchesReference) {
       return %q, %k, %v : tensor<?x24xf32>, tensor<?x24xf32>, tensor<?x24xf32>
     }
   )mlir";
-  // The same layers with tables of the parameter's element type.
-  std::string name = std::string(elementTypeName(type));
-  for (size_t at = source.find("xf16>"); at != std::string::npos;
-       at = source.find("xf16>", at + 1 + name.size()))
-    source.replace(at + 1, 3, name);
+  // The same layers with tables of the parameter's element type and width.
+  auto replaceAll = [&](llvm::StringRef from, const std::string &to) {
+    for (size_t at = source.find(from); at != std::string::npos;
+         at = source.find(from.str(), at + to.size()))
+      source.replace(at, from.size(), to);
+  };
+  replaceAll("xf16>", "x" + std::string(elementTypeName(type)) + ">");
+  replaceAll("24x", std::to_string(h) + "x");
   mlir::DialectRegistry registry;
   mlir::mnemo::registerAllDialects(registry);
   mlir::MLIRContext context(registry);
@@ -388,54 +394,56 @@ TEST_P(MemoryLayerSiblings, QKVMatchesReference) {
       << llvm::toString(compiled.takeError());
 
   std::mt19937 rng(5);
-  const size_t tableSize = 8 * 16 * 24;
+  const size_t tableSize = 8 * 16 * h;
   Tables tq = randomTables(tableSize, type, rng);
   Tables tk = randomTables(tableSize, type, rng);
   Tables tv = randomTables(tableSize, type, rng);
-  std::vector<float> g(32, 1.5f), bq(24, 0.5f), bv(24, -0.25f);
+  std::vector<float> g(32, 1.5f), bq(h, 0.5f), bv(h, -0.25f);
   std::vector<Buffer> weights = {
       {g.data(), {32}},
-      {const_cast<void *>(tq.data(type)), {8, 16, 24}},
-      {bq.data(), {24}},
-      {const_cast<void *>(tk.data(type)), {8, 16, 24}},
-      {const_cast<void *>(tv.data(type)), {8, 16, 24}},
-      {bv.data(), {24}}};
+      {const_cast<void *>(tq.data(type)), {8, 16, h}},
+      {bq.data(), {h}},
+      {const_cast<void *>(tk.data(type)), {8, 16, h}},
+      {const_cast<void *>(tv.data(type)), {8, 16, h}},
+      {bv.data(), {h}}};
   auto prepared = (*compiled)->prepareWeights("qkv", weights);
   ASSERT_TRUE(static_cast<bool>(prepared))
       << llvm::toString(prepared.takeError());
 
   int64_t n = 9;
   std::vector<float> x = randomInput(n, 32, rng);
-  std::vector<float> q(n * 24), k(n * 24), v(n * 24);
+  std::vector<float> q(n * h), k(n * h), v(n * h);
   std::vector<Buffer> args = {{x.data(), {n, 32}}};
   args.insert(args.end(), weights.begin(), weights.end());
-  args.push_back({q.data(), {n, 24}});
-  args.push_back({k.data(), {n, 24}});
-  args.push_back({v.data(), {n, 24}});
+  args.push_back({q.data(), {n, h}});
+  args.push_back({k.data(), {n, h}});
+  args.push_back({v.data(), {n, h}});
   llvm::Error error = (*compiled)->callPrepared("qkv", args, *prepared);
   ASSERT_FALSE(static_cast<bool>(error)) << llvm::toString(std::move(error));
 
   std::vector<float> u = ref::rmsNorm(x.data(), n, 32, g.data(), 1e-8);
-  ref::MemoryLayerShape shape{8, 4, 24, ref::Weighting::Prob, 0.5};
+  ref::MemoryLayerShape shape{8, 4, h, ref::Weighting::Prob, 0.5};
   double tolerance = 1e-5;
   EXPECT_TRUE(matches(
-      q, ref::memoryLayer(u.data(), n, tq.values.data(), bq.data(), shape), 24,
+      q, ref::memoryLayer(u.data(), n, tq.values.data(), bq.data(), shape), h,
       tolerance));
   EXPECT_TRUE(matches(
-      k, ref::memoryLayer(u.data(), n, tk.values.data(), nullptr, shape), 24,
+      k, ref::memoryLayer(u.data(), n, tk.values.data(), nullptr, shape), h,
       tolerance));
   EXPECT_TRUE(matches(
-      v, ref::memoryLayer(u.data(), n, tv.values.data(), bv.data(), shape), 24,
+      v, ref::memoryLayer(u.data(), n, tv.values.data(), bv.data(), shape), h,
       tolerance));
 }
 
 INSTANTIATE_TEST_SUITE_P(
     FusedAndUnfused, MemoryLayerSiblings,
     ::testing::Combine(::testing::Bool(),
-                       ::testing::Values(ElementType::F32, ElementType::F16)),
+                       ::testing::Values(ElementType::F32, ElementType::F16),
+                       ::testing::Values(int64_t{24}, int64_t{64})),
     [](const auto &info) {
       return std::string(std::get<0>(info.param) ? "fused_" : "unfused_") +
-             std::string(elementTypeName(std::get<1>(info.param)));
+             std::string(elementTypeName(std::get<1>(info.param))) + "_h" +
+             std::to_string(std::get<2>(info.param));
     });
 
 TEST(MemoryLayerConfig, RejectsBadConfigurations) {

@@ -25,6 +25,54 @@ using namespace mlir::mnemo;
 
 namespace {
 
+/// `tables` [K, R, h] packed to [h/C, K, R, C] for column tiles of C.
+/// Tables concatenated along h (fused sibling lookups) are packed one by
+/// one and the packed tensors concatenated along the tiles: the same
+/// values, without the concatenation in the stored layout that would
+/// otherwise be materialized first (a full copy of the tables, at load
+/// time).
+Value packTables(OpBuilder &builder, Location loc, Value tables,
+                 int64_t columns) {
+  if (auto concat = tables.getDefiningOp<tensor::ConcatOp>();
+      concat && concat.getDim() == 2 &&
+      llvm::all_of(concat.getInputs(), [&](Value input) {
+        return cast<RankedTensorType>(input.getType()).getDimSize(2) %
+                   columns ==
+               0;
+      })) {
+    SmallVector<Value> parts;
+    for (Value input : concat.getInputs())
+      parts.push_back(packTables(builder, loc, input, columns));
+    return builder.create<tensor::ConcatOp>(loc, /*dim=*/0, parts);
+  }
+
+  auto type = cast<RankedTensorType>(tables.getType());
+  int64_t numTables = type.getDimSize(0), rows = type.getDimSize(1);
+  int64_t width = type.getDimSize(2);
+  int64_t tiles = width / columns;
+  Type element = type.getElementType();
+
+  // [K, R, h] -> [K, R, h/C, C] -> [h/C, K, R, C]; with one tile the
+  // transpose only moves a unit dimension and a reshape suffices.
+  if (tiles == 1) {
+    auto expanded = RankedTensorType::get({1, numTables, rows, width}, element);
+    return builder.create<tensor::ExpandShapeOp>(
+        loc, expanded, tables,
+        ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
+  }
+  auto expanded =
+      RankedTensorType::get({numTables, rows, tiles, columns}, element);
+  Value split = builder.create<tensor::ExpandShapeOp>(
+      loc, expanded, tables, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+  Value init = builder.create<tensor::EmptyOp>(
+      loc, ArrayRef<int64_t>{tiles, numTables, rows, columns}, element);
+  return builder
+      .create<linalg::TransposeOp>(loc, split, init,
+                                   ArrayRef<int64_t>{2, 0, 1, 3})
+      .getResult()
+      .front();
+}
+
 struct PackLookupTables : OpRewritePattern<HashLookupOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -38,36 +86,8 @@ struct PackLookupTables : OpRewritePattern<HashLookupOp> {
     if (op.hasFewTokens())
       return rewriter.notifyMatchFailure(
           op, "few tokens: rows are read once, contiguous enough as stored");
-    auto type = op.getTables().getType();
-    int64_t numTables = type.getDimSize(0), rows = type.getDimSize(1);
-    int64_t width = type.getDimSize(2), columns = tiling.getColumns();
-    int64_t tiles = width / columns;
-    Location loc = op.getLoc();
-
-    // [K, R, h] -> [K, R, h/C, C] -> [h/C, K, R, C]; with one tile the
-    // transpose only moves a unit dimension and a reshape suffices.
-    Type element = type.getElementType();
-    Value packed;
-    if (tiles == 1) {
-      auto expanded =
-          RankedTensorType::get({1, numTables, rows, width}, element);
-      packed = rewriter.create<tensor::ExpandShapeOp>(
-          loc, expanded, op.getTables(),
-          ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
-    } else {
-      auto expanded =
-          RankedTensorType::get({numTables, rows, tiles, columns}, element);
-      Value split = rewriter.create<tensor::ExpandShapeOp>(
-          loc, expanded, op.getTables(),
-          ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
-      Value init = rewriter.create<tensor::EmptyOp>(
-          loc, ArrayRef<int64_t>{tiles, numTables, rows, columns}, element);
-      packed = rewriter
-                   .create<linalg::TransposeOp>(loc, split, init,
-                                                ArrayRef<int64_t>{2, 0, 1, 3})
-                   .getResult()
-                   .front();
-    }
+    Value packed =
+        packTables(rewriter, op.getLoc(), op.getTables(), tiling.getColumns());
     rewriter.modifyOpInPlace(op, [&] { op.getTablesMutable().assign(packed); });
     return success();
   }

@@ -49,6 +49,52 @@ struct DecomposeConcatPass
     if (failed(
             applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
+    getOperation()->walk(placeBeforeParts);
+  }
+
+  /// Reorders a decomposed concatenation (a `tensor.empty` of static shape
+  /// filled by a chain of static insert_slices, one per part) so that the
+  /// empty tensor comes before the first part is computed and each part is
+  /// inserted right after it is computed. Upstream leaves the empty tensor
+  /// and the insertions where the concat was, after all the parts; there
+  /// `-eliminate-empty-tensors` cannot make the parts' own destinations
+  /// slices of the whole, and each part is computed into a buffer of its
+  /// own, then copied.
+  static void placeBeforeParts(tensor::EmptyOp empty) {
+    if (!empty->getOperands().empty())
+      return;
+    Block *block = empty->getBlock();
+    SmallVector<tensor::InsertSliceOp> chain;
+    for (Value value = empty.getResult(); value.hasOneUse();) {
+      auto insert = dyn_cast<tensor::InsertSliceOp>(*value.getUsers().begin());
+      if (!insert || insert.getDest() != value || insert->getBlock() != block ||
+          insert->getNumOperands() != 2)
+        break;
+      chain.push_back(insert);
+      value = insert.getResult();
+    }
+    // The part computed first, in this block.
+    auto partIn = [&](tensor::InsertSliceOp insert) -> Operation * {
+      Operation *part = insert.getSource().getDefiningOp();
+      return part && part->getBlock() == block ? part : nullptr;
+    };
+    Operation *first = nullptr;
+    for (tensor::InsertSliceOp insert : chain)
+      if (Operation *part = partIn(insert))
+        if (!first || part->isBeforeInBlock(first))
+          first = part;
+    if (!first || !first->isBeforeInBlock(empty))
+      return;
+    empty->moveBefore(first);
+    Operation *previous = empty;
+    for (tensor::InsertSliceOp insert : chain) {
+      Operation *after = previous;
+      if (Operation *part = partIn(insert))
+        if (after->isBeforeInBlock(part))
+          after = part;
+      insert->moveAfter(after);
+      previous = insert;
+    }
   }
 };
 
