@@ -19,6 +19,8 @@
 
 #include "KernelCache.h"
 
+#include "Mnemo/Transforms/Passes.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -131,8 +133,8 @@ llvm::Expected<FunctionSignature> readSignature(func::FuncOp func,
   FunctionSignature signature;
   signature.name = func.getName().str();
   signature.numOutputs = numOutputs;
-  if (auto prepare =
-          func->getAttrOfType<FlatSymbolRefAttr>("mnemo.prepare_weights"))
+  if (auto prepare = func->getAttrOfType<FlatSymbolRefAttr>(
+          mlir::mnemo::kPrepareWeightsAttrName))
     signature.prepareWeights = prepare.getValue().str();
   for (auto [index, type] : llvm::enumerate(func.getArgumentTypes())) {
     auto memref = dyn_cast<MemRefType>(type);
@@ -483,8 +485,8 @@ lowerModule(ModuleOp module, const JITOptions &options, LowerStage stage) {
   // A preparation function takes its caller's original weights and returns
   // the prepared values through the remaining (out-)parameters.
   for (auto func : module.getOps<func::FuncOp>())
-    if (auto prepare =
-            func->getAttrOfType<FlatSymbolRefAttr>("mnemo.prepare_weights"))
+    if (auto prepare = func->getAttrOfType<FlatSymbolRefAttr>(
+            mlir::mnemo::kPrepareWeightsAttrName))
       if (auto target = module.lookupSymbol<func::FuncOp>(prepare.getAttr()))
         numOutputs[target.getName().str()] =
             target.getNumArguments() - numWeights[func.getName().str()];

@@ -193,6 +193,7 @@ void mnemo::buildLowerToLoopsPipeline(OpPassManager &pm,
   // weight widening) as linalg, which bufferizes.
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   addBufferization(pm);
+  pm.addPass(createLowerWeightPreparationPass());
   pm.addPass(createConvertLinalgToLoopsPass());
 }
 

@@ -31,7 +31,6 @@ using namespace mlir;
 namespace {
 
 constexpr StringLiteral kWeightAttr = "mnemo.weight";
-constexpr StringLiteral kPrepareAttr = "mnemo.prepare_weights";
 
 /// How an op of the entry block relates to the weights.
 enum class Kind {
@@ -177,7 +176,8 @@ struct Hoister {
         }
       }
     }
-    func->setAttr(kPrepareAttr, FlatSymbolRefAttr::get(prepare));
+    func->setAttr(mnemo::kPrepareWeightsAttrName,
+                  FlatSymbolRefAttr::get(prepare));
     LLVM_DEBUG(llvm::dbgs() << "hoisted " << hoisted.size() << " ops out of @"
                             << func.getName() << "\n");
     return success();
@@ -192,7 +192,7 @@ struct HoistWeightOpsPass
     SymbolTable symbols(getOperation());
     SmallVector<func::FuncOp> funcs(getOperation().getOps<func::FuncOp>());
     for (func::FuncOp func : funcs) {
-      if (func.isExternal() || func->hasAttr(kPrepareAttr))
+      if (func.isExternal() || func->hasAttr(mnemo::kPrepareWeightsAttrName))
         continue;
       Hoister hoister(func, symbols);
       if (failed(hoister.run()))

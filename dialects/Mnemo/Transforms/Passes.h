@@ -32,6 +32,11 @@ class LookupTilingAttr;
 #define GEN_PASS_DECL
 #include "Mnemo/Transforms/Passes.h.inc"
 
+/// The attribute of a function whose weight preparation was hoisted into
+/// another function (`-mnemo-hoist-weight-ops`): a symbol reference to it.
+inline constexpr llvm::StringLiteral kPrepareWeightsAttrName =
+    "mnemo.prepare_weights";
+
 /// Adds the pattern that fuses sibling `mnemo.hash_lookup` ops on the same
 /// input into one lookup over concatenated tables.
 void populateFuseSiblingLookupsPatterns(RewritePatternSet &patterns);

@@ -307,6 +307,30 @@ def ForwardResultAllocsPass : Pass<"mnemo-forward-result-allocs",
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def LowerWeightPreparationPass : Pass<"mnemo-lower-weight-preparation",
+                                      "::mlir::ModuleOp"> {
+  let summary = "Weight preparation as loops whose outermost loop is parallel";
+  let description = [{
+    In every function that another names in `mnemo.prepare_weights` (made
+    by `-mnemo-hoist-weight-ops`, run once when a model is loaded), linalg
+    ops on buffers whose first loop is parallel (packing tables, copying
+    fused tables into place) become `scf.for` nests whose outermost loop is
+    an `scf.parallel`, so that the threads share the copy and, above all,
+    the first touch of the freshly allocated prepared buffers: most of a
+    model's load time is the kernel zeroing their pages. Ops of fewer than
+    `min-elements` iterations (biases) are left to `-convert-linalg-to-loops`.
+  }];
+  let options = [
+    Option<"minElements", "min-elements", "int64_t", /*default=*/"65536",
+           "fewest iterations of an op worth a parallel loop">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 def LowerToRuntimePass : Pass<"mnemo-lower-to-runtime", "::mlir::ModuleOp"> {
   let summary = "Lower library-backed mnemo ops to calls into Mnemo's runtime";
   let description = [{
