@@ -53,40 +53,40 @@ func.func @packed_f16(%x: tensor<?x16xf32>, %t: tensor<2x2x256x16xf16>, %b: tens
 
 // -----
 
-// tau = 4, K = 16: the row is one group of tau = 4 vectors (V = 16 chunks):
-// the terms computed on one vector<64xf32> (exp(-2|z|) clamped at -20, by
-// a polynomial and 2^n built in the exponent bits), then split into 4
-// vectors reduced across one another: pairs of neighbouring lanes of two
-// vectors per level (even lanes + odd lanes), two levels, then one
-// division for the 16 weights, stored as two passes of U = 8 entries.
+// tau = 4, K = 16: the row is one group of tau = 4 vectors (V = 16 chunks),
+// reduced across one another: pairs of neighbouring lanes of two vectors
+// per level (even lanes + odd lanes), two levels, then one division for the
+// 16 weights, stored as two passes of U = 8 entries. Each vector's terms
+// (exp(-2|z|) clamped at -20, by a polynomial and 2^n built in the exponent
+// bits) are computed right before it is reduced, so few are live at once.
 // CHECK-LABEL: func.func @grouped
-// CHECK-DAG: %[[BITS:.+]] = arith.constant dense<[8, 4, 2, 1, {{.+}}]> : vector<64xi32>
-// CHECK-DAG: %[[LOW:.+]] = arith.constant dense<-2.000000e+01> : vector<64xf32>
-// CHECK-DAG: %[[SHIFTER:.+]] = arith.constant dense<0x4B400000> : vector<64xf32>
-// CHECK-DAG: %[[C23:.+]] = arith.constant dense<23> : vector<64xi32>
-// CHECK-DAG: %[[BIAS:.+]] = arith.constant dense<1065353216> : vector<64xi32>
+// CHECK-DAG: %[[BITS:.+]] = arith.constant dense<[8, 4, 2, 1, 8, 4, 2, 1, 8, 4, 2, 1, 8, 4, 2, 1]> : vector<16xi32>
+// CHECK-DAG: %[[LOW:.+]] = arith.constant dense<-2.000000e+01> : vector<16xf32>
+// CHECK-DAG: %[[SHIFTER:.+]] = arith.constant dense<0x4B400000> : vector<16xf32>
+// CHECK-DAG: %[[C23:.+]] = arith.constant dense<23> : vector<16xi32>
+// CHECK-DAG: %[[BIAS:.+]] = arith.constant dense<1065353216> : vector<16xi32>
 // CHECK: %[[BUCKETS:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<2x?x8xi32>
 // CHECK: %[[WEIGHTS:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<2x?x8xf32>
 // CHECK: scf.parallel
 // CHECK: scf.for %[[TOKEN:.+]] = %{{.+}} to %{{.+}} step %c1 {
-// CHECK: %[[Z:.+]] = vector.load %{{.+}}[%[[TOKEN]], %c0] : {{.+}}, vector<64xf32>
-// CHECK: %[[B:.+]] = arith.select %{{.+}}, %[[BITS]]
-// CHECK: %[[A:.+]] = math.absf %[[Z]]
-// CHECK: %[[X:.+]] = arith.mulf %[[A]]
+// CHECK: %[[Z0:.+]] = vector.load %{{.+}}[%[[TOKEN]], %c0] : {{.+}}, vector<16xf32>
+// CHECK: %[[B0:.+]] = arith.select %{{.+}}, %[[BITS]]
+// CHECK: %[[A0:.+]] = math.absf %[[Z0]]
+// CHECK: %[[X:.+]] = arith.mulf %[[A0]]
 // CHECK: %[[BELOW:.+]] = arith.cmpf olt, %[[X]], %[[LOW]]
 // CHECK: %[[XC:.+]] = arith.select %[[BELOW]], %[[LOW]], %[[X]]
 // CHECK: %[[SHIFTED:.+]] = math.fma %[[XC]], %{{.+}}, %[[SHIFTER]]
 // CHECK-NOT: math.exp
-// CHECK: %[[INT:.+]] = arith.bitcast %[[SHIFTED]] : vector<64xf32> to vector<64xi32>
+// CHECK: %[[INT:.+]] = arith.bitcast %[[SHIFTED]] : vector<16xf32> to vector<16xi32>
 // CHECK: %[[EXPBITS:.+]] = arith.shli %[[INT]], %[[C23]]
 // CHECK: arith.addi %[[EXPBITS]], %[[BIAS]]
-// CHECK: %[[D:.+]] = arith.addf
-// CHECK: %[[B0:.+]] = vector.extract_strided_slice %[[B]] {offsets = [0], sizes = [16], strides = [1]}
-// CHECK: %[[A0:.+]] = vector.extract_strided_slice %[[A]] {offsets = [0], sizes = [16], strides = [1]}
-// CHECK: %[[D0:.+]] = vector.extract_strided_slice %[[D]] {offsets = [0], sizes = [16], strides = [1]}
-// CHECK: %[[B1:.+]] = vector.extract_strided_slice %[[B]] {offsets = [16], sizes = [16], strides = [1]}
-// CHECK: %[[A1:.+]] = vector.extract_strided_slice %[[A]] {offsets = [16], sizes = [16], strides = [1]}
-// CHECK: %[[D1:.+]] = vector.extract_strided_slice %[[D]] {offsets = [16], sizes = [16], strides = [1]}
+// CHECK: %[[D0:.+]] = arith.addf
+// CHECK: %[[Z1:.+]] = vector.load %{{.+}}[%[[TOKEN]], %c16] : {{.+}}, vector<16xf32>
+// CHECK: %[[B1:.+]] = arith.select %{{.+}}, %[[BITS]]
+// CHECK: %[[A1:.+]] = math.absf %[[Z1]]
+// CHECK: arith.shli %{{.+}}, %[[C23]]
+// CHECK: %[[D1:.+]] = arith.addf
+// CHECK-NOT: vector.load
 // CHECK: %[[BE:.+]] = vector.shuffle %[[B0]], %[[B1]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
 // CHECK: %[[BO:.+]] = vector.shuffle %[[B0]], %[[B1]] [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
 // CHECK: %[[B01:.+]] = arith.addi %[[BE]], %[[BO]] : vector<16xi32>
@@ -96,9 +96,10 @@ func.func @packed_f16(%x: tensor<?x16xf32>, %t: tensor<2x2x256x16xf16>, %b: tens
 // CHECK: %[[DE:.+]] = vector.shuffle %[[D0]], %[[D1]] [0, 2
 // CHECK: %[[DO:.+]] = vector.shuffle %[[D0]], %[[D1]] [1, 3
 // CHECK: %[[D01:.+]] = arith.mulf %[[DE]], %[[DO]] : vector<16xf32>
-// CHECK: vector.extract_strided_slice %[[B]] {offsets = [32]
-// CHECK: vector.extract_strided_slice %[[B]] {offsets = [48]
-// CHECK: %[[B23:.+]] = arith.addi %{{.+}}, %{{.+}} : vector<16xi32>
+// CHECK: vector.load %{{.+}}[%[[TOKEN]], %c32]
+// CHECK: vector.load %{{.+}}[%[[TOKEN]], %c48]
+// CHECK: vector.shuffle %{{.+}}, %{{.+}} [1, 3
+// CHECK-NEXT: %[[B23:.+]] = arith.addi %{{.+}}, %{{.+}} : vector<16xi32>
 // CHECK: %[[A23:.+]] = arith.addf %{{.+}}, %{{.+}} : vector<16xf32>
 // CHECK: %[[D23:.+]] = arith.mulf %{{.+}}, %{{.+}} : vector<16xf32>
 // CHECK: vector.shuffle %[[B01]], %[[B23]] [0, 2

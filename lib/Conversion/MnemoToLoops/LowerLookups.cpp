@@ -439,19 +439,13 @@ void LookupCodegen::emitHashRowByVector(Value row, Value slot, Value bucketBuf,
       return combine(b.create<vector::ShuffleOp>(l, r, evens),
                      b.create<vector::ShuffleOp>(l, r, odds));
     };
-    // The group's terms as one vector of tau * V lanes: one copy of the
-    // exponential's code in the IR (what JIT compile time pays for), split
-    // into tau vectors when LLVM legalizes it.
-    HashTerms group = emitHashTerms(row, firstColumn, groupColumns, mean, rstd);
-    auto part = [&](Value values, int64_t i) -> Value {
-      return b.create<vector::ExtractStridedSliceOp>(
-          values, ArrayRef<int64_t>{i * v}, ArrayRef<int64_t>{v},
-          ArrayRef<int64_t>{1});
-    };
+    // Each vector's terms are computed right before they are reduced, so
+    // that few are live at once.
     for (int64_t i = 0; i < tau; ++i) {
-      stack.push_back({0, part(group.bits, i),
-                       l1 ? part(group.magnitude, i) : Value(),
-                       part(group.denominators, i)});
+      HashTerms term =
+          emitHashTerms(row, add(firstColumn, index(i * v)), v, mean, rstd);
+      stack.push_back(
+          {0, term.bits, l1 ? term.magnitude : Value(), term.denominators});
       while (stack.size() >= 2 &&
              stack.back().level == stack[stack.size() - 2].level) {
         Level r = stack.pop_back_val(), &l = stack.back();
