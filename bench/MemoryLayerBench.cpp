@@ -54,6 +54,22 @@ std::vector<std::vector<float>> inputs(int64_t n) {
   return result;
 }
 
+/// Times `call(i)`, the i-th call writing `out` (an error skips the
+/// benchmark), and reports `n` tokens per call as a rate.
+template <typename Call>
+void timeCalls(benchmark::State &state, int64_t n, void *out, Call call) {
+  size_t i = 0;
+  for (auto _ : state) {
+    if (llvm::Error error = call(i++)) {
+      state.SkipWithError(llvm::toString(std::move(error)).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(out);
+  }
+  state.counters["tokens/s"] = benchmark::Counter(
+      static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void memoryLayer(benchmark::State &state, ElementType type) {
   int64_t n = state.range(0);
   omp_set_num_threads(threads());
@@ -99,19 +115,10 @@ void memoryLayer(benchmark::State &state, ElementType type) {
   }
   auto xs = inputs(n);
   std::vector<float> y(static_cast<size_t>(n * kOut));
-  size_t i = 0;
-  for (auto _ : state) {
-    llvm::Error error = (*kernel)->run(layers[i % layers.size()],
-                                       xs[i % xs.size()].data(), n, y.data());
-    if (error) {
-      state.SkipWithError(llvm::toString(std::move(error)).c_str());
-      return;
-    }
-    benchmark::DoNotOptimize(y.data());
-    ++i;
-  }
-  state.counters["tokens/s"] = benchmark::Counter(
-      static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+  timeCalls(state, n, y.data(), [&](size_t i) {
+    return (*kernel)->run(layers[i % layers.size()], xs[i % xs.size()].data(),
+                          n, y.data());
+  });
 }
 
 void dense(benchmark::State &state,
@@ -131,14 +138,10 @@ void dense(benchmark::State &state,
   }
   auto xs = inputs(n);
   std::vector<float> y(static_cast<size_t>(n * kOut));
-  size_t i = 0;
-  for (auto _ : state) {
+  timeCalls(state, n, y.data(), [&](size_t i) {
     layers[i % layers.size()]->run(xs[i % xs.size()].data(), y.data());
-    benchmark::DoNotOptimize(y.data());
-    ++i;
-  }
-  state.counters["tokens/s"] = benchmark::Counter(
-      static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+    return llvm::Error::success();
+  });
 }
 
 constexpr int64_t kVocab = 50304;
@@ -173,21 +176,11 @@ void lmHead(benchmark::State &state) {
     v = floatToHalf(uniform(rng));
   auto xs = inputs(n);
   std::vector<float> out(static_cast<size_t>(n * kVocab));
-  size_t i = 0;
-  for (auto _ : state) {
-    llvm::Error error =
-        (*compiled)->call("head", {{xs[i % xs.size()].data(), {n, kHidden}},
-                                   {weight.data(), {kVocab, kHidden}},
-                                   {out.data(), {n, kVocab}}});
-    if (error) {
-      state.SkipWithError(llvm::toString(std::move(error)).c_str());
-      return;
-    }
-    benchmark::DoNotOptimize(out.data());
-    ++i;
-  }
-  state.counters["tokens/s"] = benchmark::Counter(
-      static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+  timeCalls(state, n, out.data(), [&](size_t i) {
+    return (*compiled)->call("head", {{xs[i % xs.size()].data(), {n, kHidden}},
+                                      {weight.data(), {kVocab, kHidden}},
+                                      {out.data(), {n, kVocab}}});
+  });
 }
 
 /// The same head in f32 through a dense library.
@@ -203,14 +196,10 @@ void denseHead(benchmark::State &state,
   auto layer = library->makeLayer(weight.data(), kHidden, kVocab, n);
   auto xs = inputs(n);
   std::vector<float> out(static_cast<size_t>(n * kVocab));
-  size_t i = 0;
-  for (auto _ : state) {
+  timeCalls(state, n, out.data(), [&](size_t i) {
     layer->run(xs[i % xs.size()].data(), out.data());
-    benchmark::DoNotOptimize(out.data());
-    ++i;
-  }
-  state.counters["tokens/s"] = benchmark::Counter(
-      static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+    return llvm::Error::success();
+  });
 }
 
 void applyHeadSizes(benchmark::internal::Benchmark *b) {

@@ -8,7 +8,7 @@
 
 #include "mnemo/Support/Build.h"
 
-#include "llvm/Support/Format.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <dlfcn.h>
@@ -41,13 +41,9 @@ std::string buildIdNote(const char *begin, const char *end) {
     if (next > end || next <= note)
       break;
     if (header.n_type == NT_GNU_BUILD_ID && header.n_namesz == 4 &&
-        std::memcmp(name, "GNU", 4) == 0) {
-      std::string hex;
-      llvm::raw_string_ostream os(hex);
-      for (size_t i = 0; i < header.n_descsz; ++i)
-        os << llvm::format_hex_no_prefix(static_cast<uint8_t>(desc[i]), 2);
-      return hex;
-    }
+        std::memcmp(name, "GNU", 4) == 0)
+      return llvm::toHex(llvm::StringRef(desc, header.n_descsz),
+                         /*LowerCase=*/true);
     note = next;
   }
   return "";
