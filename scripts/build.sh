@@ -20,7 +20,10 @@ packages=(
   cmake ninja-build g++ python3
   clang-19 lld-19 llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   libgtest-dev libbenchmark-dev pkg-config
-  libomp-19-dev libopenblas-dev libdnnl-dev nlohmann-json3-dev libcli11-dev
+  # ocl-icd-opencl-dev: oneDNN's CMake package finds OpenCL (a Recommends,
+  # which --no-install-recommends skips).
+  libomp-19-dev libopenblas-dev libdnnl-dev ocl-icd-opencl-dev
+  nlohmann-json3-dev libcli11-dev
 )
 
 missing=()
