@@ -25,6 +25,12 @@ packages=(
   libomp-19-dev libopenblas-dev libdnnl-dev ocl-icd-opencl-dev
   nlohmann-json3-dev libcli11-dev
 )
+# Sanitizer and fuzzer builds (scripts/test.sh --sanitize, scripts/fuzz.sh)
+# link clang's runtime libraries.
+if [[ "${MNEMO_CMAKE_ARGS:-}" == *MNEMO_SANITIZE* ||
+  "${MNEMO_CMAKE_ARGS:-}" == *MNEMO_FUZZ* ]]; then
+  packages+=(libclang-rt-19-dev)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do
