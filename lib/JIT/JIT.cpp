@@ -485,11 +485,9 @@ lowerModule(ModuleOp module, const JITOptions &options, LowerStage stage) {
   // A preparation function takes its caller's original weights and returns
   // the prepared values through the remaining (out-)parameters.
   for (auto func : module.getOps<func::FuncOp>())
-    if (auto prepare = func->getAttrOfType<FlatSymbolRefAttr>(
-            mlir::mnemo::kPrepareWeightsAttrName))
-      if (auto target = module.lookupSymbol<func::FuncOp>(prepare.getAttr()))
-        numOutputs[target.getName().str()] =
-            target.getNumArguments() - numWeights[func.getName().str()];
+    if (func::FuncOp target = mlir::mnemo::lookupPrepareWeights(func))
+      numOutputs[target.getName().str()] =
+          target.getNumArguments() - numWeights[func.getName().str()];
 
   std::map<std::string, FunctionSignature> signatures;
   for (auto func : module.getOps<func::FuncOp>()) {

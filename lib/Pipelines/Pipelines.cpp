@@ -36,6 +36,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -72,12 +73,7 @@ bool isSameSlice(Value a, Value b) {
   auto viewB = b.getDefiningOp<memref::SubViewOp>();
   return viewA && viewB && viewA.getType() == viewB.getType() &&
          isSameSlice(viewA.getSource(), viewB.getSource()) &&
-         viewA.getStaticOffsets() == viewB.getStaticOffsets() &&
-         viewA.getStaticSizes() == viewB.getStaticSizes() &&
-         viewA.getStaticStrides() == viewB.getStaticStrides() &&
-         viewA.getOffsets() == viewB.getOffsets() &&
-         viewA.getSizes() == viewB.getSizes() &&
-         viewA.getStrides() == viewB.getStrides();
+         viewA.isSameAs(viewB, isEqualConstantIntOrValue);
 }
 
 /// Tensors to buffers: function arguments (read-only: the caller's inputs)

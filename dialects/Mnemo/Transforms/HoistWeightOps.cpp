@@ -202,3 +202,11 @@ struct HoistWeightOpsPass
 };
 
 } // namespace
+
+func::FuncOp mlir::mnemo::lookupPrepareWeights(func::FuncOp func) {
+  auto prepare =
+      func->getAttrOfType<FlatSymbolRefAttr>(mnemo::kPrepareWeightsAttrName);
+  return prepare
+             ? SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(func, prepare)
+             : func::FuncOp();
+}

@@ -24,6 +24,9 @@ class TensorDialect;
 namespace linalg {
 class LinalgDialect;
 } // namespace linalg
+namespace func {
+class FuncOp;
+} // namespace func
 
 namespace mnemo {
 class HashLookupOp;
@@ -36,6 +39,10 @@ class LookupTilingAttr;
 /// another function (`-mnemo-hoist-weight-ops`): a symbol reference to it.
 inline constexpr llvm::StringLiteral kPrepareWeightsAttrName =
     "mnemo.prepare_weights";
+
+/// The function that prepares `func`'s weights (the one its
+/// kPrepareWeightsAttrName names), or null when it has none.
+func::FuncOp lookupPrepareWeights(func::FuncOp func);
 
 /// Adds the pattern that fuses sibling `mnemo.hash_lookup` ops on the same
 /// input into one lookup over concatenated tables.

@@ -64,11 +64,7 @@ struct LowerWeightPreparationPass
     ModuleOp module = getOperation();
     IRRewriter rewriter(&getContext());
     for (auto func : module.getOps<func::FuncOp>()) {
-      auto prepare = func->getAttrOfType<FlatSymbolRefAttr>(
-          mnemo::kPrepareWeightsAttrName);
-      if (!prepare)
-        continue;
-      auto target = module.lookupSymbol<func::FuncOp>(prepare.getAttr());
+      func::FuncOp target = mnemo::lookupPrepareWeights(func);
       if (!target)
         continue;
       SmallVector<linalg::LinalgOp> ops;
