@@ -106,6 +106,25 @@ std::string formatBytes(double bytes) {
   return llvm::formatv("{0:F1} {1}", bytes, units[unit]).str();
 }
 
+/// Runs each of `calls` on copies 0, 1, ... `copies` - 1 (page tables, caches,
+/// thread pools, lazy initialization), each side for at most about a
+/// second: thousands of copies of a tiny layer, or threads oversubscribing
+/// the cores, would otherwise keep the warm-up going for minutes. Copies
+/// left out are still resident: they were written when they were made.
+void warmUp(const std::vector<std::function<void(int64_t)>> &calls,
+            int64_t copies) {
+  constexpr double kSecondsPerSide = 1.0;
+  for (const auto &call : calls) {
+    auto start = Clock::now();
+    for (int64_t i = 0; i < copies; ++i) {
+      call(i);
+      if (std::chrono::duration<double>(Clock::now() - start).count() >
+          kSecondsPerSide)
+        break;
+    }
+  }
+}
+
 /// Lets worker threads of the previous side stop spinning.
 void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(250)); }
 
@@ -270,10 +289,8 @@ llvm::Expected<LayerBenchResult> runGPULayerBench(const LayerBenchOptions &opts,
     side.bytesPerCopy = d * h * (side.name == "cublas-sgemm" ? 4 : 2);
     result.dense.push_back(side);
   }
-  // Warm up every copy (and the driver's compilation of the PTX).
-  for (auto &call : calls)
-    for (int64_t i = 0; i < std::max(tableCopies, denseCopies); ++i)
-      call(i);
+  // Warm up the copies (and the driver's compilation of the PTX).
+  warmUp(calls, std::max(tableCopies, denseCopies));
   if (runError)
     return std::move(runError);
   measureRounds(
@@ -295,6 +312,16 @@ llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
                      llvm::Twine(opts.tables) + ")");
   if (opts.threads < 1 || opts.rounds < 1 || !(opts.roundSeconds > 0))
     return makeError("--threads and --rounds must be positive");
+  if (int64_t tau = opts.hidden / opts.tables; tau > 16)
+    return makeError("--hidden / --tables is " + llvm::Twine(tau) +
+                     " bits per table; a Memory Layer takes 1 to 16");
+  // Both sides' threads share the CPUs: beyond them a round times the
+  // scheduler, and OpenBLAS's workers, which yield while they wait, slowed
+  // a tiny layer's run to minutes.
+  if (opts.jit.target != "cuda" && opts.threads > getHostInfo().cores)
+    return makeError("--threads " + llvm::Twine(opts.threads) +
+                     " is more than the " + llvm::Twine(getHostInfo().cores) +
+                     " CPUs of this machine");
   if (opts.jit.target != "cuda" &&
       (opts.jit.splitTablesBelow >= 0 || opts.jit.threadsPerBlock > 0))
     return makeError("--split-tables-below and --threads-per-block shape the "
@@ -429,17 +456,13 @@ llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
     };
   };
 
-  // Warm up every copy, then calibrate each side to a round's duration.
-  for (size_t i = 0; i < layers.size(); ++i)
-    mnemoCall(static_cast<int64_t>(i));
-  if (runError)
-    return std::move(runError);
-  for (size_t l = 0; l < libraries.size(); ++l)
-    for (int c = 0; c < denseCopies; ++c)
-      denseCall(l)(c);
+  // Warm up the copies, then calibrate each side to a round's duration.
   std::vector<std::function<void(int64_t)>> calls = {mnemoCall};
   for (size_t l = 0; l < libraries.size(); ++l)
     calls.push_back(denseCall(l));
+  warmUp(calls, std::max(tableCopies, denseCopies));
+  if (runError)
+    return std::move(runError);
   measureRounds(calls, opts, settle, result);
   if (runError)
     return std::move(runError);
