@@ -312,15 +312,18 @@ llvm::Expected<LayerBenchResult> runLayerBench(const LayerBenchOptions &opts) {
                      llvm::Twine(opts.tables) + ")");
   if (opts.threads < 1 || opts.rounds < 1 || !(opts.roundSeconds > 0))
     return makeError("--threads and --rounds must be positive");
-  if (int64_t tau = opts.hidden / opts.tables; tau > 16)
+  if (int64_t tau = opts.hidden / opts.tables;
+      tau > MemoryLayerConfig::kMaxBitsPerTable)
     return makeError("--hidden / --tables is " + llvm::Twine(tau) +
-                     " bits per table; a Memory Layer takes 1 to 16");
+                     " bits per table; a Memory Layer takes 1 to " +
+                     llvm::Twine(MemoryLayerConfig::kMaxBitsPerTable));
   // Both sides' threads share the CPUs: beyond them a round times the
   // scheduler, and OpenBLAS's workers, which yield while they wait, slowed
   // a tiny layer's run to minutes.
-  if (opts.jit.target != "cuda" && opts.threads > getHostInfo().cores)
+  if (int64_t cpus = getHostInfo().cores;
+      opts.jit.target != "cuda" && opts.threads > cpus)
     return makeError("--threads " + llvm::Twine(opts.threads) +
-                     " is more than the " + llvm::Twine(getHostInfo().cores) +
+                     " is more than the " + llvm::Twine(cpus) +
                      " CPUs of this machine");
   if (opts.jit.target != "cuda" &&
       (opts.jit.splitTablesBelow >= 0 || opts.jit.threadsPerBlock > 0))

@@ -41,8 +41,9 @@ llvm::Error MemoryLayerConfig::validate() const {
   if (numTables < 1)
     return makeError("num_tables must be at least 1, got " +
                      llvm::Twine(numTables));
-  if (bitsPerTable < 1 || bitsPerTable > 16)
-    return makeError("bits_per_table must be in [1, 16], got " +
+  if (bitsPerTable < 1 || bitsPerTable > kMaxBitsPerTable)
+    return makeError("bits_per_table must be in [1, " +
+                     llvm::Twine(kMaxBitsPerTable) + "], got " +
                      llvm::Twine(bitsPerTable));
   if (outputWidth < 1)
     return makeError("output width must be at least 1, got " +

@@ -24,8 +24,11 @@ enum class LayerNorm { None, RMSNorm, LayerNorm };
 
 /// What a compiled Memory Layer is specialized on.
 struct MemoryLayerConfig {
+  /// The largest tau (SPEC §1): 2^16 rows per table.
+  static constexpr int64_t kMaxBitsPerTable = 16;
+
   int64_t numTables = 0;    ///< K
-  int64_t bitsPerTable = 0; ///< tau, in [1, 16]
+  int64_t bitsPerTable = 0; ///< tau, in [1, kMaxBitsPerTable]
   int64_t outputWidth = 0;  ///< h
   ElementType tableType = ElementType::F32;
   Weighting weighting = Weighting::L1Prob;
