@@ -7,13 +7,17 @@
 // Bad options are errors:
 // RUN: not mnemo-opt %s --mnemo-tile-lookups="parallel=rows" 2>&1 | FileCheck %s --check-prefix=BAD
 
-// Many tokens: one cache line of each row per token (16 f32 columns), 8
-// tables per pass, an accumulator tile of an eighth of L2, column tiles
-// spread over the threads.
+// Many tokens: one cache line of each row per token (16 f32 columns), an
+// accumulator tile of a quarter of L2 (at most 4096 tokens), column tiles
+// spread over the threads. Tables per pass: the most of 8, 4, 2, 1 whose
+// two slices (current and prefetched) beside the accumulators and the
+// pass's buckets and weights take at most 5/8 of L2. With 512 KiB of L2:
+// 2 x 4 x 16 KiB + 2048 x 64 B + 2048 x 4 x 8 B = 320 KiB (8 tables: 512
+// KiB); with 1 MiB: 4096 tokens, 2 x 4 x 16 KiB + 256 KiB + 128 KiB = 512 KiB of 640.
 // AVX512-LABEL: func.func @prefill
-// AVX512: tiling = #mnemo.lookup_tiling<tokens = 2048, columns = 16, tables = 8, prefetch = 1, parallel = columns>
+// AVX512: tiling = #mnemo.lookup_tiling<tokens = 4096, columns = 16, tables = 4, prefetch = 1, parallel = columns>
 // AVX2-LABEL: func.func @prefill
-// AVX2: tiling = #mnemo.lookup_tiling<tokens = 1024, columns = 16, tables = 8, prefetch = 1, parallel = columns>
+// AVX2: tiling = #mnemo.lookup_tiling<tokens = 2048, columns = 16, tables = 4, prefetch = 1, parallel = columns>
 // FORCED-LABEL: func.func @prefill
 // FORCED: tiling = #mnemo.lookup_tiling<tokens = 100, columns = 64, tables = 3, prefetch = 0, parallel = tokens>
 func.func @prefill(%x: tensor<?x512xf32>, %t: tensor<64x256x512xf32>) -> tensor<?x512xf32> {
@@ -33,11 +37,27 @@ func.func @decode(%x: tensor<1x512xf32>, %t: tensor<64x256x512xf32>) -> tensor<1
   return %y : tensor<1x512xf32>
 }
 
-// f16 rows: 32 columns fill a cache line.
+// f16 rows: 32 columns fill a cache line; the token tile is the static
+// token count, and 8 tables take 2 x 8 x 16 KiB + 256 KiB + 128 KiB = 640
+// KiB, 5/8 of L2 exactly. With 512 KiB of L2, 1024 tokens and 4 tables:
+// 2 x 4 x 16 KiB + 128 KiB + 32 KiB = 288 KiB.
 // AVX512-LABEL: func.func @f16
-// AVX512: tiling = #mnemo.lookup_tiling<tokens = 1024, columns = 32, tables = 8, prefetch = 1, parallel = columns>
+// AVX512: tiling = #mnemo.lookup_tiling<tokens = 2048, columns = 32, tables = 8, prefetch = 1, parallel = columns>
+// AVX2-LABEL: func.func @f16
+// AVX2: tiling = #mnemo.lookup_tiling<tokens = 1024, columns = 32, tables = 4, prefetch = 1, parallel = columns>
 func.func @f16(%x: tensor<2048x512xf32>, %t: tensor<64x256x512xf16>) -> tensor<2048x512xf32> {
   %y = mnemo.hash_lookup %x, %t weighting<l1_prob> : (tensor<2048x512xf32>, tensor<64x256x512xf16>) -> tensor<2048x512xf32>
+  return %y : tensor<2048x512xf32>
+}
+
+// tau = 10: a table's slice is 1024 rows x 64 B = 64 KiB, so one table per
+// pass (2 x 64 KiB + 128 KiB + 16 KiB = 272 KiB of the 320 that 512 KiB of L2
+// allows); 8, as
+// before, kept 1 MiB of slices per pass and ran 1.6x slower.
+// AVX2-LABEL: func.func @tau10
+// AVX2: tiling = #mnemo.lookup_tiling<tokens = 2048, columns = 16, tables = 1, prefetch = 1, parallel = columns>
+func.func @tau10(%x: tensor<2048x640xf32>, %t: tensor<64x1024x512xf32>) -> tensor<2048x512xf32> {
+  %y = mnemo.hash_lookup %x, %t weighting<l1_prob> : (tensor<2048x640xf32>, tensor<64x1024x512xf32>) -> tensor<2048x512xf32>
   return %y : tensor<2048x512xf32>
 }
 

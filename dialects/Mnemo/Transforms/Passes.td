@@ -87,12 +87,14 @@ def TileLookupsPass : Pass<"mnemo-tile-lookups"> {
       registers, the column tiles are spread over the threads, and nothing
       is prefetched;
     * many tokens: `columns` is the narrowest tile whose row segment fills a
-      64-byte cache line, `tables` is 8 (or `K`), and the slices of the
-      next pass are prefetched while the current one is gathered. `tokens`
-      keeps the accumulator tile within an eighth of L2 when the column
+      64-byte cache line, and the slices of the next pass are prefetched
+      while the current one is gathered. `tokens` keeps the accumulator
+      tile within a quarter of L2 (at most 4096 tokens) when the column
       tiles are spread over the threads, or the accumulators plus the
       tile's buckets and weights within half of L2 when the token tiles
-      are;
+      are. `tables` is the most of 8, 4, 2, 1 (or `K`) whose slices for
+      two passes (gathered and prefetched), beside the accumulator tile
+      and the pass's buckets and weights, fit 5/8 of L2;
     * `parallel`: column tiles when there are at least as many as threads,
       token tiles otherwise.
 

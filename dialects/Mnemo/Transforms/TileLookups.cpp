@@ -83,10 +83,6 @@ mlir::mnemo::chooseLookupTiling(HashLookupOp op,
     }
   }
 
-  int64_t tables = target.tablesPerPass;
-  if (tables <= 0)
-    tables = fewTokens ? numTables : std::min<int64_t>(8, numTables);
-
   LookupParallel parallel =
       h / columns >= threads ? LookupParallel::columns : LookupParallel::tokens;
   if (target.parallel == "columns")
@@ -95,13 +91,14 @@ mlir::mnemo::chooseLookupTiling(HashLookupOp op,
     parallel = LookupParallel::tokens;
 
   // Tokens per tile. Across column tiles: as many as keep the accumulator
-  // tile [T, C] within an eighth of L2, beside the slices of the current and
-  // the next pass. Across token tiles: the accumulators and the tile's
-  // buckets and weights [K, T] within half of L2.
+  // tile [T, C] within a quarter of L2, beside the slices of the current and
+  // the next pass (a second token tile reads every slice again). Across
+  // token tiles: the accumulators and the tile's buckets and weights [K, T]
+  // within half of L2.
   int64_t tokens = target.tokenTile;
   if (tokens <= 0) {
     int64_t bytesPerToken = columns * 4;
-    int64_t budget = target.l2CacheBytes / 8;
+    int64_t budget = target.l2CacheBytes / 4;
     if (parallel == LookupParallel::tokens) {
       bytesPerToken += numTables * 8;
       budget = target.l2CacheBytes / 2;
@@ -122,6 +119,27 @@ mlir::mnemo::chooseLookupTiling(HashLookupOp op,
         tokens = std::max<int64_t>(1, llvm::divideCeil(numTokens, tiles));
       }
     }
+  }
+
+  // Tables per pass. Few tokens: all of them, the accumulators in
+  // registers. Many: the most of 8, 4, 2, 1 (or K) whose L2 footprint --
+  // the slices [U, 2^tau, C] of the current and the prefetched pass, the
+  // accumulator tile and the pass's buckets and weights [T, U] (4 bytes
+  // each) -- stays within 5/8 of L2. More evicts the slice being gathered
+  // before its tokens are done with it. On a 512 KiB L2 (docs/benchmarks.md)
+  // 4 tables instead of 8 gathered 4-13% faster at tau = 8 with f32 tables
+  // and 20% with f16; at tau = 10 (64 KiB slices) 1 was 1.4x faster.
+  int64_t tables = target.tablesPerPass;
+  if (tables <= 0 && fewTokens) {
+    tables = numTables;
+  } else if (tables <= 0) {
+    int64_t sliceBytes = op.getNumBuckets() * columns * elementBytes;
+    auto footprint = [&](int64_t u) {
+      return 2 * u * sliceBytes + tokens * columns * 4 + tokens * u * 8;
+    };
+    tables = std::min<int64_t>(8, numTables);
+    while (tables > 1 && footprint(tables) > target.l2CacheBytes / 8 * 5)
+      tables /= 2;
   }
 
   // Slices are prefetched one pass ahead. Few tokens read rows on demand:
