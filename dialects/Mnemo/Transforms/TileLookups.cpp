@@ -26,6 +26,12 @@ using namespace mlir::mnemo;
 
 namespace {
 
+/// Bytes of one accumulator (f32), and of one bucket-and-weight entry (an
+/// i32 bucket and an f32 weight per token and table), as -mnemo-lower-lookups
+/// lays them out.
+constexpr int64_t kAccumulatorBytes = 4;
+constexpr int64_t kEntryBytes = 8;
+
 /// Column tiles that divide h, multiples of the vector width when h allows,
 /// at most `maxColumns` wide; ascending.
 SmallVector<int64_t> columnCandidates(int64_t h, int64_t v,
@@ -97,10 +103,10 @@ mlir::mnemo::chooseLookupTiling(HashLookupOp op,
   // within half of L2.
   int64_t tokens = target.tokenTile;
   if (tokens <= 0) {
-    int64_t bytesPerToken = columns * 4;
+    int64_t bytesPerToken = columns * kAccumulatorBytes;
     int64_t budget = target.l2CacheBytes / 4;
     if (parallel == LookupParallel::tokens) {
-      bytesPerToken += numTables * 8;
+      bytesPerToken += numTables * kEntryBytes;
       budget = target.l2CacheBytes / 2;
     }
     tokens = std::clamp<int64_t>(budget / bytesPerToken, 8, 4096);
@@ -124,18 +130,19 @@ mlir::mnemo::chooseLookupTiling(HashLookupOp op,
   // Tables per pass. Few tokens: all of them, the accumulators in
   // registers. Many: the most of 8, 4, 2, 1 (or K) whose L2 footprint --
   // the slices [U, 2^tau, C] of the current and the prefetched pass, the
-  // accumulator tile and the pass's buckets and weights [T, U] (4 bytes
-  // each) -- stays within 5/8 of L2. More evicts the slice being gathered
-  // before its tokens are done with it. On a 512 KiB L2 (docs/benchmarks.md)
-  // 4 tables instead of 8 gathered 4-13% faster at tau = 8 with f32 tables
-  // and 20% with f16; at tau = 10 (64 KiB slices) 1 was 1.4x faster.
+  // accumulator tile and the pass's buckets and weights [T, U] -- stays within
+  // 5/8 of L2. More evicts the slice being gathered before its tokens are done
+  // with it. On a 512 KiB L2 (docs/benchmarks.md) 4 tables instead of 8
+  // gathered 4-13% faster at tau = 8 with f32 tables and 20% with f16; one
+  // table at tau = 10 (64 KiB slices) was 1.4x faster.
   int64_t tables = target.tablesPerPass;
   if (tables <= 0 && fewTokens) {
     tables = numTables;
   } else if (tables <= 0) {
     int64_t sliceBytes = op.getNumBuckets() * columns * elementBytes;
     auto footprint = [&](int64_t u) {
-      return 2 * u * sliceBytes + tokens * columns * 4 + tokens * u * 8;
+      return 2 * u * sliceBytes + tokens * columns * kAccumulatorBytes +
+             tokens * u * kEntryBytes;
     };
     tables = std::min<int64_t>(8, numTables);
     while (tables > 1 && footprint(tables) > target.l2CacheBytes / 8 * 5)
