@@ -55,8 +55,11 @@ func.func @packed_f16(%x: tensor<?x16xf32>, %t: tensor<2x2x256x16xf16>, %b: tens
 
 // tau = 4, K = 16: the row is one group of tau = 4 vectors (V = 16 chunks),
 // reduced across one another: pairs of neighbouring lanes of two vectors
-// per level (even lanes + odd lanes), two levels, then one division for the
-// 16 weights, stored as two passes of U = 8 entries. Each vector's terms
+// per level, taken within 128-bit blocks (even lanes + odd lanes, one
+// instruction each), two levels, then one division for the 16 weights. The
+// blocks leave the chunks transposed (lane 1 holds chunk 4); one shuffle
+// each puts the buckets and weights in order, stored as two passes of
+// U = 8 entries. Each vector's terms
 // (exp(-2|z|) clamped at -20, by a polynomial and 2^n built in the exponent
 // bits) are computed right before it is reduced, so few are live at once.
 // CHECK-LABEL: func.func @grouped
@@ -87,37 +90,39 @@ func.func @packed_f16(%x: tensor<?x16xf32>, %t: tensor<2x2x256x16xf16>, %b: tens
 // CHECK: arith.shli %{{.+}}, %[[C23]]
 // CHECK: %[[D1:.+]] = arith.addf
 // CHECK-NOT: vector.load
-// CHECK: %[[BE:.+]] = vector.shuffle %[[B0]], %[[B1]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
-// CHECK: %[[BO:.+]] = vector.shuffle %[[B0]], %[[B1]] [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
+// CHECK: %[[BE:.+]] = vector.shuffle %[[B0]], %[[B1]] [0, 2, 16, 18, 4, 6, 20, 22, 8, 10, 24, 26, 12, 14, 28, 30]
+// CHECK: %[[BO:.+]] = vector.shuffle %[[B0]], %[[B1]] [1, 3, 17, 19, 5, 7, 21, 23, 9, 11, 25, 27, 13, 15, 29, 31]
 // CHECK: %[[B01:.+]] = arith.addi %[[BE]], %[[BO]] : vector<16xi32>
-// CHECK: %[[AE:.+]] = vector.shuffle %[[A0]], %[[A1]] [0, 2
-// CHECK: %[[AO:.+]] = vector.shuffle %[[A0]], %[[A1]] [1, 3
+// CHECK: %[[AE:.+]] = vector.shuffle %[[A0]], %[[A1]] [0, 2, 16
+// CHECK: %[[AO:.+]] = vector.shuffle %[[A0]], %[[A1]] [1, 3, 17
 // CHECK: %[[A01:.+]] = arith.addf %[[AE]], %[[AO]] : vector<16xf32>
-// CHECK: %[[DE:.+]] = vector.shuffle %[[D0]], %[[D1]] [0, 2
-// CHECK: %[[DO:.+]] = vector.shuffle %[[D0]], %[[D1]] [1, 3
+// CHECK: %[[DE:.+]] = vector.shuffle %[[D0]], %[[D1]] [0, 2, 16
+// CHECK: %[[DO:.+]] = vector.shuffle %[[D0]], %[[D1]] [1, 3, 17
 // CHECK: %[[D01:.+]] = arith.mulf %[[DE]], %[[DO]] : vector<16xf32>
 // CHECK: vector.load %{{.+}}[%[[TOKEN]], %c32]
 // CHECK: vector.load %{{.+}}[%[[TOKEN]], %c48]
-// CHECK: vector.shuffle %{{.+}}, %{{.+}} [1, 3
+// CHECK: vector.shuffle %{{.+}}, %{{.+}} [1, 3, 17
 // CHECK-NEXT: %[[B23:.+]] = arith.addi %{{.+}}, %{{.+}} : vector<16xi32>
 // CHECK: %[[A23:.+]] = arith.addf %{{.+}}, %{{.+}} : vector<16xf32>
 // CHECK: %[[D23:.+]] = arith.mulf %{{.+}}, %{{.+}} : vector<16xf32>
-// CHECK: vector.shuffle %[[B01]], %[[B23]] [0, 2
-// CHECK: vector.shuffle %[[B01]], %[[B23]] [1, 3
+// CHECK: vector.shuffle %[[B01]], %[[B23]] [0, 2, 16, 18, 4, 6, 20, 22, 8, 10, 24, 26, 12, 14, 28, 30]
+// CHECK: vector.shuffle %[[B01]], %[[B23]] [1, 3, 17, 19, 5, 7, 21, 23, 9, 11, 25, 27, 13, 15, 29, 31]
 // CHECK: %[[BALL:.+]] = arith.addi
-// CHECK: vector.shuffle %[[A01]], %[[A23]] [0, 2
-// CHECK: vector.shuffle %[[A01]], %[[A23]] [1, 3
+// CHECK: vector.shuffle %[[A01]], %[[A23]] [0, 2, 16
+// CHECK: vector.shuffle %[[A01]], %[[A23]] [1, 3, 17
 // CHECK: %[[AALL:.+]] = arith.addf
-// CHECK: vector.shuffle %[[D01]], %[[D23]] [0, 2
-// CHECK: vector.shuffle %[[D01]], %[[D23]] [1, 3
+// CHECK: vector.shuffle %[[D01]], %[[D23]] [0, 2, 16
+// CHECK: vector.shuffle %[[D01]], %[[D23]] [1, 3, 17
 // CHECK: %[[DALL:.+]] = arith.mulf
-// CHECK: %[[W:.+]] = arith.divf %[[AALL]], %[[DALL]] : vector<16xf32>
+// CHECK: %[[WT:.+]] = arith.divf %[[AALL]], %[[DALL]] : vector<16xf32>
 // CHECK-NOT: arith.divf
-// CHECK: %[[BLO:.+]] = vector.extract_strided_slice %[[BALL]] {offsets = [0], sizes = [8], strides = [1]}
+// CHECK: %[[BORD:.+]] = vector.shuffle %[[BALL]], %[[BALL]] [0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15]
+// CHECK: %[[W:.+]] = vector.shuffle %[[WT]], %[[WT]] [0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15]
+// CHECK: %[[BLO:.+]] = vector.extract_strided_slice %[[BORD]] {offsets = [0], sizes = [8], strides = [1]}
 // CHECK: vector.store %[[BLO]], %[[BUCKETS]][%c0, %[[TOKEN]], %c0] : memref<2x?x8xi32>, vector<8xi32>
 // CHECK: %[[WLO:.+]] = vector.extract_strided_slice %[[W]] {offsets = [0], sizes = [8], strides = [1]}
 // CHECK: vector.store %[[WLO]], %[[WEIGHTS]][%c0, %[[TOKEN]], %c0] : memref<2x?x8xf32>, vector<8xf32>
-// CHECK: %[[BHI:.+]] = vector.extract_strided_slice %[[BALL]] {offsets = [8], sizes = [8], strides = [1]}
+// CHECK: %[[BHI:.+]] = vector.extract_strided_slice %[[BORD]] {offsets = [8], sizes = [8], strides = [1]}
 // CHECK: vector.store %[[BHI]], %[[BUCKETS]][%c1, %[[TOKEN]], %c0] : memref<2x?x8xi32>, vector<8xi32>
 // CHECK: %[[WHI:.+]] = vector.extract_strided_slice %[[W]] {offsets = [8], sizes = [8], strides = [1]}
 // CHECK: vector.store %[[WHI]], %[[WEIGHTS]][%c1, %[[TOKEN]], %c0] : memref<2x?x8xf32>, vector<8xf32>

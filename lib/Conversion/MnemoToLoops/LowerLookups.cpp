@@ -66,6 +66,95 @@ constexpr int64_t kHashTileTokens = 16;
 /// its overhead, few enough to keep wide column tiles cheap to compile.
 constexpr int64_t kFMAsPerGroup = 16;
 
+/// 32-bit lanes per 128-bit block, the unit within which x86 two-source
+/// shuffles (`shufps`) take one instruction.
+constexpr int64_t kLanesPerBlock = 4;
+
+/// What a lane holds while a hashing group is reduced: the partial result
+/// of one chunk over its elements [part * 2^level, (part + 1) * 2^level).
+struct LanePart {
+  int64_t chunk, part;
+};
+
+/// Two masks that take the lanes of two vectors `l` and `r` (indices 0 .. V
+/// - 1 and V .. 2V - 1) apart, so that combining lane i of the first with
+/// lane i of the second merges parts 2m and 2m + 1 of one chunk; `parts`:
+/// what each lane of the result holds.
+struct PairShuffle {
+  SmallVector<int64_t> first, second;
+  SmallVector<LanePart> parts;
+};
+
+/// The cheapest pair of shuffles that reduces `l` and `r` across one
+/// another. Merging parts 2m and 2m + 1 at every level makes the same
+/// tree of sums and products as the segmented reduction within a vector
+/// (its butterfly), so the results are the same, bit for bit, whichever
+/// shuffles are taken. Tried in order: even and odd lanes within each
+/// 128-bit block (one `shufps` each on x86), the low and high halves (one
+/// cross-block shuffle each), even and odd lanes of the whole vector (two
+/// instructions each on AVX2), else lanes gathered from wherever they are,
+/// in chunk order.
+PairShuffle choosePairShuffle(ArrayRef<LanePart> l, ArrayRef<LanePart> r) {
+  auto v = static_cast<int64_t>(l.size());
+  auto partOf = [&](int64_t lane) { return lane < v ? l[lane] : r[lane - v]; };
+  auto merges = [&](int64_t first, int64_t second) {
+    LanePart a = partOf(first), b = partOf(second);
+    return a.chunk == b.chunk && a.part / 2 == b.part / 2 && a.part != b.part;
+  };
+  SmallVector<PairShuffle, 3> candidates;
+  if (v % kLanesPerBlock == 0 && v > kLanesPerBlock) {
+    PairShuffle inBlocks;
+    for (int64_t block = 0; block < v; block += kLanesPerBlock)
+      for (int64_t source : {block, v + block})
+        for (int64_t lane = 0; lane < kLanesPerBlock; lane += 2) {
+          inBlocks.first.push_back(source + lane);
+          inBlocks.second.push_back(source + lane + 1);
+        }
+    candidates.push_back(std::move(inBlocks));
+  }
+  if (v % 2 == 0) {
+    PairShuffle halves;
+    for (int64_t source : {int64_t(0), v})
+      for (int64_t lane = 0; lane < v / 2; ++lane) {
+        halves.first.push_back(source + lane);
+        halves.second.push_back(source + v / 2 + lane);
+      }
+    candidates.push_back(std::move(halves));
+  }
+  PairShuffle evensOdds;
+  for (int64_t lane = 0; lane < v; ++lane) {
+    evensOdds.first.push_back(2 * lane);
+    evensOdds.second.push_back(2 * lane + 1);
+  }
+  candidates.push_back(std::move(evensOdds));
+  // Any lanes: the two parts of each merged pair, in chunk order.
+  PairShuffle gathered;
+  SmallVector<std::array<int64_t, 3>> pairs; // chunk, m, lane of part 2m
+  for (int64_t lane = 0; lane < 2 * v; ++lane)
+    if (partOf(lane).part % 2 == 0)
+      pairs.push_back({partOf(lane).chunk, partOf(lane).part / 2, lane});
+  llvm::sort(pairs);
+  for (auto [chunk, m, lane] : pairs) {
+    gathered.first.push_back(lane);
+    for (int64_t other = 0; other < 2 * v; ++other)
+      if (partOf(other).chunk == chunk && partOf(other).part == 2 * m + 1)
+        gathered.second.push_back(other);
+  }
+  candidates.push_back(std::move(gathered));
+
+  for (PairShuffle &pair : candidates) {
+    if (static_cast<int64_t>(pair.second.size()) != v ||
+        !llvm::all_of(llvm::seq<int64_t>(0, v), [&](int64_t lane) {
+          return merges(pair.first[lane], pair.second[lane]);
+        }))
+      continue;
+    for (int64_t lane : pair.first)
+      pair.parts.push_back({partOf(lane).chunk, partOf(lane).part / 2});
+    return std::move(pair);
+  }
+  llvm_unreachable("a hashing group's lanes hold whole pairs of parts");
+}
+
 /// Everything the generated code is specialized on.
 struct LookupConfig {
   int64_t numTables;     // K
@@ -360,12 +449,15 @@ Value LookupCodegen::expOfNonPositive(Value x) {
 /// products of its elements give the bucket and the weight.
 ///
 /// The row is hashed in groups of tau vectors, V chunks: the group's vectors
-/// are reduced across one another, pairs of neighbouring lanes of two
-/// vectors at a time (two-source shuffles), so that after log2(tau) levels
-/// one vector holds the V chunks' results in order; one division gives
-/// their weights and vector stores write their entries. Per vector that is
-/// about 3 operations per reduction where a segmented reduction within the
-/// vector takes 2 log2(tau), and one division per V chunks, not per vector.
+/// are reduced across one another, two vectors at a time (two-source
+/// shuffles that pair neighbouring parts of each chunk, within 128-bit
+/// blocks where they can: see choosePairShuffle), so that after log2(tau)
+/// levels one vector holds the V chunks' results; one division gives their
+/// weights, one shuffle each puts buckets and weights in chunk order if the
+/// blocks left them out of it, and vector stores write their entries. Per
+/// vector that is about 3 operations per reduction where a segmented
+/// reduction within the vector takes 2 log2(tau), and one division per V
+/// chunks, not per vector.
 /// The tables left over (K mod V) are hashed a vector at a time, with
 /// segmented reductions within the vector.
 void LookupCodegen::emitHashRowByVector(Value row, Value slot, Value bucketBuf,
@@ -423,44 +515,54 @@ void LookupCodegen::emitHashRowByVector(Value row, Value slot, Value bucketBuf,
   // the same level are there.
   int64_t groupColumns = tau * v;
   int64_t groups = inGroups ? d / groupColumns : 0;
-  SmallVector<int64_t> evens, odds;
-  for (int64_t lane = 0; lane < v; ++lane) {
-    evens.push_back(2 * lane);
-    odds.push_back(2 * lane + 1);
-  }
   auto hashGroup = [&](Value firstColumn) {
     struct Level {
       int64_t level;
       Value bits, magnitude, denominators;
+      SmallVector<LanePart> parts; // of the group's V chunks
     };
     SmallVector<Level> stack;
-    auto across = [&](Value l, Value r,
-                      function_ref<Value(Value, Value)> combine) {
-      return combine(b.create<vector::ShuffleOp>(l, r, evens),
-                     b.create<vector::ShuffleOp>(l, r, odds));
-    };
     // Each vector's terms are computed right before they are reduced, so
     // that few are live at once.
     for (int64_t i = 0; i < tau; ++i) {
       HashTerms term =
           emitHashTerms(row, add(firstColumn, index(i * v)), v, mean, rstd);
-      stack.push_back(
-          {0, term.bits, l1 ? term.magnitude : Value(), term.denominators});
+      SmallVector<LanePart> parts;
+      for (int64_t lane = 0; lane < v; ++lane)
+        parts.push_back({(i * v + lane) / tau, (i * v + lane) % tau});
+      stack.push_back({0, term.bits, l1 ? term.magnitude : Value(),
+                       term.denominators, std::move(parts)});
       while (stack.size() >= 2 &&
              stack.back().level == stack[stack.size() - 2].level) {
         Level r = stack.pop_back_val(), &l = stack.back();
+        PairShuffle pair = choosePairShuffle(l.parts, r.parts);
+        auto across = [&](Value lv, Value rv,
+                          function_ref<Value(Value, Value)> combine) {
+          return combine(b.create<vector::ShuffleOp>(lv, rv, pair.first),
+                         b.create<vector::ShuffleOp>(lv, rv, pair.second));
+        };
         l.bits = across(l.bits, r.bits, addI);
         if (l1)
           l.magnitude = across(l.magnitude, r.magnitude, addF);
         l.denominators = across(l.denominators, r.denominators, mulF);
+        l.parts = std::move(pair.parts);
         ++l.level;
       }
     }
     Level &all = stack.front();
     Value numerators =
         l1 ? all.magnitude : splat(VectorType::get({v}, f32), f32Const(1.0));
+    Value buckets = all.bits;
     Value weights = b.create<arith::DivFOp>(numerators, all.denominators);
-    storeEntries(b.create<arith::DivUIOp>(firstColumn, index(tau)), all.bits,
+    // The chunks in order, if the shuffles left them out of order.
+    SmallVector<int64_t> order(v);
+    for (int64_t lane = 0; lane < v; ++lane)
+      order[all.parts[lane].chunk] = lane;
+    if (!llvm::equal(order, llvm::seq<int64_t>(0, v))) {
+      buckets = b.create<vector::ShuffleOp>(buckets, buckets, order);
+      weights = b.create<vector::ShuffleOp>(weights, weights, order);
+    }
+    storeEntries(b.create<arith::DivUIOp>(firstColumn, index(tau)), buckets,
                  weights, v, /*aligned=*/true);
   };
   if (groups > 0)
