@@ -244,6 +244,12 @@ std::vector<SweepCase> sweepCases() {
       cases.push_back(
           {tau, k, h, ElementType::F16, Weighting::L1Prob, false, 0, 8});
     }
+  // AVX-512's width on any host: groups whose later levels gather lanes
+  // across 128-bit blocks.
+  for (auto [tau, k, h] : shapes)
+    if (16 % tau == 0)
+      cases.push_back(
+          {tau, k, h, ElementType::F32, Weighting::L1Prob, true, 0, 16});
   return cases;
 }
 

@@ -91,9 +91,9 @@ struct PairShuffle {
 /// (its butterfly), so the results are the same, bit for bit, whichever
 /// shuffles are taken. Tried in order: even and odd lanes within each
 /// 128-bit block (one `shufps` each on x86), the low and high halves (one
-/// cross-block shuffle each), even and odd lanes of the whole vector (two
-/// instructions each on AVX2), else lanes gathered from wherever they are,
-/// in chunk order.
+/// cross-block shuffle each), else each pair's lanes gathered from wherever
+/// they are, in chunk order (two or more instructions each on AVX2), which
+/// always works.
 PairShuffle choosePairShuffle(ArrayRef<LanePart> l, ArrayRef<LanePart> r) {
   auto v = static_cast<int64_t>(l.size());
   auto partOf = [&](int64_t lane) { return lane < v ? l[lane] : r[lane - v]; };
@@ -121,13 +121,8 @@ PairShuffle choosePairShuffle(ArrayRef<LanePart> l, ArrayRef<LanePart> r) {
       }
     candidates.push_back(std::move(halves));
   }
-  PairShuffle evensOdds;
-  for (int64_t lane = 0; lane < v; ++lane) {
-    evensOdds.first.push_back(2 * lane);
-    evensOdds.second.push_back(2 * lane + 1);
-  }
-  candidates.push_back(std::move(evensOdds));
-  // Any lanes: the two parts of each merged pair, in chunk order.
+  // Any lanes: the two parts of each merged pair, in chunk order (on a
+  // group's first level, even and odd lanes of the whole vector).
   PairShuffle gathered;
   SmallVector<std::array<int64_t, 3>> pairs; // chunk, m, lane of part 2m
   for (int64_t lane = 0; lane < 2 * v; ++lane)
