@@ -101,7 +101,16 @@ PairShuffle choosePairShuffle(ArrayRef<LanePart> l, ArrayRef<LanePart> r) {
     LanePart a = partOf(first), b = partOf(second);
     return a.chunk == b.chunk && a.part / 2 == b.part / 2 && a.part != b.part;
   };
-  SmallVector<PairShuffle, 3> candidates;
+  auto finish = [&](PairShuffle pair) {
+    for (int64_t lane : pair.first)
+      pair.parts.push_back({partOf(lane).chunk, partOf(lane).part / 2});
+    return pair;
+  };
+  auto valid = [&](const PairShuffle &pair) {
+    return llvm::all_of(llvm::seq<int64_t>(0, v), [&](int64_t lane) {
+      return merges(pair.first[lane], pair.second[lane]);
+    });
+  };
   if (v % kLanesPerBlock == 0 && v > kLanesPerBlock) {
     PairShuffle inBlocks;
     for (int64_t block = 0; block < v; block += kLanesPerBlock)
@@ -110,7 +119,8 @@ PairShuffle choosePairShuffle(ArrayRef<LanePart> l, ArrayRef<LanePart> r) {
           inBlocks.first.push_back(source + lane);
           inBlocks.second.push_back(source + lane + 1);
         }
-    candidates.push_back(std::move(inBlocks));
+    if (valid(inBlocks))
+      return finish(std::move(inBlocks));
   }
   if (v % 2 == 0) {
     PairShuffle halves;
@@ -119,7 +129,8 @@ PairShuffle choosePairShuffle(ArrayRef<LanePart> l, ArrayRef<LanePart> r) {
         halves.first.push_back(source + lane);
         halves.second.push_back(source + v / 2 + lane);
       }
-    candidates.push_back(std::move(halves));
+    if (valid(halves))
+      return finish(std::move(halves));
   }
   // Any lanes: the two parts of each merged pair, in chunk order (on a
   // group's first level, even and odd lanes of the whole vector).
@@ -135,19 +146,8 @@ PairShuffle choosePairShuffle(ArrayRef<LanePart> l, ArrayRef<LanePart> r) {
       if (partOf(other).chunk == chunk && partOf(other).part == 2 * m + 1)
         gathered.second.push_back(other);
   }
-  candidates.push_back(std::move(gathered));
-
-  for (PairShuffle &pair : candidates) {
-    if (static_cast<int64_t>(pair.second.size()) != v ||
-        !llvm::all_of(llvm::seq<int64_t>(0, v), [&](int64_t lane) {
-          return merges(pair.first[lane], pair.second[lane]);
-        }))
-      continue;
-    for (int64_t lane : pair.first)
-      pair.parts.push_back({partOf(lane).chunk, partOf(lane).part / 2});
-    return std::move(pair);
-  }
-  llvm_unreachable("a hashing group's lanes hold whole pairs of parts");
+  assert(valid(gathered) && "a hashing group's lanes hold whole pairs");
+  return finish(std::move(gathered));
 }
 
 /// Everything the generated code is specialized on.
