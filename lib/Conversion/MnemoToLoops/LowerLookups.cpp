@@ -107,9 +107,11 @@ PairShuffle choosePairShuffle(ArrayRef<LanePart> l, ArrayRef<LanePart> r) {
     return pair;
   };
   auto valid = [&](const PairShuffle &pair) {
-    return llvm::all_of(llvm::seq<int64_t>(0, v), [&](int64_t lane) {
-      return merges(pair.first[lane], pair.second[lane]);
-    });
+    return static_cast<int64_t>(pair.first.size()) == v &&
+           static_cast<int64_t>(pair.second.size()) == v &&
+           llvm::all_of(llvm::seq<int64_t>(0, v), [&](int64_t lane) {
+             return merges(pair.first[lane], pair.second[lane]);
+           });
   };
   if (v % kLanesPerBlock == 0 && v > kLanesPerBlock) {
     PairShuffle inBlocks;
