@@ -5,7 +5,8 @@
 // prefill (2048), f32 and f16 tables. Like `mnemoc bench layer`, calls cycle
 // through enough layer copies to exceed the last-level cache and through
 // distinct inputs; `mnemoc bench layer` additionally interleaves the sides
-// and reports medians and ratios.
+// and reports medians and ratios. Also: the LM head, JIT compile time, and
+// the runtime's causal attention against the same attention through BLAS.
 //
 //   build/bin/mnemo-bench --benchmark_filter=N:2048
 //
@@ -14,6 +15,7 @@
 #include "mnemo/Bench/Dense.h"
 #include "mnemo/JIT/Host.h"
 #include "mnemo/JIT/MemoryLayer.h"
+#include "mnemo/Runtime/Kernels.h"
 #include "mnemo/Support/Float16.h"
 
 #include "mnemo/InitAll.h"
@@ -24,8 +26,10 @@
 #include "mlir/Parser/Parser.h"
 
 #include <benchmark/benchmark.h>
+#include <cblas.h>
 #include <omp.h>
 
+#include <cmath>
 #include <random>
 
 using namespace mnemo;
@@ -209,6 +213,93 @@ void applyHeadSizes(benchmark::internal::Benchmark *b) {
   b->UseRealTime()->Unit(benchmark::kMillisecond);
 }
 
+/// Causal attention of the tiny model's shape (8 heads of 64), `n` queries
+/// over `n` keys (a prefill) or 1 query over `m` keys (a decoding step), as
+/// the runtime runs it (`_mlir_ciface_mnemo_causal_attention`, on the
+/// OpenMP team) and, as the baseline, through OpenBLAS: per head and block
+/// of 128 queries an `sgemm` (`sgemv` for one query) for the scores, a
+/// softmax per row, another for the outputs (what the runtime did before
+/// 2026-11-23).
+constexpr int64_t kHeads = 8, kHeadDim = 64, kWidth = kHeads * kHeadDim;
+
+void blasAttention(const float *q, int64_t n, const float *k, const float *v,
+                   int64_t m, float *out) {
+  constexpr int64_t kBlock = 128;
+  float scale = 1.0f / std::sqrt(static_cast<float>(kHeadDim));
+  std::vector<float> scores(static_cast<size_t>(std::min(n, kBlock) * m));
+  for (int64_t h = 0; h < kHeads; ++h) {
+    for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+      int rows = static_cast<int>(std::min(kBlock, n - i0));
+      int keys = static_cast<int>(m - n + i0 + rows);
+      const float *qh = q + i0 * kWidth + h * kHeadDim;
+      if (rows == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, keys, kHeadDim, scale,
+                    k + h * kHeadDim, kWidth, qh, 1, 0.0f, scores.data(), 1);
+      else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys,
+                    kHeadDim, scale, qh, kWidth, k + h * kHeadDim, kWidth, 0.0f,
+                    scores.data(), keys);
+      for (int r = 0; r < rows; ++r) {
+        float *row = scores.data() + static_cast<int64_t>(r) * keys;
+        int64_t seen = m - n + i0 + r + 1;
+        float largest = *std::max_element(row, row + seen);
+        double total = 0.0;
+        for (int64_t j = 0; j < seen; ++j)
+          total += row[j] = std::exp(row[j] - largest);
+        for (int64_t j = 0; j < keys; ++j)
+          row[j] = j < seen ? static_cast<float>(row[j] / total) : 0.0f;
+      }
+      float *oh = out + i0 * kWidth + h * kHeadDim;
+      if (rows == 1)
+        cblas_sgemv(CblasRowMajor, CblasTrans, keys, kHeadDim, 1.0f,
+                    v + h * kHeadDim, kWidth, scores.data(), 1, 0.0f, oh, 1);
+      else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, kHeadDim,
+                    keys, 1.0f, scores.data(), keys, v + h * kHeadDim, kWidth,
+                    0.0f, oh, kWidth);
+    }
+  }
+}
+
+void attention(benchmark::State &state, bool blas) {
+  int64_t m = state.range(0), n = state.range(1);
+  omp_set_num_threads(threads());
+  auto blasThreads = bench::makeOpenBlas(threads()); // sets its threads
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  auto fill = [&](int64_t rows) {
+    std::vector<float> x(static_cast<size_t>(rows * kWidth));
+    for (float &e : x)
+      e = uniform(rng);
+    return x;
+  };
+  std::vector<float> q = fill(n), k = fill(m), v = fill(m), out = fill(n);
+  auto view = [](std::vector<float> &x, int64_t rows) {
+    return StridedMemRefType<float, 2>{
+        x.data(), x.data(), 0, {rows, kWidth}, {kWidth, 1}};
+  };
+  auto qRef = view(q, n), kRef = view(k, m), vRef = view(v, m),
+       outRef = view(out, n);
+  timeCalls(state, n, out.data(), [&](size_t) {
+    if (blas)
+      blasAttention(q.data(), n, k.data(), v.data(), m, out.data());
+    else
+      _mlir_ciface_mnemo_causal_attention(
+          &qRef, &kRef, &vRef, &outRef, kHeads,
+          1.0f / std::sqrt(static_cast<float>(kHeadDim)));
+    return llvm::Error::success();
+  });
+}
+
+void applyAttentionSizes(benchmark::internal::Benchmark *b) {
+  b->ArgNames({"keys", "queries"});
+  for (int64_t n : {512, 2048})
+    b->Args({n, n});
+  for (int64_t m : {512, 2048})
+    b->Args({m, 1});
+  b->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
 /// JIT compile time of one configuration in a warm process (the first
 /// compile of a process also pays for loading dialects and initializing
 /// LLVM), with the LLVM side on `compile_threads` threads. Each iteration
@@ -251,6 +342,8 @@ BENCHMARK_CAPTURE(memoryLayer, f16, ElementType::F16)->Apply(applySizes);
 BENCHMARK_CAPTURE(dense, openblas, &bench::makeOpenBlas)->Apply(applySizes);
 BENCHMARK_CAPTURE(dense, onednn, &bench::makeOneDnn)->Apply(applySizes);
 BENCHMARK(lmHead)->Apply(applyHeadSizes);
+BENCHMARK_CAPTURE(attention, runtime, false)->Apply(applyAttentionSizes);
+BENCHMARK_CAPTURE(attention, openblas, true)->Apply(applyAttentionSizes);
 BENCHMARK_CAPTURE(denseHead, openblas, &bench::makeOpenBlas)
     ->Apply(applyHeadSizes);
 BENCHMARK_CAPTURE(denseHead, onednn, &bench::makeOneDnn)->Apply(applyHeadSizes);

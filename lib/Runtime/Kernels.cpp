@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #if defined(__x86_64__) && defined(__clang__)
@@ -53,21 +54,6 @@ void axpy(float a, const float *x, float *y, int64_t n) {
     y[i] += a * x[i];
 }
 
-/// In-place softmax of `count` scores (max-subtracted).
-void softmax(float *scores, int64_t count) {
-  float maxScore = -INFINITY;
-  for (int64_t j = 0; j < count; ++j)
-    maxScore = std::max(maxScore, scores[j]);
-  double total = 0.0;
-  for (int64_t j = 0; j < count; ++j) {
-    scores[j] = std::exp(scores[j] - maxScore);
-    total += scores[j];
-  }
-  float inverse = static_cast<float>(1.0 / total);
-  for (int64_t j = 0; j < count; ++j)
-    scores[j] *= inverse;
-}
-
 template <typename T, typename Widen>
 void embedding(StridedMemRefType<T, 2> *tableRef,
                StridedMemRefType<int64_t, 1> *ids,
@@ -85,6 +71,173 @@ void embedding(StridedMemRefType<T, 2> *tableRef,
   }
 }
 
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+//
+// Softmax attention runs on the OpenMP team that runs the generated kernels,
+// one task per (head, block of kQueryRows queries), so that no second
+// thread pool (BLAS's) competes with that team for the cores between
+// kernels. A block computes its scores against the keys its last query
+// sees, a softmax per row, then its outputs; the keys and values are taken
+// in tiles of kKeyTile rows, each reused from L1 across the block's
+// queries. With at least kQueryRows queries the keys are first transposed
+// per head (zero-padded to whole tiles), so that the scores of a tile are
+// vector FMAs over the head's dimensions; with fewer (decoding), each score
+// is a dot product of a key row.
+
+constexpr int64_t kQueryRows = 16;
+constexpr int64_t kKeyTile = 64;
+
+/// exp(x) for x <= 0, NaN for NaN (the Cephes expf: Cody-Waite reduction,
+/// degree-5 polynomial, 2^n built in the exponent bits); arguments below
+/// -87 give exp(-87), 1.6e-38, which adds nothing to a softmax's sum of at
+/// least 1.
+inline float expNonPositive(float x) {
+  x = std::max(x, -87.0f); // (NaN < -87) is false: NaN stays
+  // Adding 1.5 * 2^23 rounds x / ln 2 to an integer n, which lands in the
+  // low bits of the sum's mantissa (two's complement): in [-126, 0] here.
+  constexpr float kShift = 12582912.0f;
+  float shifted = x * 1.44269504088896341f + kShift;
+  float n = shifted - kShift;
+  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  float e = p * r * r + r + 1.0f;
+  uint32_t bits;
+  std::memcpy(&bits, &shifted, sizeof(bits));
+  bits = (bits + 127u) << 23; // the exponent field of 2^n
+  float twoToN;
+  std::memcpy(&twoToN, &bits, sizeof(twoToN));
+  return e * twoToN;
+}
+
+/// kt[d * ktStride + j] = k[j][d] for `keys` rows of one head.
+MNEMO_MULTIVERSION
+void transposeKeys(const float *k, int64_t kStride, int64_t keys,
+                   int64_t headDim, float *kt, int64_t ktStride) {
+  for (int64_t j = 0; j < keys; ++j)
+    for (int64_t d = 0; d < headDim; ++d)
+      kt[d * ktStride + j] = k[j * kStride + d];
+}
+
+/// o[0 .. W) += sum_j p[j] * v[j][0 .. W), W accumulators in registers.
+template <int W>
+inline void accumulateColumns(const float *p, int64_t count, const float *v,
+                              int64_t vStride, float *o) {
+  float acc[W];
+  for (int c = 0; c < W; ++c)
+    acc[c] = o[c];
+  for (int64_t j = 0; j < count; ++j) {
+    float x = p[j];
+    const float *vj = v + j * vStride;
+    for (int c = 0; c < W; ++c)
+      acc[c] += x * vj[c];
+  }
+  for (int c = 0; c < W; ++c)
+    o[c] = acc[c];
+}
+
+/// One head and block of `rows` queries. Row r sees keys [0, visible + r)
+/// (`visible` is what row 0 sees; with `causal` false every row sees all
+/// `m`). `kt` is the head's transposed keys, or null to take dot products
+/// of `k`'s rows. `scores` holds rows x m floats.
+MNEMO_MULTIVERSION
+void attentionBlock(const float *q, int64_t qStride, const float *k,
+                    int64_t kStride, const float *kt, int64_t ktStride,
+                    const float *v, int64_t vStride, float *out,
+                    int64_t outStride, int64_t rows, int64_t headDim, int64_t m,
+                    int64_t visible, bool causal, float scale, float *scores) {
+  int64_t keys = causal ? std::min(m, visible + rows - 1) : m;
+  for (int64_t j0 = 0; j0 < keys; j0 += kKeyTile) {
+    int64_t count = std::min(kKeyTile, keys - j0);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *qr = q + r * qStride;
+      float *sr = scores + r * keys + j0;
+      if (kt) {
+        float s[kKeyTile] = {};
+        for (int64_t d = 0; d < headDim; ++d) {
+          float x = qr[d];
+          const float *kd = kt + d * ktStride + j0;
+          for (int64_t j = 0; j < kKeyTile; ++j)
+            s[j] += x * kd[j];
+        }
+        for (int64_t j = 0; j < count; ++j)
+          sr[j] = s[j] * scale;
+        continue;
+      }
+      for (int64_t j = 0; j < count; ++j) {
+        const float *kj = k + (j0 + j) * kStride;
+        float part[8] = {};
+        int64_t d = 0;
+        for (; d + 8 <= headDim; d += 8)
+          for (int l = 0; l < 8; ++l)
+            part[l] += qr[d + l] * kj[d + l];
+        float total = 0.0f;
+        for (; d < headDim; ++d)
+          total += qr[d] * kj[d];
+        for (int l = 0; l < 8; ++l)
+          total += part[l];
+        sr[j] = total * scale;
+      }
+    }
+  }
+
+  // Softmax numerators (zero past each row's last visible key); each row's
+  // outputs start at zero and are divided by its sum at the end.
+  float inverse[kQueryRows];
+  for (int64_t r = 0; r < rows; ++r) {
+    float *sr = scores + r * keys;
+    int64_t seen = causal ? visible + r : m;
+    float largest = -INFINITY;
+    for (int64_t j = 0; j < seen; ++j)
+      largest = std::max(largest, sr[j]);
+    float part[8] = {};
+    int64_t j = 0;
+    for (; j + 8 <= seen; j += 8)
+      for (int l = 0; l < 8; ++l) {
+        float e = expNonPositive(sr[j + l] - largest);
+        sr[j + l] = e;
+        part[l] += e;
+      }
+    double total = 0.0;
+    for (; j < seen; ++j) {
+      float e = expNonPositive(sr[j] - largest);
+      sr[j] = e;
+      total += e;
+    }
+    for (int l = 0; l < 8; ++l)
+      total += part[l];
+    for (j = seen; j < keys; ++j)
+      sr[j] = 0.0f;
+    inverse[r] = total > 0.0 ? static_cast<float>(1.0 / total) : 0.0f;
+    std::fill(out + r * outStride, out + r * outStride + headDim, 0.0f);
+  }
+
+  for (int64_t j0 = 0; j0 < keys; j0 += kKeyTile) {
+    int64_t count = std::min(kKeyTile, keys - j0);
+    const float *vTile = v + j0 * vStride;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *pr = scores + r * keys + j0;
+      float *o = out + r * outStride;
+      int64_t c = 0;
+      for (; c + 64 <= headDim; c += 64)
+        accumulateColumns<64>(pr, count, vTile + c, vStride, o + c);
+      for (; c + 8 <= headDim; c += 8)
+        accumulateColumns<8>(pr, count, vTile + c, vStride, o + c);
+      for (; c < headDim; ++c)
+        accumulateColumns<1>(pr, count, vTile + c, vStride, o + c);
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < headDim; ++c)
+      out[r * outStride + c] *= inverse[r];
+}
+
 /// Softmax attention of `q` over `k` and `v`; with `causal`, the queries are
 /// the last rows of the keys and each sees the keys up to its own.
 void attention(StridedMemRefType<float, 2> *qRef,
@@ -98,48 +251,37 @@ void attention(StridedMemRefType<float, 2> *qRef,
   int64_t n = q.rows, m = k.rows, headDim = q.cols / heads;
   if ((causal && m < n) || v.rows != m)
     fail("attention", "fewer keys than queries");
+  if (n == 0)
+    return;
 
-  // Query blocks: the scores of a block against the keys it may see, a
-  // softmax per row with the causal limit, then the block's outputs.
-  constexpr int64_t kBlock = 128;
-  std::vector<float> scores(static_cast<size_t>(std::min(n, kBlock) * m));
-  for (int64_t h = 0; h < heads; ++h) {
-    const float *qh = q.data + h * headDim, *kh = k.data + h * headDim;
-    const float *vh = v.data + h * headDim;
-    float *oh = out.data + h * headDim;
-    for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
-      int64_t rows = std::min(kBlock, n - i0);
-      // keys the block's last row sees
-      int64_t keys = causal ? m - n + i0 + rows : m;
-      if (rows == 1) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(keys),
-                    static_cast<int>(headDim), scale, kh,
-                    static_cast<int>(k.stride), qh + i0 * q.stride, 1, 0.0f,
-                    scores.data(), 1);
-      } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                    static_cast<int>(rows), static_cast<int>(keys),
-                    static_cast<int>(headDim), scale, qh + i0 * q.stride,
-                    static_cast<int>(q.stride), kh, static_cast<int>(k.stride),
-                    0.0f, scores.data(), static_cast<int>(keys));
-      }
-      for (int64_t r = 0; r < rows; ++r) {
-        float *row = scores.data() + r * keys;
-        int64_t visible = causal ? m - n + i0 + r + 1 : m;
-        softmax(row, visible);
-        std::fill(row + visible, row + keys, 0.0f);
-      }
-      if (rows == 1)
-        cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(keys),
-                    static_cast<int>(headDim), 1.0f, vh,
-                    static_cast<int>(v.stride), scores.data(), 1, 0.0f,
-                    oh + i0 * out.stride, 1);
-      else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                    static_cast<int>(rows), static_cast<int>(headDim),
-                    static_cast<int>(keys), 1.0f, scores.data(),
-                    static_cast<int>(keys), vh, static_cast<int>(v.stride),
-                    0.0f, oh + i0 * out.stride, static_cast<int>(out.stride));
+  int64_t blocks = (n + kQueryRows - 1) / kQueryRows;
+  bool transposed = n >= kQueryRows;
+  int64_t ktStride = (m + kKeyTile - 1) / kKeyTile * kKeyTile;
+  std::vector<float> kt;
+  if (transposed)
+    kt.assign(static_cast<size_t>(ktStride * headDim * heads), 0.0f);
+  const float *ktData = kt.data();
+
+#pragma omp parallel
+  {
+    if (transposed) {
+#pragma omp for schedule(static)
+      for (int64_t h = 0; h < heads; ++h)
+        transposeKeys(k.data + h * headDim, k.stride, m, headDim,
+                      kt.data() + h * headDim * ktStride, ktStride);
+    }
+    std::vector<float> scores(static_cast<size_t>(std::min(n, kQueryRows) * m));
+    // The last blocks see the most keys: hand them out first.
+#pragma omp for schedule(dynamic)
+    for (int64_t task = 0; task < heads * blocks; ++task) {
+      int64_t h = task % heads, block = blocks - 1 - task / heads;
+      int64_t i0 = block * kQueryRows;
+      int64_t rows = std::min(kQueryRows, n - i0);
+      attentionBlock(
+          q.row(i0) + h * headDim, q.stride, k.data + h * headDim, k.stride,
+          transposed ? ktData + h * headDim * ktStride : nullptr, ktStride,
+          v.data + h * headDim, v.stride, out.row(i0) + h * headDim, out.stride,
+          rows, headDim, m, m - n + i0 + 1, causal, scale, scores.data());
     }
   }
 }

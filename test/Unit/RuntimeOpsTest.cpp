@@ -10,6 +10,7 @@
 #include "TestUtil.h"
 
 #include "mnemo/Reference/Reference.h"
+#include "mnemo/Runtime/Kernels.h"
 #include "mnemo/Support/Float16.h"
 
 #include <cmath>
@@ -290,5 +291,99 @@ INSTANTIATE_TEST_SUITE_P(Widths, NormsOfAnyWidth,
                          ::testing::Combine(::testing::Values(16, 6, 7, 24,
                                                               640),
                                             ::testing::Bool()));
+
+// The attention kernel called directly, against the oracle: head widths
+// with every column path (64-wide, 8-wide and single columns), key counts
+// that are not whole tiles, few queries (dot products of key rows) and
+// many (transposed keys), with and without the causal mask, on rows that
+// are slices of a wider matrix (as Q, K and V are of a fused projection).
+struct AttentionShape {
+  int64_t heads, headDim, keys, queries;
+  bool causal;
+};
+
+class AttentionKernel : public ::testing::TestWithParam<AttentionShape> {};
+
+TEST_P(AttentionKernel, MatchesReference) {
+  auto [heads, headDim, m, n, causal] = GetParam();
+  int64_t width = heads * headDim, stride = 3 * width;
+  std::mt19937 rng(7);
+  // [q | k | v] rows: m of them for keys and values, the last n for queries.
+  std::vector<float> qkv = random(m * stride, rng, 2.0f);
+  std::vector<float> q(n * width), k(m * width), v(m * width);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t c = 0; c < width; ++c) {
+      k[i * width + c] = qkv[i * stride + width + c];
+      v[i * width + c] = qkv[i * stride + 2 * width + c];
+      if (i >= m - n)
+        q[(i - m + n) * width + c] = qkv[i * stride + c];
+    }
+  auto view = [&](float *data, int64_t rows, int64_t rowStride) {
+    return StridedMemRefType<float, 2>{
+        data, data, 0, {rows, width}, {rowStride, 1}};
+  };
+  auto qRef = view(qkv.data() + (m - n) * stride, n, stride);
+  auto kRef = view(qkv.data() + width, m, stride);
+  auto vRef = view(qkv.data() + 2 * width, m, stride);
+  // The output is a slice too; the columns beside it must stay untouched.
+  std::vector<float> out(n * (width + 3), -7.0f);
+  auto outRef = view(out.data(), n, width + 3);
+  float scale = 1.0f / std::sqrt(static_cast<float>(headDim));
+  if (causal)
+    _mlir_ciface_mnemo_causal_attention(&qRef, &kRef, &vRef, &outRef, heads,
+                                        scale);
+  else
+    _mlir_ciface_mnemo_attention(&qRef, &kRef, &vRef, &outRef, heads, scale);
+
+  std::vector<float> expected = ref::causalAttention(
+      q.data(), n, k.data(), v.data(), m, heads, headDim, scale, causal);
+  std::vector<float> actual(n * width);
+  for (int64_t i = 0; i < n; ++i) {
+    std::copy_n(out.begin() + i * (width + 3), width,
+                actual.begin() + i * width);
+    for (int64_t c = width; c < width + 3; ++c)
+      ASSERT_EQ(out[i * (width + 3) + c], -7.0f) << "row " << i;
+  }
+  expectClose(actual, expected, 1e-5);
+}
+
+// A NaN score is not masked away: the rows that see a NaN key give NaN,
+// the rows before it (causal) do not; on both ways of computing scores.
+TEST(AttentionKernel, NaNKeyPropagates) {
+  for (int64_t n : {2, 20}) {
+    int64_t m = n, width = 8;
+    std::mt19937 rng(3);
+    std::vector<float> q = random(n * width, rng), k = random(m * width, rng),
+                       v = random(m * width, rng), out(n * width);
+    k[(m - 1) * width + 2] = NAN; // the last key: only the last query sees it
+    auto view = [&](std::vector<float> &x, int64_t rows) {
+      return StridedMemRefType<float, 2>{
+          x.data(), x.data(), 0, {rows, width}, {width, 1}};
+    };
+    auto qRef = view(q, n), kRef = view(k, m), vRef = view(v, m),
+         outRef = view(out, n);
+    _mlir_ciface_mnemo_causal_attention(&qRef, &kRef, &vRef, &outRef, 1,
+                                        0.5f);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t c = 0; c < width; ++c)
+        EXPECT_EQ(std::isnan(out[i * width + c]), i == n - 1)
+            << "n " << n << " row " << i << " column " << c;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, AttentionKernel,
+    ::testing::Values(AttentionShape{2, 76, 130, 130, true},
+                      AttentionShape{3, 64, 200, 5, true},
+                      AttentionShape{1, 13, 70, 1, true},
+                      AttentionShape{4, 16, 64, 17, true},
+                      AttentionShape{2, 72, 45, 33, false},
+                      AttentionShape{8, 9, 100, 3, false}),
+    [](const ::testing::TestParamInfo<AttentionShape> &info) {
+      const AttentionShape &s = info.param;
+      return "h" + std::to_string(s.heads) + "_d" + std::to_string(s.headDim) +
+             "_m" + std::to_string(s.keys) + "_n" + std::to_string(s.queries) +
+             (s.causal ? "_causal" : "_full");
+    });
 
 } // namespace

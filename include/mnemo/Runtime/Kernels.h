@@ -2,11 +2,13 @@
 //
 // What `-mnemo-lower-to-runtime` turns some mnemo ops into: calls with the C
 // interface of MLIR's memref descriptors (`_mlir_ciface_<name>`, memrefs by
-// pointer, scalars by value). Dense matrix products (`mnemo.linear`,
-// attention) go to the BLAS library, the baseline every speed figure is
-// measured against; rotary and token embedding are plain loops here. The
-// Memory Layers and Memsizer's attention, Mnemo's subjects, are generated
-// code (-mnemo-lower-lookups, -mnemo-lower-memsizer), not calls.
+// pointer, scalars by value). `mnemo.linear` goes to the BLAS library, the
+// baseline every speed figure is measured against; softmax attention, rotary
+// and token embedding are loops here, attention's on the OpenMP team that
+// runs the generated kernels (a second thread pool, BLAS's, would compete
+// with that team for the cores between kernels). The Memory Layers and
+// Memsizer's attention, Mnemo's subjects, are generated code
+// (-mnemo-lower-lookups, -mnemo-lower-memsizer), not calls.
 //
 // Every 2-D argument may have any row stride (a slice of a wider matrix)
 // but unit column stride; kernels check what they rely on and abort with a
