@@ -11,6 +11,7 @@
 #include "mnemo/Support/Float16.h"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -296,25 +297,43 @@ void _mlir_ciface_mnemo_linear(StridedMemRefType<float, 2> *xRef,
                                StridedMemRefType<float, 2> *yRef) {
   Matrix<float> x = matrix(xRef, "linear"), w = matrix(wRef, "linear");
   Matrix<float> y = matrix(yRef, "linear");
+  if (bias->sizes[0] != 0 && bias->sizes[0] != y.cols)
+    fail("linear", "bias width differs from the output width");
   if (x.rows == 0)
     return;
-  if (x.rows == 1)
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(w.rows),
-                static_cast<int>(w.cols), 1.0f, w.data,
-                static_cast<int>(w.stride), x.data, 1, 0.0f, y.data, 1);
-  else
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-                static_cast<int>(x.rows), static_cast<int>(w.rows),
-                static_cast<int>(w.cols), 1.0f, x.data,
-                static_cast<int>(x.stride), w.data, static_cast<int>(w.stride),
-                0.0f, y.data, static_cast<int>(y.stride));
-  if (bias->sizes[0] == 0)
-    return;
-  if (bias->sizes[0] != y.cols)
-    fail("linear", "bias width differs from the output width");
-  const float *b = bias->data + bias->offset;
-  for (int64_t r = 0; r < y.rows; ++r)
-    axpy(1.0f, b, y.row(r), y.cols);
+  const float *b = bias->sizes[0] ? bias->data + bias->offset : nullptr;
+
+  // The outputs are split into one range per thread of the OpenMP team
+  // that runs the generated kernels (multiples of 16 columns), each a
+  // single-threaded BLAS call: BLAS's own thread pool would compete with
+  // that team for the cores between kernels.
+  openblas_set_num_threads(1);
+  int64_t outputs = w.rows;
+#pragma omp parallel
+  {
+    int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
+    int64_t share = (outputs + threads - 1) / threads;
+    share = (share + 15) / 16 * 16;
+    int64_t first = std::min(outputs, thread * share);
+    int64_t count = std::min(outputs, first + share) - first;
+    if (count > 0) {
+      const float *wPart = w.row(first);
+      float *yPart = y.data + first;
+      if (x.rows == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(count),
+                    static_cast<int>(w.cols), 1.0f, wPart,
+                    static_cast<int>(w.stride), x.data, 1, 0.0f, yPart, 1);
+      else
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(x.rows),
+            static_cast<int>(count), static_cast<int>(w.cols), 1.0f, x.data,
+            static_cast<int>(x.stride), wPart, static_cast<int>(w.stride), 0.0f,
+            yPart, static_cast<int>(y.stride));
+      if (b)
+        for (int64_t r = 0; r < y.rows; ++r)
+          axpy(1.0f, b + first, y.row(r) + first, count);
+    }
+  }
 }
 
 void _mlir_ciface_mnemo_causal_attention(StridedMemRefType<float, 2> *qRef,

@@ -362,8 +362,7 @@ TEST(AttentionKernel, NaNKeyPropagates) {
     };
     auto qRef = view(q, n), kRef = view(k, m), vRef = view(v, m),
          outRef = view(out, n);
-    _mlir_ciface_mnemo_causal_attention(&qRef, &kRef, &vRef, &outRef, 1,
-                                        0.5f);
+    _mlir_ciface_mnemo_causal_attention(&qRef, &kRef, &vRef, &outRef, 1, 0.5f);
     for (int64_t i = 0; i < n; ++i)
       for (int64_t c = 0; c < width; ++c)
         EXPECT_EQ(std::isnan(out[i * width + c]), i == n - 1)

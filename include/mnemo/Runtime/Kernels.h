@@ -4,10 +4,13 @@
 // interface of MLIR's memref descriptors (`_mlir_ciface_<name>`, memrefs by
 // pointer, scalars by value). `mnemo.linear` goes to the BLAS library, the
 // baseline every speed figure is measured against; softmax attention, rotary
-// and token embedding are loops here, attention's on the OpenMP team that
-// runs the generated kernels (a second thread pool, BLAS's, would compete
-// with that team for the cores between kernels). The Memory Layers and
-// Memsizer's attention, Mnemo's subjects, are generated code
+// and token embedding are loops here. Linear and attention run on the
+// OpenMP team that runs the generated kernels (linear as one
+// single-threaded BLAS call per thread, on its share of the outputs): a
+// second thread pool, BLAS's, would compete with that team for the cores
+// between kernels. So a call of `mnemo_linear` sets OpenBLAS to one thread
+// (`openblas_set_num_threads(1)`), for the whole process. The Memory
+// Layers and Memsizer's attention, Mnemo's subjects, are generated code
 // (-mnemo-lower-lookups, -mnemo-lower-memsizer), not calls.
 //
 // Every 2-D argument may have any row stride (a slice of a wider matrix)
