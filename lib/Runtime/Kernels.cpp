@@ -261,7 +261,6 @@ void attention(StridedMemRefType<float, 2> *qRef,
   std::vector<float> kt;
   if (transposed)
     kt.assign(static_cast<size_t>(ktStride * headDim * heads), 0.0f);
-  const float *ktData = kt.data();
 
 #pragma omp parallel
   {
@@ -280,7 +279,7 @@ void attention(StridedMemRefType<float, 2> *qRef,
       int64_t rows = std::min(kQueryRows, n - i0);
       attentionBlock(
           q.row(i0) + h * headDim, q.stride, k.data + h * headDim, k.stride,
-          transposed ? ktData + h * headDim * ktStride : nullptr, ktStride,
+          transposed ? kt.data() + h * headDim * ktStride : nullptr, ktStride,
           v.data + h * headDim, v.stride, out.row(i0) + h * headDim, out.stride,
           rows, headDim, m, m - n + i0 + 1, causal, scale, scores.data());
     }
@@ -307,7 +306,8 @@ void _mlir_ciface_mnemo_linear(StridedMemRefType<float, 2> *xRef,
   // that runs the generated kernels (multiples of 16 columns), each a
   // single-threaded BLAS call: BLAS's own thread pool would compete with
   // that team for the cores between kernels.
-  openblas_set_num_threads(1);
+  if (openblas_get_num_threads() != 1)
+    openblas_set_num_threads(1);
   int64_t outputs = w.rows;
 #pragma omp parallel
   {

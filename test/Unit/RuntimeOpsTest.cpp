@@ -297,6 +297,12 @@ INSTANTIATE_TEST_SUITE_P(Widths, NormsOfAnyWidth,
 // that are not whole tiles, few queries (dot products of key rows) and
 // many (transposed keys), with and without the causal mask, on rows that
 // are slices of a wider matrix (as Q, K and V are of a fused projection).
+/// A row-major `rows x cols` descriptor over `data` with row stride `stride`.
+StridedMemRefType<float, 2> matrixView(float *data, int64_t rows, int64_t cols,
+                                       int64_t stride) {
+  return {data, data, 0, {rows, cols}, {stride, 1}};
+}
+
 struct AttentionShape {
   int64_t heads, headDim, keys, queries;
   bool causal;
@@ -318,16 +324,12 @@ TEST_P(AttentionKernel, MatchesReference) {
       if (i >= m - n)
         q[(i - m + n) * width + c] = qkv[i * stride + c];
     }
-  auto view = [&](float *data, int64_t rows, int64_t rowStride) {
-    return StridedMemRefType<float, 2>{
-        data, data, 0, {rows, width}, {rowStride, 1}};
-  };
-  auto qRef = view(qkv.data() + (m - n) * stride, n, stride);
-  auto kRef = view(qkv.data() + width, m, stride);
-  auto vRef = view(qkv.data() + 2 * width, m, stride);
+  auto qRef = matrixView(qkv.data() + (m - n) * stride, n, width, stride);
+  auto kRef = matrixView(qkv.data() + width, m, width, stride);
+  auto vRef = matrixView(qkv.data() + 2 * width, m, width, stride);
   // The output is a slice too; the columns beside it must stay untouched.
   std::vector<float> out(n * (width + 3), -7.0f);
-  auto outRef = view(out.data(), n, width + 3);
+  auto outRef = matrixView(out.data(), n, width, width + 3);
   float scale = 1.0f / std::sqrt(static_cast<float>(headDim));
   if (causal)
     _mlir_ciface_mnemo_causal_attention(&qRef, &kRef, &vRef, &outRef, heads,
@@ -356,12 +358,10 @@ TEST(AttentionKernel, NaNKeyPropagates) {
     std::vector<float> q = random(n * width, rng), k = random(m * width, rng),
                        v = random(m * width, rng), out(n * width);
     k[(m - 1) * width + 2] = NAN; // the last key: only the last query sees it
-    auto view = [&](std::vector<float> &x, int64_t rows) {
-      return StridedMemRefType<float, 2>{
-          x.data(), x.data(), 0, {rows, width}, {width, 1}};
-    };
-    auto qRef = view(q, n), kRef = view(k, m), vRef = view(v, m),
-         outRef = view(out, n);
+    auto qRef = matrixView(q.data(), n, width, width);
+    auto kRef = matrixView(k.data(), m, width, width);
+    auto vRef = matrixView(v.data(), m, width, width);
+    auto outRef = matrixView(out.data(), n, width, width);
     _mlir_ciface_mnemo_causal_attention(&qRef, &kRef, &vRef, &outRef, 1, 0.5f);
     for (int64_t i = 0; i < n; ++i)
       for (int64_t c = 0; c < width; ++c)
